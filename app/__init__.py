@@ -1,0 +1,70 @@
+"""banjian (办件): workflow-engine-centred case management for government service centres."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from .clock import Clock, SystemClock
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; raised at start-up, before anything is served."""
+
+
+class JsonProvider(DefaultJSONProvider):
+    """ISO 8601 datetimes (Flask's default is the HTTP date format) and Chinese left readable."""
+
+    ensure_ascii = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, (datetime, date)):
+            return o.isoformat()
+        if isinstance(o, Decimal):
+            return str(o)
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(config_class: type | None = None, clock: Clock | None = None) -> Flask:
+    """Build the app: settings, database, engine, API, pages and CLI. Nothing starts running here: the
+    scheduler starts with `flask serve` (when enabled) or `flask scheduler run`."""
+    from config import CONFIGS
+
+    from .api import bp as api_bp
+    from .cli import register_cli
+    from .services.wiring import build_context
+    from .web import bp as web_bp
+
+    app = Flask(__name__)
+    app.json_provider_class = JsonProvider
+    app.json = JsonProvider(app)
+    name = os.environ.get("BANJIAN_CONFIG", "production")
+    if config_class is None and name not in CONFIGS:
+        raise SettingsError(f"BANJIAN_CONFIG must be one of {', '.join(CONFIGS)}, got {name!r}")
+    app.config.from_object(config_class or CONFIGS[name])
+    _check_settings(app.config)
+    app.extensions["banjian"] = build_context(app.config, clock or SystemClock())
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    register_cli(app)
+    return app
+
+
+def _check_settings(config: Any) -> None:
+    url = str(config.get("DATABASE_URL") or "")
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise SettingsError(f"DATABASE_URL must be a sqlite: or postgresql: URL, got {url!r}")
+    if not config.get("SECRET_KEY"):
+        raise SettingsError("SECRET_KEY must be set")
+    for name in ("BPMN_DIR", "FORMS_DIR"):
+        if not Path(config[name]).is_dir():
+            raise SettingsError(f"{name} {config[name]} is not a directory")
+    if float(config["SCRIPT_TIME_LIMIT"]) <= 0 or int(config["SCRIPT_STEP_LIMIT"]) <= 0:
+        raise SettingsError("script limits must be positive")

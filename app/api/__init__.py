@@ -1,0 +1,9 @@
+"""JSON API at /api/v1: parse with marshmallow, call one service, map domain errors, dump."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import auth, cases, errors, items, openapi, processes, tasks  # noqa: E402,F401  (routes register on import)

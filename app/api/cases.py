@@ -1,0 +1,26 @@
+"""Cases: apply, and read one case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from app.services import cases
+
+from . import bp
+from .schemas import CaseCreate
+from .security import ctx, login_required, principal
+
+
+@bp.post("/cases")
+@login_required
+def create_case() -> Any:
+    body = CaseCreate().load(request.get_json(silent=True) or {})
+    return cases.create_case(ctx(), principal(), body["item_code"], body["data"], body["applicant"]), 201
+
+
+@bp.get("/cases/<case_no>")
+@login_required
+def get_case(case_no: str) -> Any:
+    return cases.get_case(ctx(), principal(), case_no)

@@ -1,0 +1,39 @@
+"""Service items: the public guide (read) and administration (write)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from app.services import items
+
+from . import bp
+from .schemas import ItemBody
+from .security import ctx, login_required, optional_principal, principal
+
+
+@bp.get("/items")
+def list_items() -> Any:
+    who = optional_principal()
+    everything = bool(who and who.is_admin and request.args.get("all") == "1")
+    return {"items": items.list_items(ctx(), include_inactive=everything)}
+
+
+@bp.get("/items/<code>")
+def get_item(code: str) -> Any:
+    return items.get_item(ctx(), code)
+
+
+@bp.post("/items")
+@login_required
+def create_item() -> Any:
+    body = ItemBody().load(request.get_json(silent=True) or {})
+    return items.create_item(ctx(), principal(), body), 201
+
+
+@bp.put("/items/<code>")
+@login_required
+def update_item(code: str) -> Any:
+    body = ItemBody().load({"code": code, **(request.get_json(silent=True) or {})})
+    return items.update_item(ctx(), principal(), code, body)

@@ -1,0 +1,105 @@
+"""GET /openapi.json: the API described from the same marshmallow schemas that parse requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from . import bp
+from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest
+
+ERRORS = {"description": "错误 / error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+
+
+def _field(field: fields.Field) -> dict[str, Any]:
+    if isinstance(field, fields.Nested):
+        nested = field.nested if isinstance(field.nested, type) else type(field.nested)
+        return {"$ref": f"#/components/schemas/{nested.__name__}"}
+    if isinstance(field, fields.List):
+        return {"type": "array", "items": _field(field.inner)}
+    kind = {fields.Integer: "integer", fields.Boolean: "boolean", fields.Dict: "object"}.get(type(field), "string")
+    out: dict[str, Any] = {"type": kind}
+    for rule in field.validators:
+        if isinstance(rule, validate.OneOf):
+            out["enum"] = list(rule.choices)
+        elif isinstance(rule, validate.Length):
+            out.update({k: v for k, v in (("minLength", rule.min), ("maxLength", rule.max)) if v is not None})
+        elif isinstance(rule, validate.Range):
+            out.update({k: v for k, v in (("minimum", rule.min), ("maximum", rule.max)) if v is not None})
+        elif isinstance(rule, validate.Regexp):
+            out["pattern"] = rule.regex.pattern
+    if field.allow_none:
+        out["nullable"] = True
+    return out
+
+
+def schema_of(schema: type[Schema]) -> dict[str, Any]:
+    declared = schema._declared_fields
+    return {"type": "object", "properties": {n: _field(f) for n, f in declared.items()},
+            "required": sorted(n for n, f in declared.items() if f.required)}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+def _op(summary: str, ok: str = "200", body: str | None = None, auth: bool = True, **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {ok: {"description": "OK"}, "4XX": ERRORS}}
+    if body:
+        op["requestBody"] = _body(body)
+    if not auth:
+        op["security"] = []
+    op.update(extra)
+    return op
+
+
+def _path_param(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def document() -> dict[str, Any]:
+    task_query = [{"name": n, "in": "query", "schema": _field(f)} for n, f in TaskQuery._declared_fields.items()]
+    deploy_body = {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+        "application/xml": {"schema": {"type": "string"}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "banjian API", "version": "1.0", "description": "办件 case management: processes, items, cases, tasks."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/auth/token": {"post": _op("Sign in: user name and password give a bearer token", body="TokenRequest", auth=False)},
+            "/process-definitions": {"post": _op("Deploy a BPMN file (same content: 200 with the existing version)", "201",
+                                                 requestBody=deploy_body)},
+            "/process-definitions/{key}": {"get": _op("Versions of a process with their case counts", parameters=_path_param("key"))},
+            "/items": {"get": _op("The public catalogue of items", auth=False),
+                       "post": _op("Create an item (admin)", "201", body="ItemBody")},
+            "/items/{code}": {"get": _op("An item's public guide", auth=False, parameters=_path_param("code")),
+                              "put": _op("Update an item (admin)", body="ItemBody", parameters=_path_param("code"))},
+            "/cases": {"post": _op("Apply: start a case for an item", "201", body="CaseCreate")},
+            "/cases/{case_no}": {"get": _op("A case: status, stage, process version, open tasks, history, incidents",
+                                            parameters=_path_param("case_no"))},
+            "/tasks": {"get": _op("Open tasks, earliest due first (paginated)", parameters=task_query)},
+            "/tasks/{id}/claim": {"post": _op("Claim a task", parameters=_path_param("id"))},
+            "/tasks/{id}/unclaim": {"post": _op("Give a task back to its groups", parameters=_path_param("id"))},
+            "/tasks/{id}/complete": {"post": _op("Complete a task with form data", body="TaskComplete",
+                                                 parameters=_path_param("id"))},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "TokenRequest": schema_of(TokenRequest), "ItemBody": schema_of(ItemBody),
+                "Material": schema_of(ItemBody._declared_fields["materials"].inner.nested),  # type: ignore[attr-defined]
+                "CaseCreate": schema_of(CaseCreate), "TaskComplete": schema_of(TaskComplete),
+                "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {
+                    "type": "object", "properties": {"field": {"type": "string"}, "element_id": {"type": "string"},
+                                                     "message": {"type": "string"}}}}}},
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return document()

@@ -1,0 +1,70 @@
+"""marshmallow schemas of the API's request bodies and query strings."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES
+from app.services.tasks import VIEWS
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TokenRequest(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 64))
+    password = fields.String(required=True, validate=validate.Length(1, 256))
+
+
+class Material(Strict):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    required = fields.Boolean(load_default=True)
+    description = fields.String(load_default="", validate=validate.Length(0, 2000))
+
+
+class _ItemFields(Strict):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$"))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    type_code = fields.String(required=True, validate=validate.OneOf(list(TYPE_CODES)))
+    department = fields.String(required=True, validate=validate.Length(1, 64))
+    legal_basis = fields.String(load_default="", validate=validate.Length(0, 5000))
+    case_kind = fields.String(required=True, validate=validate.OneOf(list(CASE_KINDS)))
+    statutory_limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 3650))
+    promised_limit = fields.Integer(required=True, validate=validate.Range(0, 3650))
+    limit_unit = fields.String(load_default="wd", validate=validate.OneOf(list(LIMIT_UNITS)))
+    joint = fields.Boolean(load_default=False)
+    departments = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
+    materials = fields.List(fields.Nested(Material), load_default=list)
+    fees = fields.String(load_default="不收费", validate=validate.Length(0, 2000))
+    process_key = fields.String(required=True, validate=validate.Length(1, 128))
+    form_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    case_prefix = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{1,6}$"))
+    active = fields.Boolean(load_default=True)
+
+
+# An item: the fields above plus the public guide fields, all free text.
+ItemBody = type("ItemBody", (_ItemFields,), {
+    name: fields.String(load_default="", validate=validate.Length(0, 5000)) for name in GUIDE_FIELDS})
+
+
+class CaseCreate(Strict):
+    item_code = fields.String(required=True, validate=validate.Length(1, 64))
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+    applicant = fields.String(load_default=None, allow_none=True)
+
+
+class TaskComplete(Strict):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    view = fields.String(load_default="all", validate=validate.OneOf(VIEWS))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    item_code = fields.String(load_default=None)
+    case_no = fields.String(load_default=None)

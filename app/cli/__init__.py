@@ -1,0 +1,17 @@
+"""Flask CLI commands: db, demo, users, bpmn, scheduler, serve."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .bpmn import bpmn_cli
+from .db import db_cli
+from .demo import demo_cli
+from .scheduler import scheduler_cli
+from .serve import serve_cli
+from .users import users_cli
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_cli, demo_cli, users_cli, bpmn_cli, scheduler_cli, serve_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,26 @@
+"""`flask scheduler run`: the scheduler in its own process."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.jobs.scheduler import run_blocking
+from app.jobs.ticks import engine_timers_tick
+
+scheduler_cli = AppGroup("scheduler", help="Background jobs.")
+
+
+@scheduler_cli.command("run")
+def run() -> None:
+    """Run the scheduler until interrupted; any number may run against one database."""
+    click.echo(f"scheduler: ticking every {current_app.config['SCHEDULER_INTERVAL']} s (Ctrl+C stops)")
+    run_blocking(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@scheduler_cli.command("tick")
+def tick() -> None:
+    """Run one tick now and exit."""
+    moved = engine_timers_tick(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"timers: {moved} case(s) moved")

@@ -1,0 +1,83 @@
+"""Parsed process specs, built from stored BPMN and cached in memory by content hash.
+
+A spec is immutable once parsed, so one object is shared by every case on that version (spec objects,
+unlike workflows, are safe to share between threads).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .parser import CaseParser
+from .xmlsafe import parse_xml
+
+
+@dataclass(frozen=True)
+class BpmnSource:
+    """One BPMN file as stored: its name and its bytes."""
+
+    filename: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class SpecBundle:
+    """Everything needed to run one process: its spec and the specs of the processes it calls."""
+
+    key: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    cache_key: str
+
+
+def bundle_key(process_key: str, sources: Sequence[BpmnSource]) -> str:
+    digest = hashlib.sha256(process_key.encode())
+    for source in sources:
+        digest.update(source.sha256.encode())
+    return digest.hexdigest()
+
+
+def build_bundle(process_key: str, sources: Sequence[BpmnSource]) -> SpecBundle:
+    """Parse `sources` and return the bundle for `process_key` (no validation: see `validate`)."""
+    parser = CaseParser()
+    for source in sources:
+        parser.add_bpmn_xml(parse_xml(source.content), filename=source.filename)
+    spec = parser.get_spec(process_key)
+    subprocess_specs = parser.get_subprocess_specs(process_key)
+    return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources))
+
+
+class SpecCache:
+    """A bounded, thread-safe LRU of parsed bundles keyed by process key and content hash."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[str, SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, process_key: str,
+            load_sources: Callable[[], Sequence[BpmnSource]]) -> SpecBundle:
+        """The bundle cached under `key`, parsing `load_sources()` on a miss.
+
+        `key` must change whenever the sources do (a definition id works: definitions are immutable),
+        so a hit needs neither the BPMN text nor a hash of it.
+        """
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        bundle = build_bundle(process_key, load_sources())  # parse outside the lock; a rare double parse is fine
+        with self._lock:
+            self._items[key] = bundle
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return bundle

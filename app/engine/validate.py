@@ -1,0 +1,196 @@
+"""Deploy-time checks of a BPMN file; every problem names the BPMN element it concerns.
+
+Order: safe XML parse, XSD, what we can execute (executable processes, routable user tasks, supported
+task types, expressions that compile in the restricted engine, forms that exist, called processes that
+are known), then a full parse of each executable process by SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
+
+from .parser import BPMN_NS, CAMUNDA_NS, CaseParser
+from .sandbox import check_expression, check_script
+from .specs import BpmnSource
+from .xmlsafe import UnsafeXml, parse_xml
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
+UNSUPPORTED = {
+    "serviceTask": "service tasks are not supported: model the step as a user task or a script task",
+    "sendTask": "send tasks are not supported",
+    "businessRuleTask": "business rule (DMN) tasks are not supported",
+    "complexGateway": "complex gateways are not supported",
+}
+_validator: BpmnValidator | None = None
+_validator_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Problem:
+    element_id: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"element_id": self.element_id, "message": self.message}
+
+
+@dataclass
+class LintResult:
+    processes: list[tuple[str, str]] = field(default_factory=list)  # (key, name) of executable processes
+    called: set[str] = field(default_factory=set)  # called processes not defined in this file
+    forms: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def lint(source: BpmnSource, known_processes: Mapping[str, BpmnSource] | None = None,
+         form_exists: Callable[[str], bool] | None = None) -> LintResult:
+    """Check one BPMN file. `known_processes` maps deployed process keys to their files (for call
+    activities that point outside this file); `form_exists` says whether a formKey can be resolved."""
+    result = LintResult()
+    try:
+        tree = parse_xml(source.content)
+    except UnsafeXml as exc:
+        result.problems.append(Problem(None, str(exc)))
+        return result
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        result.problems.append(Problem(None, "not a BPMN 2.0 file: the root element must be bpmn:definitions"))
+        return result
+    result.problems.extend(_xsd_problems(tree))
+    if result.problems:
+        return result
+    _check_semantics(root, result, known_processes or {}, form_exists)
+    if not result.problems:
+        _check_parse(source, result, known_processes or {})
+    return result
+
+
+def _get_validator() -> BpmnValidator:
+    global _validator
+    with _validator_lock:
+        if _validator is None:  # loading the XSDs takes a while: once per process
+            _validator = BpmnValidator(imports={"spiffworkflow": SPIFF_XSD})
+        return _validator
+
+
+def _xsd_problems(tree: etree._ElementTree) -> list[Problem]:
+    schema = _get_validator().validator
+    if schema.validate(tree):
+        return []
+    problems = []
+    for error in list(schema.error_log)[:20]:
+        problems.append(Problem(_element_at_line(tree, error.line), f"XSD: {error.message} (line {error.line})"))
+    return problems
+
+
+def _element_at_line(tree: etree._ElementTree, line: int) -> str | None:
+    for element in tree.iter():
+        if element.sourceline == line and element.get("id"):
+            return str(element.get("id"))
+    return None
+
+
+def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[str, BpmnSource],
+                     form_exists: Callable[[str], bool] | None) -> None:
+    processes = root.findall(f"{{{BPMN_NS}}}process")
+    defined = {p.get("id") for p in processes}
+    for process in processes:
+        pid = process.get("id") or ""
+        if process.get("isExecutable") != "true":
+            result.problems.append(Problem(pid, f"process '{pid}' is not executable (isExecutable is not \"true\")"))
+            continue
+        result.processes.append((pid, process.get("name") or pid))
+        laned = set(process.xpath(".//bpmn:laneSet//bpmn:flowNodeRef/text()", namespaces=NS))
+        for element in process.iter():
+            if not isinstance(element.tag, str):
+                continue
+            _check_element(element, laned, defined, known, form_exists, result)
+    if not result.processes and not result.problems:
+        result.problems.append(Problem(None, "the file has no executable process"))
+
+
+def _check_element(element: etree._Element, laned: set[str], defined: set[str | None],
+                   known: Mapping[str, BpmnSource], form_exists: Callable[[str], bool] | None,
+                   result: LintResult) -> None:
+    local = etree.QName(element).localname
+    eid = element.get("id")
+    owner = _owner_id(element)
+    problems = result.problems
+    if element.tag.startswith(f"{{{BPMN_NS}}}") and local in UNSUPPORTED:
+        problems.append(Problem(eid, UNSUPPORTED[local]))
+    if local == "userTask":
+        routed = any(element.get(f"{{{CAMUNDA_NS}}}{a}") for a in ("candidateGroups", "candidateUsers", "assignee"))
+        if not routed and eid not in laned:
+            problems.append(Problem(eid, "user task has no candidateGroups, candidateUsers or assignee and is in no lane"))
+        form_key = element.get(f"{{{CAMUNDA_NS}}}formKey")
+        if form_key:
+            result.forms.add(form_key)
+            if form_exists is not None and not form_exists(form_key):
+                problems.append(Problem(eid, f"form '{form_key}' does not exist in forms/"))
+    elif local == "script" and element.tag == f"{{{BPMN_NS}}}script":
+        _check_code(owner, element.text, check_script, "script", problems)
+    elif local in ("preScript", "postScript") and element.tag.startswith(f"{{{SPIFF_NS}}}"):
+        _check_code(owner, element.text, check_script, local, problems)
+    elif local in ("conditionExpression", "completionCondition", "loopCardinality",
+                   "timeDuration", "timeDate", "timeCycle"):
+        _check_code(owner, element.text, check_expression, local, problems)
+    elif local == "scriptTask" and not element.findall(f"{{{BPMN_NS}}}script"):
+        problems.append(Problem(eid, "script task has no script"))
+    elif local == "callActivity":
+        called = element.get("calledElement")
+        if not called:
+            problems.append(Problem(eid, "call activity has no calledElement"))
+        elif called not in defined:
+            result.called.add(called)
+            if called not in known:
+                problems.append(Problem(eid, f"called process '{called}' is neither in this file nor deployed"))
+
+
+def _owner_id(element: etree._Element) -> str | None:
+    """The nearest ancestor-or-self with an id: the flow element an expression belongs to."""
+    current: etree._Element | None = element
+    while current is not None:
+        if current.get("id"):
+            return str(current.get("id"))
+        current = current.getparent()
+    return None
+
+
+def _check_code(owner: str | None, text: str | None, check: Callable[[str], str | None], what: str,
+                problems: list[Problem]) -> None:
+    if not text or not text.strip():
+        problems.append(Problem(owner, f"empty {what}"))
+        return
+    error = check(text.strip())
+    if error:
+        problems.append(Problem(owner, f"{what} does not compile in the restricted engine: {error}"))
+
+
+def _check_parse(source: BpmnSource, result: LintResult, known: Mapping[str, BpmnSource]) -> None:
+    parser = CaseParser()
+    try:
+        parser.add_bpmn_xml(parse_xml(source.content), filename=source.filename)
+        added = {source.sha256}
+        for other in known.values():  # the called processes and, transitively, what they call
+            if other.sha256 not in added:
+                added.add(other.sha256)
+                parser.add_bpmn_xml(parse_xml(other.content), filename=other.filename)
+        for key, _name in result.processes:
+            parser.get_subprocess_specs(key)
+            parser.get_spec(key)
+    except SpiffWorkflowException as exc:
+        result.problems.append(Problem(getattr(exc, "id", None) or None, str(exc)))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # SpiffWorkflow parser bugs on odd input
+        result.problems.append(Problem(None, f"the engine could not parse the process: {exc!r}"))

@@ -1,0 +1,63 @@
+"""Organisation: departments, users, groups (a department, a role, or both) and memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+ROLES = ("applicant", "clerk", "approver", "head", "supervisor", "admin", "designer")
+
+memberships = Table(
+    "memberships",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Group(Base):
+    """A routing target: `market.approver` (department + role), `market` or `approver`."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[str | None] = mapped_column(String(32))
+
+    department: Mapped[Department | None] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    full_name: Mapped[str] = mapped_column(String(100), default="")
+    staff_no: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    department: Mapped[Department | None] = relationship()
+    groups: Mapped[list[Group]] = relationship(secondary=memberships, order_by=Group.name)
+
+    @property
+    def roles(self) -> set[str]:
+        return {self.role} | {g.role for g in self.groups if g.role}

@@ -1,0 +1,2 @@
+"""Use cases. Each public function takes a `ServiceContext` and plain arguments, runs in one unit of
+work and commits once; none of them knows about HTTP."""

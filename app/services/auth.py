@@ -1,0 +1,55 @@
+"""Passwords and API bearer tokens."""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.errors import AuthenticationFailed
+from app.models import User
+
+from .context import ServiceContext
+from .principal import Principal
+
+_SALT = "banjian-api-token"
+
+
+def hash_password(password: str, method: str = "scrypt") -> str:
+    return generate_password_hash(password, method=method)
+
+
+def issue_token(ctx: ServiceContext, username: str, password: str) -> str:
+    """A signed bearer token for valid credentials.
+
+    :raises AuthenticationFailed: unknown user, wrong password or inactive account.
+    """
+    with ctx.uow() as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active or not check_password_hash(user.password_hash, password):
+            raise AuthenticationFailed("用户名或密码错误 / wrong user name or password")
+        return _serializer(ctx).dumps({"uid": user.id, "pw": user.password_hash[-8:]})
+
+
+def principal_from_token(ctx: ServiceContext, token: str) -> Principal:
+    """The user a token was issued to; a password change invalidates older tokens.
+
+    :raises AuthenticationFailed: bad, expired or revoked token.
+    """
+    try:
+        payload = _serializer(ctx).loads(token, max_age=ctx.token_max_age)
+    except SignatureExpired as exc:
+        raise AuthenticationFailed("令牌已过期 / token expired") from exc
+    except BadSignature as exc:
+        raise AuthenticationFailed("令牌无效 / invalid token") from exc
+    with ctx.uow() as uow:
+        user = uow.session.scalar(
+            select(User).options(selectinload(User.groups)).where(User.id == payload.get("uid")))
+        if user is None or not user.active or user.password_hash[-8:] != payload.get("pw"):
+            raise AuthenticationFailed("令牌无效 / invalid token")
+        return Principal.of(user)
+
+
+def _serializer(ctx: ServiceContext) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(ctx.secret_key, salt=_SALT)

@@ -1,0 +1,162 @@
+"""Cases (办件): starting one for an item, reading it, and recording engine incidents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.clock import CHINA_TZ
+from app.engine.runtime import EngineFailure
+from app.errors import CaseNotFound, Forbidden, InvalidInput, ItemNotFound, ProcessError
+from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, TaskCandidate, User
+
+from .context import ServiceContext
+from .principal import Principal
+from .processes import bundle_for, latest_definition
+from .projection import add_event, save_step
+from .views import case_summary, event_view, task_view
+
+
+def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data: dict[str, Any],
+                applicant: str | None = None) -> dict[str, Any]:
+    """Submit an application for an item and run its process up to the first wait.
+
+    An applicant applies for themself; a window clerk may name the `applicant` (window intake).
+    :raises ItemNotFound, Forbidden, InvalidForm, ProcessError:
+    """
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        item = s.scalar(select(Item).where(Item.code == item_code, Item.active.is_(True)))
+        if item is None:
+            raise ItemNotFound(f"事项不存在 / unknown item '{item_code}'",
+                               [{"field": "item_code", "message": "unknown item"}])
+        owner = _applicant(s, principal, applicant)
+        form_data = ctx.forms.get(item.form_key).validate(data, {}) if item.form_key else {}
+        definition = latest_definition(s, item.process_key)
+        bundle = bundle_for(ctx, s, definition.id, definition.key)
+        now = ctx.clock.now()
+        case_no = _next_case_no(ctx, s, item.case_prefix, now)
+        initial = {
+            **form_data, "case_no": case_no, "item_code": item.code, "item_name": item.name,
+            "applicant": owner.username, "applicant_name": owner.full_name,
+            "departments": list(item.departments),
+            "material_names": [m["name"] for m in item.materials if isinstance(m, dict) and m.get("name")],
+        }
+        try:
+            workflow, result = ctx.engine.start(bundle, initial, ctx.clock.now)
+        except EngineFailure as failure:
+            raise ProcessError(f"流程启动失败 / the process failed to start: {failure.message}",
+                               failure.element_id) from failure
+        case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id,
+                    applicant_id=owner.id, status="submitted", received_at=now, created_at=now, updated_at=now)
+        s.add(case)
+        s.flush()
+        add_event(s, case, now, "created", principal.id,
+                  message=f"{item.name} ({definition.key} v{definition.version})", data_after=form_data)
+        save_step(ctx, s, case, workflow, result, now, principal.id)
+        s.flush()
+        view = _case_view(ctx, s, case, principal, detail=False)
+        uow.commit()
+        return view
+
+
+def get_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str, Any]:
+    """The case with its open tasks, history and incidents, if `principal` may see it.
+
+    :raises CaseNotFound: unknown, or not visible to this user (no hint that it exists).
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        case = s.scalar(select(Case).where(Case.case_no == case_no))
+        if case is None or not can_see_case(s, principal, case):
+            raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
+        return _case_view(ctx, s, case, principal, detail=True)
+
+
+def can_see_case(s: Session, principal: Principal, case: Case) -> bool:
+    """Applicants see their own cases; staff the cases their department or groups touch."""
+    if principal.sees_everything or case.applicant_id == principal.id:
+        return True
+    if not principal.is_staff:
+        return False
+    item = case.item
+    if principal.department and (principal.department == item.department.code
+                                 or principal.department in (item.departments or [])):
+        return True
+    candidate = exists().where(
+        TaskCandidate.task_id == HumanTask.id,
+        or_((TaskCandidate.kind == "group") & TaskCandidate.name.in_(principal.groups or {""}),
+            (TaskCandidate.kind == "user") & (TaskCandidate.name == principal.username)))
+    involved = s.scalar(select(
+        exists().where(HumanTask.case_id == case.id, or_(HumanTask.assignee_id == principal.id, candidate))
+        | exists().where(CaseEvent.case_id == case.id, CaseEvent.actor_id == principal.id)))
+    return bool(involved)
+
+
+def record_incident(ctx: ServiceContext, case_id: int, failure: EngineFailure, actor_id: int | None) -> int:
+    """Store an incident in its own transaction (the failed step's transaction was rolled back)."""
+    with ctx.uow(write=True) as uow:
+        incident = Incident(case_id=case_id, at=ctx.clock.now(), element_id=failure.element_id,
+                            message=failure.message[:4000], actor_id=actor_id)
+        uow.session.add(incident)
+        uow.session.flush()
+        incident_id = incident.id
+        uow.commit()
+        return incident_id
+
+
+def _case_view(ctx: ServiceContext, s: Session, case: Case, principal: Principal, detail: bool
+               ) -> dict[str, Any]:
+    view = case_summary(case)
+    tasks = s.execute(select(HumanTask, User.username).outerjoin(User, User.id == HumanTask.assignee_id)
+                      .where(HumanTask.case_id == case.id).order_by(HumanTask.created_at, HumanTask.id)).all()
+    view["tasks"] = [task_view(t, assignee, case) for t, assignee in tasks]
+    if detail:
+        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+        view["history"] = [event_view(e, staff=principal.is_staff) for e in events]
+        incidents = s.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id))
+        view["incidents"] = [{"id": i.id, "at": i.at, "element_id": i.element_id, "message": i.message,
+                              "resolved_at": i.resolved_at} for i in incidents]
+        if principal.is_staff:  # the process data: one workflow load, for one case page
+            view["data"] = _process_data(ctx, s, case)
+    return view
+
+
+def _process_data(ctx: ServiceContext, s: Session, case: Case) -> dict[str, Any]:
+    definition = case.process_definition
+    state = s.scalar(select(Case.engine_state).where(Case.id == case.id))
+    if definition is None or state is None:
+        return {}
+    workflow = ctx.engine.loads(state, bundle_for(ctx, s, definition.id, definition.key))
+    return ctx.engine.data(workflow)
+
+
+def _applicant(s: Session, principal: Principal, applicant: str | None) -> User:
+    if applicant and applicant != principal.username:
+        if not principal.has("clerk", "admin"):
+            raise Forbidden("只有窗口人员可以代为申请 / only window clerks may apply on behalf of someone")
+        user = s.scalar(select(User).where(User.username == applicant))
+        if user is None or user.role != "applicant":
+            raise InvalidInput("unknown applicant", [{"field": "applicant", "message": "未知申请人 / unknown applicant"}])
+        return user
+    if not principal.has("applicant", "clerk", "admin"):
+        raise Forbidden("无权提交申请 / not allowed to apply")
+    user = s.get(User, principal.id)
+    assert user is not None
+    return user
+
+
+def _next_case_no(ctx: ServiceContext, s: Session, prefix: str, now: datetime) -> str:
+    """受理编号: prefix + yyyymmdd (China time) + a six-digit daily sequence, e.g. SP20261123000042."""
+    day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    insert = pg_insert if ctx.db.is_postgres else sqlite_insert
+    stmt = (insert(CaseCounter).values(prefix=prefix, day=day, last=1)
+            .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": CaseCounter.last + 1})
+            .returning(CaseCounter.last))
+    seq = s.execute(stmt).scalar_one()
+    return f"{prefix}{day}{seq:06d}"

@@ -1,0 +1,57 @@
+"""What a service call runs with, and the unit of work that scopes its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.db import Database
+from app.engine.runtime import WorkflowEngine
+from app.engine.specs import SpecCache
+from app.forms import FormRegistry
+
+
+@dataclass
+class ServiceContext:
+    """The app's long-lived collaborators: database, engine, caches, clock and settings."""
+
+    db: Database
+    engine: WorkflowEngine
+    specs: SpecCache
+    forms: FormRegistry
+    clock: Clock
+    secret_key: str
+    token_max_age: int
+    bpmn_dir: Path
+    max_bpmn_bytes: int = 5 * 1024 * 1024
+    password_method: str = "scrypt"
+
+    def uow(self, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, write)
+
+
+class UnitOfWork:
+    """`with ctx.uow(write=True) as uow:` ... `uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, db: Database, write: bool) -> None:
+        self._db = db
+        self._write = write
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._db.session(write=self._write)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.session.rollback()  # a no-op after commit
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()

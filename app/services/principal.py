@@ -1,0 +1,44 @@
+"""Who is acting: a plain, immutable summary of a user that services check permissions against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models import User
+
+STAFF_ROLES = frozenset({"clerk", "approver", "head", "supervisor", "admin", "designer"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: int
+    username: str
+    full_name: str
+    role: str
+    roles: frozenset[str]
+    groups: frozenset[str]
+    department: str | None
+    staff_no: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(
+            id=user.id, username=user.username, full_name=user.full_name, role=user.role,
+            roles=frozenset(user.roles), groups=frozenset(g.name for g in user.groups),
+            department=user.department.code if user.department else None, staff_no=user.staff_no,
+        )
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has("admin", "supervisor")

@@ -1,0 +1,131 @@
+"""Saving an engine step: the workflow state and, in the same transaction, everything read from it.
+
+Open user tasks, waiting timers, the case status and milestone times are projections of the workflow;
+they are rewritten here after every engine call so that inboxes and the scheduler never need to
+deserialize a workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, undefer
+
+from app.engine.runtime import StepResult, UserTaskView
+from app.models import FINAL_STATUSES, Case, CaseEvent, EngineTimer, HumanTask, TaskCandidate, User
+from app.workdays import step_due
+
+from .context import ServiceContext
+
+MILESTONE_TIMES = {"accepted": "accepted_at", "decided": "decided_at"}
+
+
+def lock_case(ctx: ServiceContext, session: Session, case_id: int) -> Case:
+    """Load a case with its engine state, holding its row lock until the transaction ends.
+
+    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite: the write transaction already holds the database's
+    write lock (BEGIN IMMEDIATE), which serializes writers.
+    """
+    query = (select(Case).options(undefer(Case.engine_state)).where(Case.id == case_id)
+             .execution_options(populate_existing=True))
+    if ctx.db.is_postgres:
+        query = query.with_for_update(of=Case)
+    case = session.scalar(query)
+    if case is None:
+        raise LookupError(case_id)
+    return case
+
+
+def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, result: StepResult,
+              now: datetime, actor_id: int | None) -> list[UserTaskView]:
+    """Write the workflow state and its projections; returns the open user tasks."""
+    engine = ctx.engine
+    views = engine.user_tasks(workflow)
+    _sync_tasks(s, case, views, now)
+    _sync_timers(s, case, engine.timers(workflow))
+    _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
+    case.engine_state = engine.dumps(workflow)
+    case.updated_at = now
+    return views
+
+
+def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int | None = None,
+              **fields: Any) -> None:
+    s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, **fields))
+
+
+def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime) -> None:
+    existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
+    wanted = {v.id: v for v in views}
+    gone = existing - wanted.keys()
+    if gone:
+        s.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+        s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
+    new = [v for v in views if v.id not in existing]
+    assignees = _user_ids(s, {v.assignee for v in new if v.assignee})
+    for view in new:
+        s.add(_task_row(case, view, assignees.get(view.assignee or ""), now))
+
+
+def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime) -> HumanTask:
+    # The BPMN assignee is a candidate too, so unclaiming never leaves a task nobody may take.
+    users = [*view.candidate_users, *([view.assignee] if view.assignee else [])]
+    candidates = [TaskCandidate(kind="group", name=g) for g in dict.fromkeys(view.candidate_groups)]
+    candidates += [TaskCandidate(kind="user", name=u) for u in dict.fromkeys(users)]
+    return HumanTask(
+        id=view.id, case_id=case.id, item_id=case.item_id, task_key=view.key, name=view.name,
+        stage=view.properties.get("stage"), form_key=view.form_key, department=view.department,
+        candidate_groups=list(view.candidate_groups), candidate_users=list(view.candidate_users),
+        assignee_id=assignee_id, claimed_at=now if assignee_id else None, created_at=now,
+        due_at=step_due(view.properties.get("timeLimit"), now), candidates=candidates,
+    )
+
+
+def _user_ids(s: Session, usernames: set[str]) -> dict[str, int]:
+    if not usernames:
+        return {}
+    return {name: uid for uid, name in s.execute(select(User.id, User.username).where(User.username.in_(usernames)))}
+
+
+def _sync_timers(s: Session, case: Case, timers: list[Any]) -> None:
+    existing = {t.id: t for t in s.scalars(select(EngineTimer).where(EngineTimer.case_id == case.id))}
+    wanted = {t.id: t for t in timers}
+    for tid in existing.keys() - wanted.keys():
+        s.delete(existing[tid])
+    for tid, timer in wanted.items():
+        row = existing.get(tid)
+        if row is None:
+            s.add(EngineTimer(id=tid, case_id=case.id, task_key=timer.key, due_at=timer.due_at))
+        elif row.due_at != timer.due_at:  # cycle timers move on
+            row.due_at = timer.due_at
+
+
+def _apply_status(s: Session, case: Case, result: StepResult, views: list[UserTaskView], completed: bool,
+                  now: datetime, actor_id: int | None) -> None:
+    for passed in result.passed:
+        status = passed.properties.get("status")
+        if status and not passed.manual:  # milestones and end events; a user task's status applies while open
+            _set_status(s, case, status, now, actor_id, milestone=passed.name or passed.key)
+    waiting = next((v.properties["status"] for v in views if v.properties.get("status")), None)
+    if waiting and not completed:
+        _set_status(s, case, waiting, now, actor_id)
+    case.stage = next((v.properties.get("stage") or v.key for v in views), None)
+    if completed:
+        if case.status not in FINAL_STATUSES:
+            _set_status(s, case, "closed", now, actor_id)
+        case.closed_at = case.closed_at or now
+
+
+def _set_status(s: Session, case: Case, status: str, now: datetime, actor_id: int | None,
+                milestone: str | None = None) -> None:
+    attr = MILESTONE_TIMES.get(status)
+    if attr and getattr(case, attr) is None:
+        setattr(case, attr, now)
+    if status in FINAL_STATUSES and case.closed_at is None:
+        case.closed_at = now
+    if status != case.status or milestone:
+        add_event(s, case, now, "status", actor_id, message=milestone,
+                  data_before={"status": case.status}, data_after={"status": status})
+        case.status = status

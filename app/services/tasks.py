@@ -1,0 +1,229 @@
+"""Human tasks: the inbox, claiming, and completing a task with its form data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.engine.runtime import EngineFailure
+from app.errors import (
+    Forbidden, InvalidForm, InvalidInput, NotACandidate, ProcessError, TaskAlreadyCompleted,
+    TaskClaimedByOther, TaskNotFound,
+)
+from app.models import Case, CaseEvent, HumanTask, TaskCandidate, User
+
+from .cases import record_incident
+from .context import ServiceContext
+from .principal import Principal
+from .processes import bundle_for
+from .projection import add_event, lock_case, save_step
+from .views import task_view
+
+VIEWS = ("mine", "group", "all")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_tasks(ctx: ServiceContext, principal: Principal, view: str = "all", page: int = 1,
+               per_page: int = 20, item_code: str | None = None, case_no: str | None = None) -> Page:
+    """Open tasks the user may work on, earliest due first.
+
+    mine: claimed by or assigned to me; group: unclaimed tasks of my groups or offered to me;
+    all: both (administrators and supervisors: every open task).
+    :raises InvalidInput: unknown view.
+    """
+    if view not in VIEWS:
+        raise InvalidInput("unknown view", [{"field": "view", "message": f"one of {', '.join(VIEWS)}"}])
+    with ctx.uow() as uow:
+        s = uow.session
+        query = _visible(select(HumanTask, User.username, Case), principal, view)
+        query = query.join(Case, Case.id == HumanTask.case_id).outerjoin(User, User.id == HumanTask.assignee_id)
+        if item_code:
+            query = query.where(Case.item.has(code=item_code))
+        if case_no:
+            query = query.where(Case.case_no == case_no)
+        total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        rows = s.execute(query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+                         .limit(per_page).offset((page - 1) * per_page)).all()
+        return Page([task_view(t, assignee, case) for t, assignee, case in rows], total, page, per_page)
+
+
+def _visible(query: Select[Any], principal: Principal, view: str) -> Select[Any]:
+    mine = HumanTask.assignee_id == principal.id
+    offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+        and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(principal.groups) or [""])),
+        and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.username)))
+    if view == "mine":
+        return query.where(mine)
+    if view == "group":
+        return query.where(HumanTask.assignee_id.is_(None), offered)
+    if principal.sees_everything:
+        return query
+    return query.where(or_(mine, offered))
+
+
+def claim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any]:
+    """Take an unclaimed task; claiming one's own task again is harmless.
+
+    :raises TaskNotFound, TaskAlreadyCompleted, NotACandidate, TaskClaimedByOther:
+    """
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        task = _open_task(s, task_id)
+        if task.assignee_id == principal.id:
+            return _task_dict(s, task)
+        _check_candidate(s, principal, task)
+        now = ctx.clock.now()
+        claimed = s.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
+                            .values(assignee_id=principal.id, claimed_at=now)).rowcount
+        if not claimed:
+            raise TaskClaimedByOther("任务已被他人认领 / the task is claimed by someone else")
+        s.refresh(task)
+        add_event(s, _case(s, task), now, "claimed", principal.id, task_id=task.id, task_key=task.task_key,
+                  task_name=task.name)
+        view = _task_dict(s, task)
+        uow.commit()
+        return view
+
+
+def unclaim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any]:
+    """Give a claimed task back to its groups (the assignee, a head of its department, or an admin).
+
+    :raises TaskNotFound, TaskAlreadyCompleted, Forbidden:
+    """
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        task = _open_task(s, task_id)
+        head = "head" in principal.roles and principal.department is not None \
+            and principal.department == task.department
+        if task.assignee_id not in (None, principal.id) and not (head or principal.is_admin):
+            raise Forbidden("只能退回自己认领的任务 / only the assignee may unclaim this task")
+        if task.assignee_id is not None:
+            task.assignee_id, task.claimed_at = None, None
+            add_event(s, _case(s, task), ctx.clock.now(), "unclaimed", principal.id, task_id=task.id,
+                      task_key=task.task_key, task_name=task.name)
+        s.flush()
+        view = _task_dict(s, task)
+        uow.commit()
+        return view
+
+
+def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """Complete a task with form data, run the process on, and save it all in one transaction.
+
+    The case row is locked for the whole step, so two departments completing their parallel approvals
+    at the same moment are applied one after the other, never over each other.
+    :raises TaskNotFound, TaskAlreadyCompleted, NotACandidate, TaskClaimedByOther, InvalidForm,
+        ProcessError (the case is unchanged and an incident is recorded):
+    """
+    case_id: int | None = None
+    try:
+        with ctx.uow(write=True) as uow:
+            s = uow.session
+            case_id = s.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+            if case_id is None:
+                _raise_missing(s, task_id)
+            case = lock_case(ctx, s, case_id)
+            task = s.get(HumanTask, task_id, populate_existing=True)
+            if task is None:  # completed by someone else while we waited for the lock
+                raise TaskAlreadyCompleted("任务已完成 / the task is already completed")
+            _check_can_complete(s, principal, task)
+            view = _complete(ctx, s, case, task, principal, data)
+            uow.commit()
+            return view
+    except EngineFailure as failure:
+        assert case_id is not None
+        incident = record_incident(ctx, case_id, failure, principal.id)
+        raise ProcessError(f"流程执行出错，办件未改变 / the step failed and the case is unchanged: "
+                           f"{failure.message}", failure.element_id, incident) from failure
+
+
+def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, principal: Principal,
+              data: dict[str, Any]) -> dict[str, Any]:
+    definition = case.process_definition
+    assert definition is not None and case.engine_state is not None
+    workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, definition.id, definition.key))
+    task_data = ctx.engine.task_data(workflow, task.id)
+    clean = _validate(ctx, task, data, task_data)
+    before = {k: task_data.get(k) for k in clean}
+    now = ctx.clock.now()
+    result = ctx.engine.complete(workflow, task.id, clean, ctx.clock.now)
+    add_event(s, case, now, "completed", principal.id, task_id=task.id, task_key=task.task_key,
+              task_name=task.name, data_before=_jsonable(before), data_after=_jsonable(clean))
+    views = save_step(ctx, s, case, workflow, result, now, principal.id)
+    s.flush()
+    return {"case_no": case.case_no, "status": case.status, "stage": case.stage,
+            "next_tasks": [{"id": v.id, "task_key": v.key, "name": v.name} for v in views]}
+
+
+def _validate(ctx: ServiceContext, task: HumanTask, data: dict[str, Any], task_data: dict[str, Any]
+              ) -> dict[str, Any]:
+    if task.form_key:
+        form = ctx.forms.get(task.form_key)
+        clean = form.validate(data, task_data)
+        # Fields the form hid this time are cleared, so a loop's earlier answers (last round's
+        # deficiencies, say) never pass for this round's.
+        return {**{k: None for k in form.field_keys() - clean.keys() if "." not in k}, **clean}
+    if data:  # without a form nothing may write into the process data
+        raise InvalidForm({key: ["此步骤没有表单字段 / this step takes no data"] for key in data})
+    return {}
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v))
+            for k, v in data.items()}
+
+
+def _open_task(s: Session, task_id: str) -> HumanTask:
+    task = s.get(HumanTask, task_id)
+    if task is None:
+        _raise_missing(s, task_id)
+    assert task is not None
+    return task
+
+
+def _raise_missing(s: Session, task_id: str) -> None:
+    done = s.scalar(select(exists().where(CaseEvent.task_id == task_id, CaseEvent.action == "completed")))
+    if done:
+        raise TaskAlreadyCompleted("任务已完成 / the task is already completed")
+    raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
+
+
+def _is_candidate(s: Session, principal: Principal, task: HumanTask) -> bool:
+    return bool(s.scalar(select(exists().where(TaskCandidate.task_id == task.id, or_(
+        and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(principal.groups) or [""])),
+        and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.username))))))
+
+
+def _check_candidate(s: Session, principal: Principal, task: HumanTask) -> None:
+    if not _is_candidate(s, principal, task):
+        raise NotACandidate("您不是此任务的候选人 / you are not a candidate for this task")
+
+
+def _check_can_complete(s: Session, principal: Principal, task: HumanTask) -> None:
+    if task.assignee_id == principal.id:
+        return
+    _check_candidate(s, principal, task)
+    if task.assignee_id is not None:
+        raise TaskClaimedByOther("任务已被他人认领 / the task is claimed by someone else")
+
+
+def _case(s: Session, task: HumanTask) -> Case:
+    case = s.get(Case, task.case_id)
+    assert case is not None
+    return case
+
+
+def _task_dict(s: Session, task: HumanTask) -> dict[str, Any]:
+    assignee = s.get(User, task.assignee_id).username if task.assignee_id else None  # type: ignore[union-attr]
+    return task_view(task, assignee, _case(s, task))

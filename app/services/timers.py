@@ -1,0 +1,74 @@
+"""Firing due BPMN timers: the scheduler's engine job.
+
+Each case is handled in its own transaction: claim one due timer row (skipping rows another scheduler
+process holds, on PostgreSQL), lock its case, run the engine, save. A crash loses at most the case in
+hand, whose transaction rolls back and is picked up again by the next tick.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.engine.runtime import EngineFailure
+from app.models import EngineTimer
+
+from .cases import record_incident
+from .context import ServiceContext
+from .processes import bundle_for
+from .projection import lock_case, save_step
+
+RETRY_AFTER_FAILURE = timedelta(hours=1)
+
+
+def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:
+    """Run the due timers of up to `limit` cases; returns how many cases moved."""
+    moved = 0
+    skip: set[int] = set()
+    for _ in range(limit):
+        outcome = _fire_one(ctx, skip)
+        if outcome is None:
+            break
+        moved += outcome
+    return moved
+
+
+def _fire_one(ctx: ServiceContext, skip: set[int]) -> int | None:
+    now = ctx.clock.now()
+    case_id: int | None = None
+    try:
+        with ctx.uow(write=True) as uow:
+            s = uow.session
+            query = (select(EngineTimer).where(EngineTimer.due_at <= now).order_by(EngineTimer.due_at).limit(1))
+            if skip:
+                query = query.where(EngineTimer.case_id.not_in(skip))
+            if ctx.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            timer = s.scalar(query)
+            if timer is None:
+                return None
+            case_id = timer.case_id
+            case = lock_case(ctx, s, case_id)
+            definition = case.process_definition
+            assert definition is not None and case.engine_state is not None
+            workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, definition.id, definition.key))
+            result = ctx.engine.fire_timers(workflow, ctx.clock.now)
+            save_step(ctx, s, case, workflow, result, now, None)
+            uow.commit()
+            skip.add(case_id)
+            return 1
+    except EngineFailure as failure:
+        assert case_id is not None
+        record_incident(ctx, case_id, failure, None)
+        _postpone(ctx, case_id)
+        skip.add(case_id)
+        return 0
+
+
+def _postpone(ctx: ServiceContext, case_id: int) -> None:
+    """Retry a failing case's timers later instead of failing on every tick."""
+    with ctx.uow(write=True) as uow:
+        for timer in uow.session.scalars(select(EngineTimer).where(EngineTimer.case_id == case_id)):
+            timer.due_at = ctx.clock.now() + RETRY_AFTER_FAILURE
+        uow.commit()

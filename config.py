@@ -1,0 +1,58 @@
+"""Settings, read from environment variables once at start-up and validated by `create_app`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-shaped defaults; every value can be overridden by an environment variable."""
+
+    TESTING = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    INSTANCE_DIR = Path(os.environ.get("BANJIAN_INSTANCE_DIR", BASE_DIR / "instance"))
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'banjian.sqlite3'}")
+    BPMN_DIR = Path(os.environ.get("BANJIAN_BPMN_DIR", BASE_DIR / "bpmn"))
+    FORMS_DIR = Path(os.environ.get("BANJIAN_FORMS_DIR", BASE_DIR / "forms"))
+    # API bearer tokens: signed, expire after this many seconds.
+    TOKEN_MAX_AGE = int(os.environ.get("BANJIAN_TOKEN_MAX_AGE", 8 * 3600))
+    # Restricted script engine limits per expression or script.
+    SCRIPT_TIME_LIMIT = float(os.environ.get("BANJIAN_SCRIPT_TIME_LIMIT", 1.0))
+    SCRIPT_STEP_LIMIT = int(os.environ.get("BANJIAN_SCRIPT_STEP_LIMIT", 200_000))
+    MAX_BPMN_BYTES = int(os.environ.get("BANJIAN_MAX_BPMN_BYTES", 5 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = int(os.environ.get("BANJIAN_MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
+    SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)
+    SCHEDULER_INTERVAL = float(os.environ.get("BANJIAN_SCHEDULER_INTERVAL", 30))
+    SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
+    PASSWORD_HASH_METHOD = "scrypt"
+
+
+class DevConfig(Config):
+    """`make run`: SQLite, demo data, scheduler inside the development server."""
+
+    SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", True)
+
+
+class TestConfig(Config):
+    """Tests: an in-memory SQLite database unless TEST_DATABASE_URL names another one."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    SCHEDULER_ENABLED = False
+    SCRIPT_TIME_LIMIT = 0.5
+    # Hashing cost is not what tests measure; scrypt would make every demo load take seconds.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+CONFIGS: dict[str, type[Config]] = {"production": Config, "development": DevConfig, "testing": TestConfig}

@@ -1,0 +1,144 @@
+"""Shared fixtures: an app per test on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL, a manual
+clock, the demo data, and an API client that signs in as a named user."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.clock import ManualClock
+from app.cli.db import upgrade_database
+from app.models import Base
+from app.services.context import ServiceContext
+from app.services.demo import load_demo
+from config import TestConfig
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+# Monday 2026-11-23 09:00 in Beijing.
+START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+def pg_schema_url() -> str:
+    """The PostgreSQL URL with a schema of this xdist worker's own, so workers never share tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    schema = f"test_{worker}"
+    from sqlalchemy import create_engine
+
+    engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def make_config(url: str, **overrides: Any) -> type:
+    return type("Config", (TestConfig,), {"DATABASE_URL": url, **overrides})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        if not PG_URL:
+            pytest.skip(PG_SKIP)
+        return pg_schema_url()
+    return "sqlite://"
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """For tests that only make sense on PostgreSQL (concurrency)."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    return pg_schema_url()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+def build_app(url: str, clock: ManualClock, **overrides: Any) -> Flask:
+    app = create_app(make_config(url, **overrides), clock=clock)
+    with app.app_context():
+        upgrade_database()
+    truncate(app)  # whatever an interrupted earlier run left behind
+    return app
+
+
+def truncate(app: Flask) -> None:
+    """Empty every table: PostgreSQL schemas outlive a test (in-memory SQLite does not)."""
+    ctx: ServiceContext = app.extensions["banjian"]
+    if ctx.db.is_postgres:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with ctx.db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def wipe(app: Flask) -> None:
+    truncate(app)
+    app.extensions["banjian"].db.dispose()
+
+
+@pytest.fixture
+def app(db_url: str, clock: ManualClock) -> Iterator[Flask]:
+    app = build_app(db_url, clock)
+    try:
+        yield app
+    finally:
+        wipe(app)
+
+
+@pytest.fixture
+def ctx(app: Flask) -> ServiceContext:
+    return app.extensions["banjian"]
+
+
+@pytest.fixture
+def demo(ctx: ServiceContext) -> ServiceContext:
+    load_demo(ctx)
+    return ctx
+
+
+class Api:
+    """A test client that signs in as a user and speaks JSON."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str, password: str = "demo1234") -> str:
+        if username not in self._tokens:
+            resp = self.client.post("/api/v1/auth/token", json={"username": username, "password": password})
+            assert resp.status_code == 200, resp.get_json()
+            self._tokens[username] = resp.get_json()["token"]
+        return self._tokens[username]
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if user:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, user: str | None = None, **kwargs: Any) -> Any:
+        return self.call("GET", path, user, **kwargs)
+
+    def post(self, path: str, user: str | None = None, **kwargs: Any) -> Any:
+        return self.call("POST", path, user, **kwargs)
+
+    def put(self, path: str, user: str | None = None, **kwargs: Any) -> Any:
+        return self.call("PUT", path, user, **kwargs)
+
+
+@pytest.fixture
+def api(app: Flask) -> Api:
+    return Api(app.test_client())
