@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
-from app.clock import ManualClock
 from app.cli.db import upgrade_database
+from app.clock import ManualClock
 from app.models import Base
 from app.services.context import ServiceContext
 from app.services.demo import load_demo

@@ -38,7 +38,7 @@ STEP = "_step_"  # the per-call step hook; sandbox.py binds it to the call's bud
 
 
 class ScriptLimitExceeded(Exception):
-    """A script ran past its time or step limit, or asked for a result larger than the size limits."""
+    """A script ran past its time, step or memory limit, or asked for a result beyond the size limits."""
 
 
 class ScriptForbidden(Exception):
@@ -132,8 +132,8 @@ class SandboxPolicy(RestrictingNodeTransformer):
         target = node.target
         if not isinstance(target, ast.Subscript) or isinstance(target.slice, ast.Slice):
             return super().visit_AugAssign(node)
-        args = [self.visit(target.value), self.visit(target.slice), ast.Constant(IOPERATOR_TO_STR[type(node.op)]),
-                self.visit(node.value)]
+        op = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
+        args = [self.visit(target.value), self.visit(target.slice), op, self.visit(node.value)]
         statement = ast.Expr(_call("_augitem_", args, node))
         copy_locations(statement, node)
         return statement
@@ -303,9 +303,8 @@ def _estimate_replace(obj: Any, old: Any, new: Any, count: int = -1) -> int:
 
 
 def _estimate_translate(obj: Any, table: Any) -> int:
-    longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1) if isinstance(
-        table, dict) else 1
-    return len(obj) * max(1, longest)
+    values = table.values() if isinstance(table, dict) else table if isinstance(table, (list, tuple)) else ()
+    return len(obj) * max((len(v) for v in values if isinstance(v, str)), default=1)
 
 
 def _estimate_extend(obj: Any, other: Any) -> int:
@@ -316,26 +315,26 @@ def _estimate_to_bytes(obj: Any, length: int = 1, *_: Any, **__: Any) -> int:
     return length
 
 
-# Methods that can build a result far larger than their inputs, and the result size they would produce.
-_METHOD_ESTIMATES: dict[str, tuple[tuple[type, ...], Callable[..., int]]] = {
+# Methods that can build a result far larger than their inputs, and the result size they would produce
+# (join consumes its argument, so it is checked separately).
+_METHOD_ESTIMATES: dict[str, tuple[tuple[type, ...], Callable[..., int] | None]] = {
     "ljust": ((str, bytes), _estimate_width), "rjust": ((str, bytes), _estimate_width),
     "center": ((str, bytes), _estimate_width), "zfill": ((str, bytes), _estimate_width),
     "expandtabs": ((str, bytes), _estimate_expandtabs), "replace": ((str, bytes), _estimate_replace),
     "translate": ((str,), _estimate_translate), "extend": ((list,), _estimate_extend),
-    "to_bytes": ((int,), _estimate_to_bytes), "join": ((str, bytes), _estimate_width),
+    "to_bytes": ((int,), _estimate_to_bytes), "join": ((str, bytes), None),
 }
 
 
 def _size_checked(obj: Any, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    if name == "join":
+    estimate = _METHOD_ESTIMATES[name][1]
+    if estimate is None:  # join
         def join(items: Iterable[Any]) -> Any:
             items = list(items)
             check_length(sum(len(i) for i in items if isinstance(i, _SEQUENCES))
                          + len(obj) * max(0, len(items) - 1), "a joined string")
             return method(items)
         return join
-
-    estimate = _METHOD_ESTIMATES[name][1]
 
     def checked(*args: Any, **kwargs: Any) -> Any:
         try:

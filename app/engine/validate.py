@@ -7,6 +7,7 @@ are known), then a full parse of each executable process by SpiffWorkflow.
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ UNSUPPORTED = {
     "businessRuleTask": "business rule (DMN) tasks are not supported",
     "complexGateway": "complex gateways are not supported",
 }
+FORBIDDEN_NAMES = frozenset({
+    "open", "eval", "exec", "compile", "getattr", "setattr", "delattr", "globals", "locals", "vars", "dir",
+    "type", "breakpoint", "input", "help", "memoryview", "object", "super", "classmethod", "staticmethod",
+    "property", "exit", "quit",
+})
 _validator: BpmnValidator | None = None
 _validator_lock = threading.Lock()
 
@@ -176,6 +182,19 @@ def _check_code(owner: str | None, text: str | None, check: Callable[[str], str 
     error = check(text.strip())
     if error:
         problems.append(Problem(owner, f"{what} does not compile in the restricted engine: {error}"))
+        return
+    forbidden = _forbidden_names(text.strip())
+    if forbidden:  # they would only fail at run time, in a citizen's case: say so now
+        problems.append(Problem(owner, f"{what} uses what the restricted engine does not offer: "
+                                       f"{', '.join(sorted(forbidden))}"))
+
+
+def _forbidden_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in FORBIDDEN_NAMES}
 
 
 def _check_parse(source: BpmnSource, result: LintResult, known: Mapping[str, BpmnSource]) -> None:

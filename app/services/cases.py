@@ -43,7 +43,7 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         case_no = _next_case_no(ctx, s, item.case_prefix, now)
         initial = {
             **form_data, "case_no": case_no, "item_code": item.code, "item_name": item.name,
-            "applicant": owner.username, "applicant_name": owner.full_name,
+            "applicant": owner.username, "applicant_name": owner.full_name, "received_at": now.isoformat(),
             "departments": list(item.departments),
             "material_names": [m["name"] for m in item.materials if isinstance(m, dict) and m.get("name")],
         }

@@ -7,11 +7,13 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import Clock
 from app.db import Database
 from app.engine.runtime import WorkflowEngine
 from app.engine.specs import SpecCache
+from app.errors import Conflict
 from app.forms import FormRegistry
 
 
@@ -52,6 +54,8 @@ class UnitOfWork:
             self.session.rollback()  # a no-op after commit
         finally:
             self.session.close()
+        if isinstance(exc, StaleDataError):  # the optimistic version check behind the row locks
+            raise Conflict("数据已被他人修改，请重试 / changed concurrently, retry") from exc
 
     def commit(self) -> None:
         self.session.commit()

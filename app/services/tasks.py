@@ -10,8 +10,14 @@ from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
 from app.errors import (
-    Forbidden, InvalidForm, InvalidInput, NotACandidate, ProcessError, TaskAlreadyCompleted,
-    TaskClaimedByOther, TaskNotFound,
+    Forbidden,
+    InvalidForm,
+    InvalidInput,
+    NotACandidate,
+    ProcessError,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotFound,
 )
 from app.models import Case, CaseEvent, HumanTask, TaskCandidate, User
 

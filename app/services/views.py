@@ -36,7 +36,8 @@ def task_view(task: HumanTask, assignee: str | None, case: Case) -> dict[str, An
 def event_view(event: CaseEvent, staff: bool) -> dict[str, Any]:
     actor = event.actor
     view: dict[str, Any] = {
-        "id": event.id, "at": event.at, "action": event.action, "task_key": event.task_key,
+        "id": event.id, "at": event.at, "action": event.action, "task_id": event.task_id,
+        "task_key": event.task_key,
         "task_name": event.task_name, "message": event.message,
         "actor": actor.username if actor else None, "actor_name": actor.full_name if actor else None,
         "actor_staff_no": actor.staff_no if actor else None,

@@ -1,15 +1,16 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 11:48:24.720567
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import app.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import app.models.base
 
 revision = '0001'
 down_revision = None

@@ -7,8 +7,25 @@ import itertools
 import pytest
 
 from .flows import (
-    ACCEPT, APPROVE, CORRECT, DEPARTMENTS, FOOD, FOOD_APPLY, GRANT, INSTANT, INSTANT_APPLY, ISSUE, PASS,
-    RESUBMIT, apply, approval, case, complete, food_to_review, joint_to_approval, open_keys,
+    ACCEPT,
+    APPROVE,
+    CORRECT,
+    DEPARTMENTS,
+    FOOD,
+    FOOD_APPLY,
+    GRANT,
+    INSTANT,
+    INSTANT_APPLY,
+    ISSUE,
+    PASS,
+    RESUBMIT,
+    apply,
+    approval,
+    case,
+    complete,
+    food_to_review,
+    joint_to_approval,
+    open_keys,
 )
 
 pytestmark = pytest.mark.usefixtures("demo")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -63,6 +65,7 @@ def timed(call: Any) -> tuple[BaseException | None, float]:
     ("sorted(set(xs))[-1] + max(xs) - min(xs)", {"xs": [3, 1, 2, 3]}, 5),
     ("next((a['by'] for a in approvals if not a['ok']), None)", {"approvals": [{"ok": True, "by": "x"}]}, None),
     ("f'{n:05d}-{name!r}'", {"n": 42, "name": "a"}, "00042-'a'"),
+    ("f'{name!r:>5}|{n:{w}}'", {"n": 42, "name": "a", "w": 4}, "  'a'|  42"),
     ("'%s has %d items' % (name, n)", {"n": 3, "name": "box"}, "box has 3 items"),
     ("isinstance(n, int) and int('7') + round(2.6) + floor(2.5) + ceil(2.5) == 15", {"n": 1}, True),
     ('"P14D"', {}, "P14D"),
@@ -186,6 +189,7 @@ def test_forbidden_statements(env: RestrictedEnvironment, script: str) -> None:
     ("object", NameError),
     ("iter(int, 1)", NameError),
     ('getattr((i for i in []), "gi_frame")', AttributeError),
+    ("str.ljust('x', 10**10)", AttributeError),  # size-checked methods only on values
     ("SystemExit", NameError),
     ("BaseException", NameError),
 ])
@@ -263,6 +267,8 @@ def test_catching_the_limit_does_not_help(script: str) -> None:
     '"\\t".expandtabs(10**10)',
     '("a" * 1000).replace("a", "b" * 10**4)',
     '",".join(["x" * 10**5] * 20)',
+    '("a" * 1000).translate({97: "b" * 10**4})',
+    '("a" * 1000).translate(["b" * 10**4] * 128)',
     "(1).to_bytes(10**10, 'big')",
     "range(10**12)",
     'f"{1:>10000000000}"',
@@ -291,6 +297,15 @@ def test_doubling_stops_at_size_limit(script: str) -> None:
     error, elapsed = timed(lambda: run(script))
     assert isinstance(error, ScriptLimitExceeded)
     assert elapsed < 1.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="memory is sampled from /proc")
+def test_memory_growth_stops_at_memory_limit() -> None:
+    script = "m = []\nwhile True:\n    m.append('x' * 999_000 + str(len(m)))"
+    error, elapsed = timed(lambda: run(script, time_limit=20, step_limit=10**9))
+    assert isinstance(error, ScriptLimitExceeded)
+    assert "memory limit" in str(error)
+    assert elapsed < 10
 
 
 def test_sum_of_sequences_is_refused(env: RestrictedEnvironment) -> None:
@@ -324,6 +339,19 @@ def test_previous_trace_function_is_restored(env: RestrictedEnvironment) -> None
         assert sys.gettrace() is outer_trace
     finally:
         sys.settrace(previous)
+
+
+def test_a_runaway_script_in_another_thread_does_not_disturb_this_one(env: RestrictedEnvironment) -> None:
+    errors: list[BaseException | None] = []
+    runaway = threading.Thread(target=lambda: errors.append(
+        timed(lambda: run("while True: pass", time_limit=0.5, step_limit=10**9))[0]))
+    previous = sys.gettrace()
+    runaway.start()
+    for _ in range(200):
+        assert env.evaluate("a + 1", {"a": 1}) == 2
+    runaway.join(5)
+    assert isinstance(errors[0], ScriptLimitExceeded)
+    assert sys.gettrace() is previous
 
 
 def test_limits_are_per_call() -> None:
@@ -438,6 +466,14 @@ def test_workflow_endless_script_raises_limit() -> None:
     assert error.error_type == "ScriptLimitExceeded"
     assert elapsed < 2.0
     assert not workflow.completed
+
+
+def test_workflow_script_error_has_its_line() -> None:
+    workflow = make_workflow("x = 1\ny = x / 0", {})
+    with pytest.raises(WorkflowTaskException) as caught:
+        workflow.do_engine_steps()
+    assert caught.value.error_type == "ZeroDivisionError"
+    assert (caught.value.line_number, caught.value.error_line) == (2, "y = x / 0")
 
 
 def test_workflow_forbidden_script_raises() -> None:

@@ -1,0 +1,97 @@
+"""Process versions pin running cases; BPMN timers fire from the scheduler's tick on the injected clock."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.models import EngineTimer
+from app.services.timers import fire_due_timers
+
+from .flows import ACCEPT, APPROVE, FOOD, FOOD_APPLY, GRANT, ISSUE, PASS, apply, case, complete, open_keys
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def deploy(api, content: bytes, name: str):
+    return api.post("/process-definitions", "designer", data={"file": (io.BytesIO(content), name)},
+                    content_type="multipart/form-data")
+
+
+def test_a_running_case_finishes_on_its_version_and_new_cases_take_the_latest(api, ctx):
+    v1_xml = (ctx.bpmn_dir / "food_licence.bpmn").read_bytes()
+    again = deploy(api, v1_xml, "food_licence.bpmn")
+    assert again.status_code == 200 and again.get_json()["version"] == 1  # same content, same version
+    old = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    complete(api, old, "preview", "market_clerk", PASS)
+    complete(api, old, "acceptance", "market_clerk", ACCEPT)
+
+    v2_xml = v1_xml.replace('name="审查"'.encode(), 'name="实质审查"'.encode())
+    assert v2_xml != v1_xml
+    created = deploy(api, v2_xml, "food_licence.bpmn")
+    assert created.status_code == 201 and created.get_json()["version"] == 2
+    new = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    complete(api, new, "preview", "market_clerk", PASS)
+    complete(api, new, "acceptance", "market_clerk", ACCEPT)
+
+    assert case(api, old)["process_version"] == 1 and case(api, new)["process_version"] == 2
+    assert [t["name"] for t in case(api, old)["tasks"]] == ["审查"]
+    assert [t["name"] for t in case(api, new)["tasks"]] == ["实质审查"]
+    for case_no in (old, new):
+        complete(api, case_no, "review", "market_approver", APPROVE)
+        complete(api, case_no, "decision", "market_head", GRANT)
+        assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
+    versions = api.get("/process-definitions/food_licence", "designer").get_json()["versions"]
+    assert [(v["version"], v["case_count"]) for v in versions] == [(2, 1), (1, 1)]
+    assert versions[0]["deployed_by"] == "designer"
+
+
+TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="timed" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="wait_for_applicant" name="wait" camunda:assignee="${applicant}">
+      <bpmn:extensionElements><camunda:properties><camunda:property name="status" value="correction"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="deadline" attachedToRef="wait_for_applicant" cancelActivity="true">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDate>workday_deadline(received_at, 5)</bpmn:timeDate>
+      </bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="timed_out" name="deemed withdrawn">
+      <bpmn:extensionElements><camunda:properties><camunda:property name="status" value="withdrawn"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_for_applicant"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_for_applicant" targetRef="done"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="deadline" targetRef="timed_out"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_working_day_boundary_timer_fires_on_its_day(api, ctx, clock):
+    assert deploy(api, TIMER_BPMN, "timed.bpmn").status_code == 201
+    item = {"code": "T-1", "name": "限期补正", "type_code": "20", "department": "market",
+            "case_kind": "promised", "promised_limit": 5, "process_key": "timed", "case_prefix": "TM"}
+    assert api.post("/items", "admin", json=item).status_code == 201
+    case_no = apply(api, "T-1", {})["case_no"]  # Monday 2026-11-23: 5 working days -> Monday 11-30
+    with ctx.uow() as uow:
+        due = uow.session.scalar(select(EngineTimer.due_at))
+    assert due.isoformat() == "2026-11-30T15:59:59.999999+00:00"  # end of 11-30 in Beijing
+
+    clock.advance(timedelta(days=7))  # Monday 11-30 09:00 in Beijing: not yet
+    assert fire_due_timers(ctx) == 0
+    assert open_keys(api, case_no) == ["wait_for_applicant"]
+
+    clock.advance(timedelta(days=1))  # Tuesday: the deadline has passed
+    assert fire_due_timers(ctx) == 1
+    view = case(api, case_no)
+    assert view["status"] == "withdrawn" and view["tasks"] == [] and view["closed_at"]
+    assert fire_due_timers(ctx) == 0  # fired once
+    with ctx.uow() as uow:
+        assert uow.session.scalar(select(EngineTimer.id)) is None

@@ -1,0 +1,104 @@
+"""Two departments complete their parallel approvals of one case at the same moment (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from app.services.demo import load_demo
+from tests.conftest import Api, build_app, wipe
+from tests.e2e.flows import ACCEPT, JOINT, JOINT_APPLY, PASS, approval, complete, task_id
+
+REPETITIONS = 50
+TWO_DEPARTMENT_ITEM = "420100-ZJJ-002"
+
+
+@pytest.fixture
+def pg_app(pg_url: str, clock) -> Iterator[Flask]:
+    app = build_app(pg_url, clock)
+    load_demo(app.extensions["banjian"])
+    try:
+        yield app
+    finally:
+        wipe(app)
+
+
+def _two_department_item(api: Api) -> None:
+    item = api.get(f"/items/{JOINT}").get_json()
+    body = {k: item[k] for k in (
+        "name", "type_code", "department", "legal_basis", "case_kind", "statutory_limit", "promised_limit",
+        "limit_unit", "joint", "materials", "fees", "process_key", "form_key", "case_prefix")}
+    body.update(code=TWO_DEPARTMENT_ITEM, departments=["fire", "health"], case_prefix="SGBL")
+    resp = api.post("/items", "admin", json=body)
+    assert resp.status_code == 201, resp.get_json()
+
+
+def _race(app: Flask, tasks: dict[str, str]) -> list[int]:
+    """Complete each department's task from its own thread, released together by a barrier."""
+    barrier = threading.Barrier(len(tasks))
+    statuses: list[int] = []
+    tokens = {dept: Api(app.test_client()).token(f"{dept}_approver") for dept in tasks}
+
+    def work(dept: str) -> None:
+        client = app.test_client()
+        barrier.wait()
+        resp = client.post(f"/api/v1/tasks/{tasks[dept]}/complete", json={"data": approval()},
+                           headers={"Authorization": f"Bearer {tokens[dept]}"})
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=work, args=(d,)) for d in tasks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return statuses
+
+
+@pytest.mark.postgres
+def test_parallel_approvals_at_the_same_moment_are_all_recorded(pg_app: Flask):
+    api = Api(pg_app.test_client())
+    _two_department_item(api)
+    for rep in range(REPETITIONS):
+        case_no = api.post("/cases", "builder", json={"item_code": TWO_DEPARTMENT_ITEM, "data": JOINT_APPLY}
+                           ).get_json()["case_no"]
+        complete(api, case_no, "preview", "housing_clerk", PASS)
+        complete(api, case_no, "acceptance", "housing_clerk", ACCEPT)
+        tasks = {d: task_id(api, case_no, "dept_approval", d) for d in ("fire", "health")}
+
+        statuses = _race(pg_app, tasks)
+
+        assert statuses == [200, 200], (rep, statuses)
+        view = api.get(f"/cases/{case_no}", "admin").get_json()
+        assert sorted(a["department"] for a in view["data"]["approvals"]) == ["fire", "health"], rep
+        assert [t["task_key"] for t in view["tasks"]] == ["decision"], rep  # advanced exactly once
+        completions = [e for e in view["history"] if e["action"] == "completed" and e["task_key"] == "dept_approval"]
+        assert len(completions) == 2, rep
+
+
+@pytest.mark.postgres
+def test_the_same_task_completed_twice_at_once_counts_once(pg_app: Flask):
+    api = Api(pg_app.test_client())
+    case_no = api.post("/cases", "builder", json={"item_code": JOINT, "data": JOINT_APPLY}).get_json()["case_no"]
+    complete(api, case_no, "preview", "housing_clerk", PASS)
+    tid = task_id(api, case_no, "acceptance")
+    token = api.token("housing_clerk")
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def work() -> None:
+        client = pg_app.test_client()
+        barrier.wait()
+        statuses.append(client.post(f"/api/v1/tasks/{tid}/complete", json={"data": ACCEPT},
+                                    headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(statuses) == [200, 409]
+    view = api.get(f"/cases/{case_no}", "admin").get_json()
+    assert sorted(t["department"] for t in view["tasks"]) == ["fire", "health", "planning"]
