@@ -1,0 +1,71 @@
+"""The command line: users, BPMN deploy and lint, demo data. Errors: non-zero exit and one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bpmn_builder import linear, user
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()
+
+
+def test_users_create_and_duplicate(cli):
+    ok = cli.invoke(args=["users", "create", "alice", "--password", "secret123", "--role", "approver",
+                          "--group", "market.approver", "--group", "newdept.clerk", "--full-name", "艾丽斯"])
+    assert ok.exit_code == 0, ok.output
+    assert "market.approver" in ok.output and "newdept.clerk" in ok.output
+    again = cli.invoke(args=["users", "create", "alice", "--password", "secret123", "--role", "clerk"])
+    assert again.exit_code == 1
+    assert again.output.strip().splitlines() == ["Error: user 'alice' already exists (username: taken)"]
+    short = cli.invoke(args=["users", "create", "bob", "--password", "x", "--role", "clerk"])
+    assert short.exit_code == 1 and "password" in short.output
+    bad_role = cli.invoke(args=["users", "create", "bob", "--password", "secret123", "--role", "king"])
+    assert bad_role.exit_code != 0
+
+
+def test_bpmn_deploy_deploys_changed_files_only(cli, tmp_path):
+    first = cli.invoke(args=["bpmn", "deploy", str(ROOT / "bpmn")])
+    assert first.exit_code == 0, first.output
+    lines = first.output.strip().splitlines()
+    keys = [line.split()[0] for line in lines]
+    assert sorted(keys) == ["construction_permit", "food_licence", "food_licence_reissue", "issuance"]
+    assert keys.index("issuance") < min(keys.index("food_licence"), keys.index("construction_permit"))
+    assert all(" v1 deployed " in line for line in lines)
+    second = cli.invoke(args=["bpmn", "deploy", str(ROOT / "bpmn")])
+    assert all(" unchanged " in line for line in second.output.strip().splitlines()), second.output
+    changed = tmp_path / "issuance.bpmn"
+    original = (ROOT / "bpmn" / "issuance.bpmn").read_text(encoding="utf-8")
+    changed.write_text(original.replace('name="发证"', 'name="发证（新）"'), encoding="utf-8")
+    third = cli.invoke(args=["bpmn", "deploy", str(changed)])
+    assert third.output.startswith("issuance v2 deployed"), third.output
+
+
+def test_bpmn_lint_reports_elements_and_exit_status(cli, tmp_path):
+    good = cli.invoke(args=["bpmn", "lint", str(ROOT / "bpmn")])
+    assert good.exit_code == 0, good.output
+    bad = tmp_path / "bad.bpmn"
+    bad.write_bytes(linear("p", user("nobody", group=None)))
+    result = cli.invoke(args=["bpmn", "lint", str(bad)])
+    assert result.exit_code == 1
+    assert "nobody: user task has no candidateGroups" in result.output
+    missing = cli.invoke(args=["bpmn", "deploy", str(tmp_path / "none.bpmn")])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+    refused = cli.invoke(args=["bpmn", "deploy", str(bad)])
+    assert refused.exit_code == 1 and "nobody" in refused.output and len(refused.output.strip().splitlines()) == 1
+
+
+def test_demo_load_is_idempotent(cli, api):
+    first = cli.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "17 users" in first.output and "3 items" in first.output
+    second = cli.invoke(args=["demo", "load"])
+    assert "0 users" in second.output and "0 processes" in second.output and "0 items" in second.output
+    assert len(api.get("/items").get_json()["items"]) == 3
+    assert api.token("market_clerk")
