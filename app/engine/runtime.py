@@ -86,6 +86,11 @@ class WorkflowEngine:
             environment=RestrictedEnvironment(helpers=helpers, time_limit=time_limit, step_limit=step_limit))
         self.serializer = StateSerializer()
 
+    @property
+    def reserved_names(self) -> frozenset[str]:
+        """Names task data must not use: they would hide a helper from every script."""
+        return frozenset(self.script_engine.environment.globals)
+
     # -- persistence -------------------------------------------------------------------------------
     def dumps(self, workflow: BpmnWorkflow) -> str:
         return self.serializer.dumps(workflow)

@@ -60,10 +60,14 @@ class LintResult:
         return not self.problems
 
 
+FormFields = Callable[[str], set[str] | None]
+
+
 def lint(source: BpmnSource, known_processes: Mapping[str, BpmnSource] | None = None,
-         form_exists: Callable[[str], bool] | None = None) -> LintResult:
+         form_fields: FormFields | None = None, reserved: frozenset[str] = frozenset()) -> LintResult:
     """Check one BPMN file. `known_processes` maps deployed process keys to their files (for call
-    activities that point outside this file); `form_exists` says whether a formKey can be resolved."""
+    activities that point outside this file); `form_fields` gives the field keys of a formKey (None if
+    the form does not exist); `reserved` are names task data must not take (the script helpers)."""
     result = LintResult()
     try:
         tree = parse_xml(source.content)
@@ -77,7 +81,7 @@ def lint(source: BpmnSource, known_processes: Mapping[str, BpmnSource] | None = 
     result.problems.extend(_xsd_problems(tree))
     if result.problems:
         return result
-    _check_semantics(root, result, known_processes or {}, form_exists)
+    _check_semantics(root, result, known_processes or {}, form_fields, reserved)
     if not result.problems:
         _check_parse(source, result, known_processes or {})
     return result
@@ -109,7 +113,7 @@ def _element_at_line(tree: etree._ElementTree, line: int) -> str | None:
 
 
 def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[str, BpmnSource],
-                     form_exists: Callable[[str], bool] | None) -> None:
+                     form_fields: FormFields | None, reserved: frozenset[str]) -> None:
     processes = root.findall(f"{{{BPMN_NS}}}process")
     defined = {p.get("id") for p in processes}
     for process in processes:
@@ -122,13 +126,13 @@ def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[st
         for element in process.iter():
             if not isinstance(element.tag, str):
                 continue
-            _check_element(element, laned, defined, known, form_exists, result)
+            _check_element(element, laned, defined, known, form_fields, reserved, result)
     if not result.processes and not result.problems:
         result.problems.append(Problem(None, "the file has no executable process"))
 
 
 def _check_element(element: etree._Element, laned: set[str], defined: set[str | None],
-                   known: Mapping[str, BpmnSource], form_exists: Callable[[str], bool] | None,
+                   known: Mapping[str, BpmnSource], form_fields: FormFields | None, reserved: frozenset[str],
                    result: LintResult) -> None:
     local = etree.QName(element).localname
     eid = element.get("id")
@@ -140,11 +144,17 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
         routed = any(element.get(f"{{{CAMUNDA_NS}}}{a}") for a in ("candidateGroups", "candidateUsers", "assignee"))
         if not routed and eid not in laned:
             problems.append(Problem(eid, "user task has no candidateGroups, candidateUsers or assignee and is in no lane"))
+        fields = {str(f.get("id")) for f in element.xpath(".//camunda:formField", namespaces=NS)}
         form_key = element.get(f"{{{CAMUNDA_NS}}}formKey")
         if form_key:
             result.forms.add(form_key)
-            if form_exists is not None and not form_exists(form_key):
+            keys = form_fields(form_key) if form_fields is not None else set()
+            if keys is None:
                 problems.append(Problem(eid, f"form '{form_key}' does not exist in forms/"))
+            fields |= keys or set()
+        clash = sorted(fields & reserved)
+        if clash:  # task data with these names would hide the helper from every script of the case
+            problems.append(Problem(eid, f"form field names reserved for script helpers: {', '.join(clash)}"))
     elif local == "script" and element.tag == f"{{{BPMN_NS}}}script":
         _check_code(owner, element.text, check_script, "script", problems)
     elif local in ("preScript", "postScript") and element.tag.startswith(f"{{{SPIFF_NS}}}"):

@@ -11,7 +11,7 @@ from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Depart
 
 from .context import ServiceContext
 from .principal import Principal
-from .processes import latest_definition
+from .processes import form_field_keys, latest_definition
 
 # 《行政许可法》 Art. 42: 20 working days, 45 when handled jointly.
 STATUTORY_DEFAULT = {False: 20, True: 45}
@@ -106,8 +106,13 @@ def _apply(ctx: ServiceContext, s: Any, item: Item, data: dict[str, Any]) -> Non
                        "message": f"承诺时限不能超过法定时限 {statutory} / must not exceed the statutory limit"})
     if joint and not data.get("departments"):
         errors.append({"field": "departments", "message": "并联审批需要协办部门 / joint handling needs departments"})
-    if data.get("form_key") and not ctx.forms.exists(data["form_key"]):
-        errors.append({"field": "form_key", "message": "表单不存在 / form not found"})
+    if data.get("form_key"):
+        keys = form_field_keys(ctx, data["form_key"])
+        if keys is None:
+            errors.append({"field": "form_key", "message": "表单不存在 / form not found"})
+        elif keys & ctx.engine.reserved_names:
+            errors.append({"field": "form_key", "message": "表单字段名与脚本函数重名 / field names reserved "
+                           f"for script helpers: {', '.join(sorted(keys & ctx.engine.reserved_names))}"})
     try:
         latest_definition(s, data["process_key"])
     except ProcessNotFound:

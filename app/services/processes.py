@@ -16,6 +16,7 @@ from app.engine.specs import BpmnSource, SpecBundle
 from app.engine.validate import LintResult, lint
 from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.errors import Conflict, Forbidden, InvalidProcess, ProcessNotFound
+from app.forms import FormDefinitionError
 from app.models import Case, ProcessDefinition, User
 
 from .context import ServiceContext
@@ -119,7 +120,7 @@ def list_versions(ctx: ServiceContext, principal: Principal, key: str) -> list[V
 
     :raises Forbidden: not an admin or designer. :raises ProcessNotFound: no such key.
     """
-    if not principal.has("admin", "designer", "supervisor"):
+    if not principal.has("admin", "designer"):
         raise Forbidden("无权查看流程定义 / not allowed to see process definitions")
     with ctx.uow() as uow:
         counts = (select(Case.process_definition_id, func.count().label("n"))
@@ -181,7 +182,18 @@ def _lint(ctx: ServiceContext, s: Session, content: bytes, filename: str,
         known[key] = own
         for i, source in enumerate(dependencies):  # what the called process calls in turn
             known[f"{key}#{i}"] = source
-    return lint(BpmnSource(filename, content), known, ctx.forms.exists)
+    return lint(BpmnSource(filename, content), known, lambda key: form_field_keys(ctx, key),
+                ctx.engine.reserved_names)
+
+
+def form_field_keys(ctx: ServiceContext, form_key: str) -> set[str] | None:
+    """The top-level field keys of a form, or None if it does not exist or cannot be read."""
+    if not ctx.forms.exists(form_key):
+        return None
+    try:
+        return {k.split(".", 1)[0] for k in ctx.forms.get(form_key).field_keys()}
+    except FormDefinitionError:
+        return None
 
 
 def _ids_and_calls(content: bytes) -> tuple[set[str], set[str]]:

@@ -224,3 +224,13 @@ def test_completed_task_again_is_a_conflict(api):
     assert api.post(f"/tasks/{tid}/complete", "market_clerk", json={"data": PASS}).status_code == 409
     complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
     assert api.post("/tasks/not-a-task/complete", "market_clerk", json={"data": {}}).status_code == 404
+
+
+def test_form_fields_may_not_hide_script_helpers(api):
+    field = (b'<bpmn:extensionElements><camunda:formData><camunda:formField id="date" label="Date" type="date"/>'
+             b'</camunda:formData></bpmn:extensionElements><bpmn:incoming>f0</bpmn:incoming>')
+    bpmn = linear("p", user("when")).replace(b"<bpmn:incoming>f0</bpmn:incoming>", field, 1)
+    resp = deploy(api, bpmn)
+    assert resp.status_code == 400
+    assert resp.get_json()["errors"] == [
+        {"element_id": "when", "message": "form field names reserved for script helpers: date"}]
