@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
 from .parser import CaseParser
 from .xmlsafe import parse_xml
 
@@ -37,6 +39,7 @@ class SpecBundle:
     spec: Any
     subprocess_specs: dict[str, Any]
     cache_key: str
+    has_timers: bool = False  # lets a save skip the timer projection for the many processes without
 
 
 def bundle_key(process_key: str, sources: Sequence[BpmnSource]) -> str:
@@ -53,7 +56,9 @@ def build_bundle(process_key: str, sources: Sequence[BpmnSource]) -> SpecBundle:
         parser.add_bpmn_xml(parse_xml(source.content), filename=source.filename)
     spec = parser.get_spec(process_key)
     subprocess_specs = parser.get_subprocess_specs(process_key)
-    return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources))
+    timers = any(isinstance(getattr(t, "event_definition", None), TimerEventDefinition)
+                 for s in (spec, *subprocess_specs.values()) if s is not None for t in s.task_specs.values())
+    return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources), timers)
 
 
 class SpecCache:
@@ -64,9 +69,8 @@ class SpecCache:
         self._items: OrderedDict[str, SpecBundle] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, process_key: str,
-            load_sources: Callable[[], Sequence[BpmnSource]]) -> SpecBundle:
-        """The bundle cached under `key`, parsing `load_sources()` on a miss.
+    def get(self, key: str, load: Callable[[], tuple[str, Sequence[BpmnSource]]]) -> SpecBundle:
+        """The bundle cached under `key`; on a miss `load()` gives the process key and the sources.
 
         `key` must change whenever the sources do (a definition id works: definitions are immutable),
         so a hit needs neither the BPMN text nor a hash of it.
@@ -75,7 +79,7 @@ class SpecCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        bundle = build_bundle(process_key, load_sources())  # parse outside the lock; a rare double parse is fine
+        bundle = build_bundle(*load())  # parse outside the lock; a rare double parse is fine
         with self._lock:
             self._items[key] = bundle
             while len(self._items) > self._size:

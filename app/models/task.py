@@ -38,8 +38,7 @@ class HumanTask(Base):
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
 
-    candidates: Mapped[list[TaskCandidate]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class TaskCandidate(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.errors import AuthenticationFailed
@@ -44,8 +44,9 @@ def principal_from_token(ctx: ServiceContext, token: str) -> Principal:
     except BadSignature as exc:
         raise AuthenticationFailed("令牌无效 / invalid token") from exc
     with ctx.uow() as uow:
-        user = uow.session.scalar(
-            select(User).options(selectinload(User.groups)).where(User.id == payload.get("uid")))
+        user = uow.session.scalars(
+            select(User).options(joinedload(User.groups), joinedload(User.department))
+            .where(User.id == payload.get("uid"))).unique().one_or_none()
         if user is None or not user.active or user.password_hash[-8:] != payload.get("pw"):
             raise AuthenticationFailed("令牌无效 / invalid token")
         return Principal.of(user)

@@ -38,7 +38,7 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         owner = _applicant(s, principal, applicant)
         form_data = ctx.forms.get(item.form_key).validate(data, {}) if item.form_key else {}
         definition = latest_definition(s, item.process_key)
-        bundle = bundle_for(ctx, s, definition.id, definition.key)
+        bundle = bundle_for(ctx, s, definition.id)
         now = ctx.clock.now()
         case_no = _next_case_no(ctx, s, item.case_prefix, now)
         initial = {
@@ -58,7 +58,7 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         s.flush()
         add_event(s, case, now, "created", principal.id,
                   message=f"{item.name} ({definition.key} v{definition.version})", data_after=form_data)
-        save_step(ctx, s, case, workflow, result, now, principal.id)
+        save_step(ctx, s, case, workflow, bundle, result, now, principal.id, new=True)
         s.flush()
         view = _case_view(ctx, s, case, principal, detail=False)
         uow.commit()
@@ -128,11 +128,10 @@ def _case_view(ctx: ServiceContext, s: Session, case: Case, principal: Principal
 
 
 def _process_data(ctx: ServiceContext, s: Session, case: Case) -> dict[str, Any]:
-    definition = case.process_definition
     state = s.scalar(select(Case.engine_state).where(Case.id == case.id))
-    if definition is None or state is None:
+    if case.process_definition_id is None or state is None:
         return {}
-    workflow = ctx.engine.loads(state, bundle_for(ctx, s, definition.id, definition.key))
+    workflow = ctx.engine.loads(state, bundle_for(ctx, s, case.process_definition_id))
     return ctx.engine.data(workflow)
 
 

@@ -144,9 +144,17 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
     return definition
 
 
-def bundle_for(ctx: ServiceContext, session: Session, definition_id: int, key: str) -> SpecBundle:
-    """The parsed spec of a definition (and its pinned called processes), from the cache if possible."""
-    return ctx.specs.get(f"definition:{definition_id}", key, lambda: _sources(session, definition_id))
+def bundle_for(ctx: ServiceContext, session: Session, definition_id: int) -> SpecBundle:
+    """The parsed spec of a definition (and its pinned called processes), from the cache if possible:
+    a hit costs no query at all."""
+
+    def load() -> tuple[str, list[BpmnSource]]:
+        key = session.scalar(select(ProcessDefinition.key).where(ProcessDefinition.id == definition_id))
+        if key is None:
+            raise ProcessNotFound(f"process definition {definition_id} is missing")
+        return key, _sources(session, definition_id)
+
+    return ctx.specs.get(f"definition:{definition_id}", load)
 
 
 def _sources(session: Session, definition_id: int) -> list[BpmnSource]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, lazyload, undefer
 
 from app.engine.runtime import StepResult, UserTaskView
+from app.engine.specs import SpecBundle
 from app.models import FINAL_STATUSES, Case, CaseEvent, EngineTimer, HumanTask, TaskCandidate, User
 from app.workdays import step_due
 
@@ -22,65 +23,85 @@ from .context import ServiceContext
 MILESTONE_TIMES = {"accepted": "accepted_at", "decided": "decided_at"}
 
 
-def lock_case(ctx: ServiceContext, session: Session, case_id: int) -> Case:
+def lock_case(ctx: ServiceContext, session: Session, case_id: int | None = None,
+              task_id: str | None = None) -> Case | None:
     """Load a case with its engine state, holding its row lock until the transaction ends.
 
     PostgreSQL: `SELECT ... FOR UPDATE`. SQLite: the write transaction already holds the database's
     write lock (BEGIN IMMEDIATE), which serializes writers.
+    Give `case_id`, or `task_id` to lock the case of an open task (None if there is no such task).
     """
-    query = (select(Case).options(undefer(Case.engine_state)).where(Case.id == case_id)
+    query = (select(Case).options(undefer(Case.engine_state), lazyload(Case.item), lazyload(Case.applicant))
              .execution_options(populate_existing=True))
+    if task_id is not None:
+        query = query.join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+    else:
+        query = query.where(Case.id == case_id)
     if ctx.db.is_postgres:
         query = query.with_for_update(of=Case)
-    case = session.scalar(query)
-    if case is None:
-        raise LookupError(case_id)
-    return case
+    return session.scalar(query)
 
 
-def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, result: StepResult,
-              now: datetime, actor_id: int | None) -> list[UserTaskView]:
-    """Write the workflow state and its projections; returns the open user tasks."""
+def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle: SpecBundle,
+              result: StepResult, now: datetime, actor_id: int | None, new: bool = False,
+              open_before: set[str] | None = None) -> list[UserTaskView]:
+    """Write the workflow state and its projections; returns the open user tasks.
+
+    `new`: the case was just created, so it has no projection rows yet. `open_before`: the ids of the
+    user tasks that were READY when the workflow was loaded (the projection holds exactly those, as it
+    is written with the state), which spares a query.
+    """
     engine = ctx.engine
     views = engine.user_tasks(workflow)
-    _sync_tasks(s, case, views, now)
-    _sync_timers(s, case, engine.timers(workflow))
-    _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
-    case.engine_state = engine.dumps(workflow)
-    case.updated_at = now
+    with s.no_autoflush:  # one flush at the end instead of one before every query
+        _sync_tasks(s, case, views, now, set() if new else open_before)
+        if bundle.has_timers:
+            _sync_timers(s, case, engine.timers(workflow), new)
+        _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
+        case.engine_state = engine.dumps(workflow)
+        case.updated_at = now
+    s.flush()
     return views
 
 
 def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int | None = None,
               **fields: Any) -> None:
-    s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, action=action, **fields))
+    # Core inserts on the hot path: the log is append-only, so the ORM's bookkeeping buys nothing.
+    s.execute(insert(CaseEvent.__table__).values(case_id=case.id, at=now, actor_id=actor_id, action=action,
+                                                 **fields))
 
 
-def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime) -> None:
-    existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
+def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime,
+                existing: set[str] | None) -> None:
+    if existing is None:
+        existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
     wanted = {v.id: v for v in views}
     gone = existing - wanted.keys()
-    if gone:
-        s.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
-        s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
+    if gone:  # their candidate rows go with them (ON DELETE CASCADE)
+        s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)), execution_options={"synchronize_session": False})
     new = [v for v in views if v.id not in existing]
+    if not new:
+        return
     assignees = _user_ids(s, {v.assignee for v in new if v.assignee})
-    for view in new:
-        s.add(_task_row(case, view, assignees.get(view.assignee or ""), now))
+    s.execute(insert(HumanTask.__table__), [_task_row(case, v, assignees.get(v.assignee or ""), now) for v in new])
+    s.execute(insert(TaskCandidate.__table__), [row for v in new for row in _candidate_rows(v)])
 
 
-def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime) -> HumanTask:
+def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "id": view.id, "case_id": case.id, "item_id": case.item_id, "task_key": view.key, "name": view.name,
+        "stage": view.properties.get("stage"), "form_key": view.form_key, "department": view.department,
+        "candidate_groups": list(view.candidate_groups), "candidate_users": list(view.candidate_users),
+        "assignee_id": assignee_id, "claimed_at": now if assignee_id else None, "created_at": now,
+        "due_at": step_due(view.properties.get("timeLimit"), now),
+    }
+
+
+def _candidate_rows(view: UserTaskView) -> list[dict[str, str]]:
     # The BPMN assignee is a candidate too, so unclaiming never leaves a task nobody may take.
     users = [*view.candidate_users, *([view.assignee] if view.assignee else [])]
-    candidates = [TaskCandidate(kind="group", name=g) for g in dict.fromkeys(view.candidate_groups)]
-    candidates += [TaskCandidate(kind="user", name=u) for u in dict.fromkeys(users)]
-    return HumanTask(
-        id=view.id, case_id=case.id, item_id=case.item_id, task_key=view.key, name=view.name,
-        stage=view.properties.get("stage"), form_key=view.form_key, department=view.department,
-        candidate_groups=list(view.candidate_groups), candidate_users=list(view.candidate_users),
-        assignee_id=assignee_id, claimed_at=now if assignee_id else None, created_at=now,
-        due_at=step_due(view.properties.get("timeLimit"), now), candidates=candidates,
-    )
+    return ([{"task_id": view.id, "kind": "group", "name": g} for g in dict.fromkeys(view.candidate_groups)]
+            + [{"task_id": view.id, "kind": "user", "name": u} for u in dict.fromkeys(users)])
 
 
 def _user_ids(s: Session, usernames: set[str]) -> dict[str, int]:
@@ -89,8 +110,8 @@ def _user_ids(s: Session, usernames: set[str]) -> dict[str, int]:
     return {name: uid for uid, name in s.execute(select(User.id, User.username).where(User.username.in_(usernames)))}
 
 
-def _sync_timers(s: Session, case: Case, timers: list[Any]) -> None:
-    existing = {t.id: t for t in s.scalars(select(EngineTimer).where(EngineTimer.case_id == case.id))}
+def _sync_timers(s: Session, case: Case, timers: list[Any], new: bool) -> None:
+    existing = {} if new else {t.id: t for t in s.scalars(select(EngineTimer).where(EngineTimer.case_id == case.id))}
     wanted = {t.id: t for t in timers}
     for tid in existing.keys() - wanted.keys():
         s.delete(existing[tid])

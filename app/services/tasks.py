@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.engine.runtime import EngineFailure
 from app.errors import (
@@ -87,7 +87,7 @@ def claim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[
         task = _open_task(s, task_id)
         if task.assignee_id == principal.id:
             return _task_dict(s, task)
-        _check_candidate(s, principal, task)
+        _check_candidate(principal, task)
         now = ctx.clock.now()
         claimed = s.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
                             .values(assignee_id=principal.id, claimed_at=now)).rowcount
@@ -136,14 +136,17 @@ def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data:
     try:
         with ctx.uow(write=True) as uow:
             s = uow.session
-            case_id = s.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
-            if case_id is None:
+            case = lock_case(ctx, s, task_id=task_id)
+            if case is None:  # no such open task (perhaps completed while we waited for the lock)
                 _raise_missing(s, task_id)
-            case = lock_case(ctx, s, case_id)
-            task = s.get(HumanTask, task_id, populate_existing=True)
+            assert case is not None
+            case_id = case.id
+            task = s.scalars(select(HumanTask).options(joinedload(HumanTask.candidates))
+                             .where(HumanTask.id == task_id)
+                             .execution_options(populate_existing=True)).unique().one_or_none()
             if task is None:  # completed by someone else while we waited for the lock
                 raise TaskAlreadyCompleted("任务已完成 / the task is already completed")
-            _check_can_complete(s, principal, task)
+            _check_can_complete(principal, task)
             view = _complete(ctx, s, case, task, principal, data)
             uow.commit()
             return view
@@ -156,9 +159,10 @@ def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data:
 
 def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, principal: Principal,
               data: dict[str, Any]) -> dict[str, Any]:
-    definition = case.process_definition
-    assert definition is not None and case.engine_state is not None
-    workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, definition.id, definition.key))
+    assert case.process_definition_id is not None and case.engine_state is not None
+    bundle = bundle_for(ctx, s, case.process_definition_id)
+    workflow = ctx.engine.loads(case.engine_state, bundle)
+    open_before = {v.id for v in ctx.engine.user_tasks(workflow)}
     task_data = ctx.engine.task_data(workflow, task.id)
     clean = _validate(ctx, task, data, task_data)
     before = {k: task_data.get(k) for k in clean}
@@ -166,7 +170,7 @@ def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, prin
     result = ctx.engine.complete(workflow, task.id, clean, ctx.clock.now)
     add_event(s, case, now, "completed", principal.id, task_id=task.id, task_key=task.task_key,
               task_name=task.name, data_before=_jsonable(before), data_after=_jsonable(clean))
-    views = save_step(ctx, s, case, workflow, result, now, principal.id)
+    views = save_step(ctx, s, case, workflow, bundle, result, now, principal.id, open_before=open_before)
     s.flush()
     return {"case_no": case.case_no, "status": case.status, "stage": case.stage,
             "next_tasks": [{"id": v.id, "task_key": v.key, "name": v.name} for v in views]}
@@ -205,21 +209,17 @@ def _raise_missing(s: Session, task_id: str) -> None:
     raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
 
 
-def _is_candidate(s: Session, principal: Principal, task: HumanTask) -> bool:
-    return bool(s.scalar(select(exists().where(TaskCandidate.task_id == task.id, or_(
-        and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(principal.groups) or [""])),
-        and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.username))))))
-
-
-def _check_candidate(s: Session, principal: Principal, task: HumanTask) -> None:
-    if not _is_candidate(s, principal, task):
+def _check_candidate(principal: Principal, task: HumanTask) -> None:
+    offered = any((c.kind == "group" and c.name in principal.groups)
+                  or (c.kind == "user" and c.name == principal.username) for c in task.candidates)
+    if not offered:
         raise NotACandidate("您不是此任务的候选人 / you are not a candidate for this task")
 
 
-def _check_can_complete(s: Session, principal: Principal, task: HumanTask) -> None:
+def _check_can_complete(principal: Principal, task: HumanTask) -> None:
     if task.assignee_id == principal.id:
         return
-    _check_candidate(s, principal, task)
+    _check_candidate(principal, task)
     if task.assignee_id is not None:
         raise TaskClaimedByOther("任务已被他人认领 / the task is claimed by someone else")
 

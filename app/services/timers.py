@@ -50,11 +50,12 @@ def _fire_one(ctx: ServiceContext, skip: set[int]) -> int | None:
                 return None
             case_id = timer.case_id
             case = lock_case(ctx, s, case_id)
-            definition = case.process_definition
-            assert definition is not None and case.engine_state is not None
-            workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, definition.id, definition.key))
+            assert case is not None  # the timer row references it
+            assert case.process_definition_id is not None and case.engine_state is not None
+            bundle = bundle_for(ctx, s, case.process_definition_id)
+            workflow = ctx.engine.loads(case.engine_state, bundle)
             result = ctx.engine.fire_timers(workflow, ctx.clock.now)
-            save_step(ctx, s, case, workflow, result, now, None)
+            save_step(ctx, s, case, workflow, bundle, result, now, None)
             uow.commit()
             skip.add(case_id)
             return 1

@@ -115,11 +115,11 @@ def test_spec_cache_parses_once_per_key():
 
     def load():
         calls.append(1)
-        return [BpmnSource("p.bpmn", linear("p", user("t")))]
+        return "p", [BpmnSource("p.bpmn", linear("p", user("t")))]
 
-    first = cache.get("definition:1", "p", load)
-    assert cache.get("definition:1", "p", load) is first and len(calls) == 1
-    cache.get("definition:2", "p", load)
-    cache.get("definition:3", "p", load)
-    cache.get("definition:1", "p", load)  # evicted (LRU of 2): parsed again
+    first = cache.get("definition:1", load)
+    assert cache.get("definition:1", load) is first and len(calls) == 1 and not first.has_timers
+    cache.get("definition:2", load)
+    cache.get("definition:3", load)
+    cache.get("definition:1", load)  # evicted (LRU of 2): parsed again
     assert len(calls) == 4
