@@ -119,16 +119,18 @@ def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[st
     for process in processes:
         pid = process.get("id") or ""
         if process.get("isExecutable") != "true":
-            result.problems.append(Problem(pid, f"process '{pid}' is not executable (isExecutable is not \"true\")"))
-            continue
+            continue  # like Camunda: a non-executable pool (the applicant, say) is documentation
         result.processes.append((pid, process.get("name") or pid))
         laned = set(process.xpath(".//bpmn:laneSet//bpmn:flowNodeRef/text()", namespaces=NS))
         for element in process.iter():
             if not isinstance(element.tag, str):
                 continue
             _check_element(element, laned, defined, known, form_fields, reserved, result)
-    if not result.processes and not result.problems:
-        result.problems.append(Problem(None, "the file has no executable process"))
+    if not result.processes:
+        result.problems.extend(Problem(p.get("id"), f"process '{p.get('id')}' is not executable "
+                                                     "(isExecutable is not \"true\")") for p in processes)
+        if not processes:
+            result.problems.append(Problem(None, "the file has no process"))
 
 
 def _check_element(element: etree._Element, laned: set[str], defined: set[str | None],

@@ -143,7 +143,10 @@ def _applicant(s: Session, principal: Principal, applicant: str | None) -> User:
         if user is None or user.role != "applicant":
             raise InvalidInput("unknown applicant", [{"field": "applicant", "message": "未知申请人 / unknown applicant"}])
         return user
-    if not principal.has("applicant", "clerk", "admin"):
+    if "applicant" not in principal.roles:
+        if principal.has("clerk", "admin"):
+            raise InvalidInput("window intake needs the applicant",
+                               [{"field": "applicant", "message": "代办时必须指定申请人 / name the applicant"}])
         raise Forbidden("无权提交申请 / not allowed to apply")
     user = s.get(User, principal.id)
     assert user is not None

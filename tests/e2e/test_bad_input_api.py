@@ -234,3 +234,15 @@ def test_form_fields_may_not_hide_script_helpers(api):
     assert resp.status_code == 400
     assert resp.get_json()["errors"] == [
         {"element_id": "when", "message": "form field names reserved for script helpers: date"}]
+
+
+def test_window_intake_on_behalf_of_an_applicant(api):
+    resp = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY})
+    assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "applicant"
+    resp = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"})
+    assert resp.status_code == 201 and resp.get_json()["applicant"] == "citizen"
+    assert api.get(f"/cases/{resp.get_json()['case_no']}", "citizen").status_code == 200
+    resp = api.post("/cases", "company", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"})
+    assert resp.status_code == 403
+    resp = api.post("/cases", "market_approver", json={"item_code": FOOD, "data": FOOD_APPLY})
+    assert resp.status_code == 403

@@ -69,3 +69,8 @@ def test_demo_load_is_idempotent(cli, api):
     assert "0 users" in second.output and "0 processes" in second.output and "0 items" in second.output
     assert len(api.get("/items").get_json()["items"]) == 3
     assert api.token("market_clerk")
+
+
+def test_scheduler_tick_runs_once(cli):
+    result = cli.invoke(args=["scheduler", "tick"])
+    assert result.exit_code == 0 and result.output.strip() == "timers: 0 case(s) moved"

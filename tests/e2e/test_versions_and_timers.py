@@ -95,3 +95,25 @@ def test_a_working_day_boundary_timer_fires_on_its_day(api, ctx, clock):
     assert fire_due_timers(ctx) == 0  # fired once
     with ctx.uow() as uow:
         assert uow.session.scalar(select(EngineTimer.id)) is None
+
+
+def test_a_non_executable_pool_beside_an_executable_process_is_ignored(api):
+    from tests.bpmn_builder import linear, user
+
+    xml = linear("served", user("work", group="market.clerk")).replace(
+        b"</bpmn:definitions>", b'<bpmn:process id="citizen_pool" isExecutable="false"/></bpmn:definitions>')
+    resp = deploy(api, xml, "served.bpmn")
+    assert resp.status_code == 201, resp.get_json()
+    assert [d["key"] for d in resp.get_json()["definitions"]] == ["served"]
+    only_pool = deploy(api, linear("nothing", user("x"), executable=False), "nothing.bpmn")
+    assert only_pool.status_code == 400
+    assert only_pool.get_json()["errors"][0]["element_id"] == "nothing"
+
+
+def test_deploy_with_an_xml_body(api):
+    from tests.bpmn_builder import linear, user
+
+    resp = api.post("/process-definitions?filename=raw.bpmn", "admin", data=linear("raw", user("t", group="x.clerk")),
+                    content_type="application/xml")
+    assert resp.status_code == 201 and resp.get_json()["key"] == "raw" and resp.get_json()["version"] == 1
+    assert api.post("/process-definitions", "admin", json={"x": 1}).status_code == 400
