@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,17 @@ def truncate(app: Flask) -> None:
 def wipe(app: Flask) -> None:
     truncate(app)
     app.extensions["banjian"].db.dispose()
+
+
+@contextmanager
+def demo_app(url: str, clock: ManualClock) -> Iterator[Flask]:
+    """An app on `url` with the demo data, wiped afterwards."""
+    app = build_app(url, clock)
+    load_demo(app.extensions["banjian"])
+    try:
+        yield app
+    finally:
+        wipe(app)
 
 
 @pytest.fixture

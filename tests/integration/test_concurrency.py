@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from app.services.demo import load_demo
-from tests.conftest import Api, build_app, wipe
+from tests.conftest import Api, demo_app
 from tests.e2e.flows import ACCEPT, JOINT, JOINT_APPLY, PASS, approval, complete, task_id
 
 REPETITIONS = 50
@@ -18,12 +17,8 @@ TWO_DEPARTMENT_ITEM = "420100-ZJJ-002"
 
 @pytest.fixture
 def pg_app(pg_url: str, clock) -> Iterator[Flask]:
-    app = build_app(pg_url, clock)
-    load_demo(app.extensions["banjian"])
-    try:
+    with demo_app(pg_url, clock) as app:
         yield app
-    finally:
-        wipe(app)
 
 
 def _two_department_item(api: Api) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from app.services.demo import load_demo
-from tests.conftest import PG_SKIP, PG_URL, Api, build_app, pg_schema_url, wipe
+from tests.conftest import PG_SKIP, PG_URL, Api, demo_app, pg_schema_url
 from tests.e2e.flows import ACCEPT, FOOD, FOOD_APPLY, PASS, case, complete
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,12 +29,8 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def shared_app(shared_url: str, clock) -> Iterator[Flask]:
-    app = build_app(shared_url, clock)
-    load_demo(app.extensions["banjian"])
-    try:
+    with demo_app(shared_url, clock) as app:
         yield app
-    finally:
-        wipe(app)
 
 
 def run_worker(url: str, case_no: str, key: str, user: str, data: dict, *flags: str) -> subprocess.CompletedProcess:
