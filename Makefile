@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FLASK  := BANJIAN_CONFIG=development $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-fast lint bench clean
+VENDOR := app/static/vendor
+
+.PHONY: install assets translations run test test-fast lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,16 +15,30 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## Browser libraries from npm (bpmn-js), copied next to the app's static files; never committed.
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/
+	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
+	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/
+	touch $@
+
+assets: $(VENDOR)/.installed
+
+translations: $(STAMP)
+	$(BIN)/python -c 'from app.web.i18n import compile_catalogs; compile_catalogs()'
+
+install: $(STAMP) assets translations
 
 ## Install, migrate, load demo data, serve http://127.0.0.1:5000 with the scheduler on.
-run: $(STAMP)
+run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 ## Install and run every test (PostgreSQL tests too when TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)
@@ -35,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules $(VENDOR)

@@ -24,6 +24,8 @@ class Config:
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'banjian.sqlite3'}")
     BPMN_DIR = Path(os.environ.get("BANJIAN_BPMN_DIR", BASE_DIR / "bpmn"))
     FORMS_DIR = Path(os.environ.get("BANJIAN_FORMS_DIR", BASE_DIR / "forms"))
+    # Uploaded materials: outside the web root, never served without an access check.
+    UPLOAD_DIR = Path(os.environ.get("BANJIAN_UPLOAD_DIR", INSTANCE_DIR / "uploads"))
     # API bearer tokens: signed, expire after this many seconds.
     TOKEN_MAX_AGE = int(os.environ.get("BANJIAN_TOKEN_MAX_AGE", 8 * 3600))
     # Restricted script engine limits per expression or script.

@@ -40,9 +40,9 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
     from .api import bp as api_bp
     from .cli import register_cli
     from .services.wiring import build_context
-    from .web import bp as web_bp
+    from .web import init_web
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates")
     app.json_provider_class = JsonProvider
     app.json = JsonProvider(app)
     name = os.environ.get("BANJIAN_CONFIG", "production")
@@ -52,7 +52,7 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
     _check_settings(app.config)
     app.extensions["banjian"] = build_context(app.config, clock or SystemClock())
     app.register_blueprint(api_bp)
-    app.register_blueprint(web_bp)
+    init_web(app)
     register_cli(app)
     return app
 

@@ -4,9 +4,11 @@ clock, the demo data, and an API client that signs in as a named user."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from app.clock import ManualClock
 from app.models import Base
 from app.services.context import ServiceContext
 from app.services.demo import load_demo
+from app.web.i18n import compile_catalogs
 from config import TestConfig
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -43,7 +46,14 @@ def pg_schema_url() -> str:
 
 
 def make_config(url: str, **overrides: Any) -> type:
-    return type("Config", (TestConfig,), {"DATABASE_URL": url, **overrides})
+    upload_dir = Path(tempfile.mkdtemp(prefix="banjian-uploads-"))
+    return type("Config", (TestConfig,), {"DATABASE_URL": url, "UPLOAD_DIR": upload_dir, **overrides})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalogues() -> None:
+    """Compiled translations (make install does this too; pytest may be run without make)."""
+    compile_catalogs()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -35,6 +35,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str | None] = mapped_column(String(64))
     engine_state: Mapped[str | None] = deferred(mapped_column(Text))
+    # What the applicant submitted (the application form), kept apart from the process data.
+    application: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Bumped by every state change; the ORM also checks it on UPDATE (a second line of defence
     # behind the row lock).
     version: Mapped[int] = mapped_column(default=1)

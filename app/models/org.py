@@ -51,7 +51,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     phone: Mapped[str | None] = mapped_column(String(32))
-    id_number: Mapped[str | None] = mapped_column(String(32))
+    # Real-name identity of an applicant: a resident ID number (citizen) or a unified social credit
+    # code (company); `id_kind` says which.
+    id_kind: Mapped[str | None] = mapped_column(String(8))
+    id_number: Mapped[str | None] = mapped_column(String(32), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 

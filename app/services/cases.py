@@ -52,7 +52,7 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         except EngineFailure as failure:
             raise ProcessError(f"流程启动失败 / the process failed to start: {failure.message}",
                                failure.element_id) from failure
-        case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id,
+        case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id, application=form_data,
                     applicant_id=owner.id, status="submitted", received_at=now, created_at=now, updated_at=now)
         s.add(case)
         s.flush()

@@ -31,6 +31,7 @@ class ServiceContext:
     bpmn_dir: Path
     max_bpmn_bytes: int = 5 * 1024 * 1024
     password_method: str = "scrypt"
+    upload_dir: Path = Path("instance/uploads")
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

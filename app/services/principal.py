@@ -19,6 +19,9 @@ class Principal:
     groups: frozenset[str]
     department: str | None
     staff_no: str | None = None
+    department_name: str | None = None
+    # The tail of the password hash: sessions and tokens issued before a password change stop working.
+    password_stamp: str = ""
 
     @classmethod
     def of(cls, user: User) -> Principal:
@@ -26,6 +29,8 @@ class Principal:
             id=user.id, username=user.username, full_name=user.full_name, role=user.role,
             roles=frozenset(user.roles), groups=frozenset(g.name for g in user.groups),
             department=user.department.code if user.department else None, staff_no=user.staff_no,
+            department_name=user.department.name if user.department else None,
+            password_stamp=user.password_hash[-8:],
         )
 
     def has(self, *roles: str) -> bool:

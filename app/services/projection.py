@@ -18,7 +18,9 @@ from app.engine.specs import SpecBundle
 from app.models import FINAL_STATUSES, Case, CaseEvent, EngineTimer, HumanTask, TaskCandidate, User
 from app.workdays import step_due
 
+from . import notices
 from .context import ServiceContext
+from .notices import StatusChange
 
 MILESTONE_TIMES = {"accepted": "accepted_at", "decided": "decided_at"}
 
@@ -53,14 +55,18 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
     """
     engine = ctx.engine
     views = engine.user_tasks(workflow)
+    before = None if new else case.status
     with s.no_autoflush:  # one flush at the end instead of one before every query
         _sync_tasks(s, case, views, now, set() if new else open_before)
         if bundle.has_timers:
             _sync_timers(s, case, engine.timers(workflow), new)
-        _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
+        reached = _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
         case.engine_state = engine.dumps(workflow)
         case.updated_at = now
     s.flush()
+    if new or reached:
+        notices.after_step(s, case, StatusChange(before, reached, result), lambda: engine.data(workflow),
+                           now, actor_id)
     return views
 
 
@@ -124,22 +130,25 @@ def _sync_timers(s: Session, case: Case, timers: list[Any], new: bool) -> None:
 
 
 def _apply_status(s: Session, case: Case, result: StepResult, views: list[UserTaskView], completed: bool,
-                  now: datetime, actor_id: int | None) -> None:
+                  now: datetime, actor_id: int | None) -> list[str]:
+    """Move the case status along what the step passed; returns the statuses reached, in order."""
+    reached: list[str] = []
     for passed in result.passed:
         status = passed.properties.get("status")
         if status and not passed.manual:  # milestones and end events; a user task's status applies while open
-            _set_status(s, case, status, now, actor_id, milestone=passed.name or passed.key)
+            _set_status(s, case, status, now, actor_id, reached, milestone=passed.name or passed.key)
     waiting = next((v.properties["status"] for v in views if v.properties.get("status")), None)
     if waiting and not completed:
-        _set_status(s, case, waiting, now, actor_id)
+        _set_status(s, case, waiting, now, actor_id, reached)
     case.stage = next((v.properties.get("stage") or v.key for v in views), None)
     if completed:
         if case.status not in FINAL_STATUSES:
-            _set_status(s, case, "closed", now, actor_id)
+            _set_status(s, case, "closed", now, actor_id, reached)
         case.closed_at = case.closed_at or now
+    return reached
 
 
-def _set_status(s: Session, case: Case, status: str, now: datetime, actor_id: int | None,
+def _set_status(s: Session, case: Case, status: str, now: datetime, actor_id: int | None, reached: list[str],
                 milestone: str | None = None) -> None:
     attr = MILESTONE_TIMES.get(status)
     if attr and getattr(case, attr) is None:
@@ -150,3 +159,4 @@ def _set_status(s: Session, case: Case, status: str, now: datetime, actor_id: in
         add_event(s, case, now, "status", actor_id, message=milestone,
                   data_before={"status": case.status}, data_after={"status": status})
         case.status = status
+        reached.append(status)

@@ -34,4 +34,5 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         secret_key=config["SECRET_KEY"], token_max_age=int(config["TOKEN_MAX_AGE"]),
         bpmn_dir=Path(config["BPMN_DIR"]), max_bpmn_bytes=int(config["MAX_BPMN_BYTES"]),
         password_method=str(config.get("PASSWORD_HASH_METHOD", "scrypt")),
+        upload_dir=Path(config["UPLOAD_DIR"]),
     )
