@@ -9,7 +9,7 @@ from flask import request
 from app.services import cases
 
 from . import bp
-from .schemas import CaseCreate
+from .schemas import CaseCreate, Withdrawal
 from .security import ctx, login_required, principal
 
 
@@ -24,3 +24,10 @@ def create_case() -> Any:
 @login_required
 def get_case(case_no: str) -> Any:
     return cases.get_case(ctx(), principal(), case_no)
+
+
+@bp.post("/cases/<case_no>/withdraw")
+@login_required
+def withdraw_case(case_no: str) -> Any:
+    body = Withdrawal().load(request.get_json(silent=True) or {})
+    return cases.withdraw_case(ctx(), principal(), case_no, body["reason"])

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from . import bp
-from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest
+from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest, Withdrawal
 
 ERRORS = {"description": "错误 / error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
 
@@ -80,6 +80,8 @@ def document() -> dict[str, Any]:
             "/cases": {"post": _op("Apply: start a case for an item", "201", body="CaseCreate")},
             "/cases/{case_no}": {"get": _op("A case: status, stage, process version, open tasks, history, incidents",
                                             parameters=_path_param("case_no"))},
+            "/cases/{case_no}/withdraw": {"post": _op("Withdraw an application not yet accepted (the applicant)",
+                                                      body="Withdrawal", parameters=_path_param("case_no"))},
             "/tasks": {"get": _op("Open tasks, earliest due first (paginated)", parameters=task_query)},
             "/tasks/{id}/claim": {"post": _op("Claim a task", parameters=_path_param("id"))},
             "/tasks/{id}/unclaim": {"post": _op("Give a task back to its groups", parameters=_path_param("id"))},
@@ -92,6 +94,7 @@ def document() -> dict[str, Any]:
                 "TokenRequest": schema_of(TokenRequest), "ItemBody": schema_of(ItemBody),
                 "Material": schema_of(ItemBody._declared_fields["materials"].inner.nested),  # type: ignore[attr-defined]
                 "CaseCreate": schema_of(CaseCreate), "TaskComplete": schema_of(TaskComplete),
+                "Withdrawal": schema_of(Withdrawal),
                 "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {
                     "type": "object", "properties": {"field": {"type": "string"}, "element_id": {"type": "string"},
                                                      "message": {"type": "string"}}}}}},

@@ -55,6 +55,10 @@ class CaseCreate(Strict):
     applicant = fields.String(load_default=None, allow_none=True)
 
 
+class Withdrawal(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(0, 2000))
+
+
 class TaskComplete(Strict):
     data = fields.Dict(keys=fields.String(), load_default=dict)
 

@@ -139,6 +139,11 @@ class WorkflowEngine:
         self._guard(act, now)
         return result
 
+    @staticmethod
+    def cancel(workflow: BpmnWorkflow) -> None:
+        """End the workflow where it stands: open tasks and timers are cancelled (a withdrawal)."""
+        workflow.cancel()
+
     # -- reading -----------------------------------------------------------------------------------
     def user_tasks(self, workflow: BpmnWorkflow) -> list[UserTaskView]:
         return [_view(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]

@@ -11,14 +11,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
-from app.engine.runtime import EngineFailure
-from app.errors import CaseNotFound, Forbidden, InvalidInput, ItemNotFound, ProcessError
+from app.engine.runtime import EngineFailure, StepResult
+from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, ItemNotFound, ProcessError
 from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, TaskCandidate, User
 
 from .context import ServiceContext
 from .principal import Principal
 from .processes import bundle_for, latest_definition
-from .projection import add_event, save_step
+from .projection import add_event, lock_case, mark_status, save_step
 from .views import case_summary, event_view, task_view
 
 
@@ -76,6 +76,38 @@ def get_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[st
         if case is None or not can_see_case(s, principal, case):
             raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
         return _case_view(ctx, s, case, principal, detail=True)
+
+
+WITHDRAWABLE = ("submitted", "correction")
+
+
+def withdraw_case(ctx: ServiceContext, principal: Principal, case_no: str, reason: str = "") -> dict[str, Any]:
+    """The applicant withdraws an application that is not yet accepted: the process is cancelled where
+    it stands, open tasks and timers disappear, the case ends as withdrawn.
+
+    :raises CaseNotFound: unknown, or not the applicant's own case.
+    :raises Conflict: already accepted, or finished.
+    """
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        case_id = s.scalar(select(Case.id).where(Case.case_no == case_no))
+        case = lock_case(ctx, s, case_id) if case_id is not None else None
+        if case is None or (case.applicant_id != principal.id and not principal.is_admin):
+            raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
+        if case.accepted_at is not None or case.status not in WITHDRAWABLE:
+            raise Conflict("已受理或已办结的办件不能撤回 / only cases not yet accepted can be withdrawn")
+        assert case.process_definition_id is not None and case.engine_state is not None
+        bundle = bundle_for(ctx, s, case.process_definition_id)
+        workflow = ctx.engine.loads(case.engine_state, bundle)
+        open_before = {v.id for v in ctx.engine.user_tasks(workflow)}
+        ctx.engine.cancel(workflow)
+        now = ctx.clock.now()
+        add_event(s, case, now, "withdrawn", principal.id, message=reason[:2000] or None)
+        mark_status(s, case, "withdrawn", now, principal.id)
+        save_step(ctx, s, case, workflow, bundle, StepResult(), now, principal.id, open_before=open_before)
+        view = case_summary(case)
+        uow.commit()
+        return view
 
 
 def can_see_case(s: Session, principal: Principal, case: Case) -> bool:

@@ -70,6 +70,11 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
     return views
 
 
+def mark_status(s: Session, case: Case, status: str, now: datetime, actor_id: int | None) -> None:
+    """Set a status that no BPMN node carries (withdrawal), with its event and milestone times."""
+    _set_status(s, case, status, now, actor_id, [])
+
+
 def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int | None = None,
               **fields: Any) -> None:
     # Core inserts on the hot path: the log is append-only, so the ORM's bookkeeping buys nothing.

@@ -163,3 +163,21 @@ def test_review_then_inbox_is_sorted_by_due_date(api):
     assert tasks["total"] == 1 and tasks["items"][0]["task_key"] == "review"
     assert {"id", "case_no", "task_key", "name", "candidate_groups", "assignee", "created_at", "due_at"} <= set(
         tasks["items"][0])
+
+
+def test_withdraw_before_acceptance_only(api):
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    complete(api, case_no, "preview", "market_clerk", CORRECT)
+    assert api.post(f"/cases/{case_no}/withdraw", "citizen", json={}).status_code == 404  # not theirs
+    assert api.post(f"/cases/{case_no}/withdraw", "market_clerk", json={}).status_code == 404
+    resp = api.post(f"/cases/{case_no}/withdraw", "company", json={"reason": "不再经营"})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "withdrawn"
+    final = case(api, case_no)
+    assert final["tasks"] == [] and final["closed_at"]
+    assert [e["message"] for e in final["history"] if e["action"] == "withdrawn"] == ["不再经营"]
+    assert api.get("/tasks?view=mine", "company").get_json()["total"] == 0
+    assert api.post(f"/cases/{case_no}/withdraw", "company", json={}).status_code == 409
+
+    accepted = food_to_review(api)
+    assert api.post(f"/cases/{accepted}/withdraw", "company", json={}).status_code == 409
+    assert case(api, accepted)["status"] == "in_review"
