@@ -1,20 +1,49 @@
 """Written notices and receipts issued as a case moves (收件回执, 补正告知书, 受理通知书, ...).
 
 `after_step` is called by `projection.save_step` inside the step's transaction, after the projections
-are written, whenever the case was created or its status moved.
+are written, whenever the case was created or its status moved. It runs inside every such step, so it
+decides from the statuses alone whether anything is due and only then reads what that notice needs.
+
+A notice's `content` is frozen at issue time: everything the printable page shows (item name, limits,
+organ, deficiencies, reasons) is copied in, so a later edit of the item never changes an issued notice.
+
+Issuance by mail produces no receipt: the tracking number goes into the case log as a "delivered" event
+(送达记录: message "邮寄送达，邮件单号：…", data_after with the method, tracking and licence numbers), which
+the case history shows. Issuance with no delivery method but a licence number (an item handled on the spot,
+即办件) hands the licence over at the window, so it gets a pickup receipt too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
 
+from app.clock import CHINA_TZ
 from app.engine.runtime import StepResult
-from app.models import Case
+from app.errors import CaseNotFound, NotFound
+from app.models import NOTICE_KINDS, Case, CaseCounter, CaseEvent, CaseFile, Item, Notice, User
+from app.workdays import add_workdays, is_working_day
+
+from .context import ServiceContext
+from .principal import Principal
+
+# Number prefixes: 收件 SJ, 补正 BZ, 受理 SL, 不予受理 BSL, 领证 LZ, 决定 JD.
+PREFIXES = {"receipt": "SJ", "correction": "BZ", "acceptance": "SL", "refusal": "BSL", "pickup": "LZ",
+            "decision": "JD"}
+# Notice sequences live in the case counter table under their own keys, apart from any item's case prefix.
+COUNTER_KEY = "notice:"
+
+
+class NoticeNotFound(NotFound):
+    pass
 
 
 @dataclass(frozen=True)
@@ -27,7 +56,300 @@ class StatusChange:
     result: StepResult
 
 
+@dataclass(frozen=True)
+class NoticeView:
+    id: int
+    case_no: str
+    kind: str
+    number: str
+    title: str
+    content: dict[str, Any]
+    issued_at: datetime
+    issued_by: str | None
+    issued_by_staff_no: str | None
+    read_at: datetime | None
+
+
 def after_step(s: Session, case: Case, change: StatusChange, data: Callable[[], Mapping[str, Any]],
                now: datetime, actor_id: int | None) -> None:
-    """Issue the notices this change calls for (see the documents helper's implementation)."""
-    return None
+    """Issue the notices this change calls for; nothing at all (no query) when none is due."""
+    due = _due(case, change)
+    if not due:
+        return
+    issuing = _Issuing(s, case, data, now, actor_id)
+    for kind in due:
+        if kind == "delivery":
+            issuing.record_delivery()
+        else:
+            issuing.issue(kind)
+
+
+def _due(case: Case, change: StatusChange) -> list[str]:
+    due = ["receipt"] if change.before is None else []
+    reached = change.reached
+    if "correction" in reached:
+        due.append("correction")
+    if "accepted" in reached:
+        due.append("acceptance")
+    if "refused" in reached:
+        due.append("refusal" if case.accepted_at is None else "decision")
+    if "issued" in reached:
+        due.append("delivery")  # a pickup receipt or a mail record, by the data
+    return due
+
+
+class _Issuing:
+    """One step's notices: reads the item, the issuer and the process data at most once each."""
+
+    def __init__(self, s: Session, case: Case, data: Callable[[], Mapping[str, Any]], now: datetime,
+                 actor_id: int | None) -> None:
+        self.s, self.case, self.now, self.actor_id = s, case, now, actor_id
+        self._data_fn = data
+
+    @cached_property
+    def data(self) -> Mapping[str, Any]:
+        return self._data_fn()  # deserializing the process data: only for the kinds that need it
+
+    def issue(self, kind: str) -> Notice:
+        content = {**self._common(kind), **getattr(self, f"_{kind}")()}  # _receipt, _correction, ...
+        notice = Notice(case_id=self.case.id, kind=kind, number=next_number(self.s, kind, self.now),
+                        content=content, issued_by_id=self.actor_id, issued_at=self.now)
+        self.s.add(notice)
+        return notice
+
+    def record_delivery(self) -> None:
+        method = self.data.get("delivery_method")
+        if method == "mail":
+            tracking = str(self.data.get("mail_tracking_no") or "")
+            self.s.execute(insert(CaseEvent.__table__).values(
+                case_id=self.case.id, at=self.now, actor_id=self.actor_id, action="delivered",
+                message=f"邮寄送达，邮件单号：{tracking}",
+                data_after={"delivery_method": "mail", "mail_tracking_no": tracking,
+                            "licence_no": _text(self.data.get("licence_no"))}))
+        elif method == "pickup" or (method is None and self.data.get("licence_no")):
+            # No delivery method: an item handled on the spot (即办件) hands the licence over at the window.
+            self.issue("pickup")
+
+    # -- content ---------------------------------------------------------------------------------
+
+    def _common(self, kind: str) -> dict[str, Any]:
+        item, case = self._item, self.case
+        guide = item.guide or {}
+        return {
+            "title": NOTICE_KINDS[kind], "case_no": case.case_no, "item_code": item.code, "item_name": item.name,
+            "applicant_name": self._applicant.full_name or self._applicant.username,
+            "received_at": _iso(case.received_at), "issued_on": _day(self.now).isoformat(),
+            "organ": guide.get("implementing_agency") or item.department.name,
+            "department_name": item.department.name, "accepting_agency": guide.get("accepting_agency") or "",
+            "location": guide.get("location") or "", "phone": guide.get("phone") or "",
+            "issuer": self._issuer,
+        }
+
+    def _receipt(self) -> dict[str, Any]:
+        item = self._item
+        received = self.case.received_at or self.now
+        return {
+            "materials": self._materials(), "case_kind": item.case_kind,
+            "promised_limit": item.promised_limit, "statutory_limit": item.statutory_limit,
+            "limit_unit": item.limit_unit,
+            # 《行政许可法》第三十二条: a correction notice within five days, or the case counts as accepted.
+            "correction_notice_by": add_workdays(received, 5).isoformat(),
+            "office_hours": (item.guide or {}).get("office_hours") or "",
+        }
+
+    def _correction(self) -> dict[str, Any]:
+        rounds = self.s.scalar(select(func.count()).select_from(Notice).where(
+            Notice.case_id == self.case.id, Notice.kind == "correction")) or 0
+        deficiencies = [{"material": _text(d.get("material")), "requirement": _text(d.get("requirement"))}
+                        for d in self.data.get("deficiencies") or [] if isinstance(d, Mapping)]
+        return {"round": rounds + 1, "deficiencies": deficiencies,
+                "deadline": _date_text(self.data.get("correction_deadline"))}
+
+    def _acceptance(self) -> dict[str, Any]:
+        item = self._item
+        accepted = self.case.accepted_at or self.now
+        return {
+            "accepted_on": _day(accepted).isoformat(), "limit_unit": item.limit_unit,
+            "promised_limit": item.promised_limit, "statutory_limit": item.statutory_limit,
+            "promised_deadline": deadline(accepted, item.promised_limit, item.limit_unit).isoformat(),
+            "statutory_deadline": deadline(accepted, item.statutory_limit, item.limit_unit).isoformat(),
+        }
+
+    def _refusal(self) -> dict[str, Any]:
+        return {"reason": _text(self.data.get("refusal_reason"))}
+
+    def _decision(self) -> dict[str, Any]:
+        data = self.data
+        reason = data.get("decision_reason") if data.get("decision") == "refuse" else None
+        return {"result": "refuse", "reason": _text(reason or data.get("refusal_reason") or data.get("decision_reason")),
+                "accepted_on": _day(self.case.accepted_at).isoformat() if self.case.accepted_at else None}
+
+    def _pickup(self) -> dict[str, Any]:
+        return {"licence_no": _text(self.data.get("licence_no")),
+                "licence_name": (self._item.guide or {}).get("result_name") or self._item.name,
+                "issue_date": _date_text(self.data.get("issue_date")) or _day(self.now).isoformat(),
+                "delivery_method": "pickup"}
+
+    def _materials(self) -> list[dict[str, Any]]:
+        """The item's materials as they stand at receipt, with whatever files are already on the case."""
+        files: dict[str, list[str]] = {}
+        for material, filename in self.s.execute(
+                select(CaseFile.material, CaseFile.filename)
+                .where(CaseFile.case_id == self.case.id, CaseFile.superseded_at.is_(None)).order_by(CaseFile.id)):
+            files.setdefault(material, []).append(filename)
+        listed = [{"name": m["name"], "required": bool(m.get("required")), "files": files.pop(m["name"], [])}
+                  for m in self._item.materials or [] if isinstance(m, dict) and m.get("name")]
+        return listed + [{"name": name, "required": False, "files": names} for name, names in files.items()]
+
+    # -- what several kinds read, loaded once ------------------------------------------------------
+
+    @cached_property
+    def _item(self) -> Item:
+        item = self.s.get(Item, self.case.item_id, options=[joinedload(Item.department)])
+        assert item is not None
+        return item
+
+    @cached_property
+    def _applicant(self) -> User:
+        user = self.s.get(User, self.case.applicant_id)
+        assert user is not None
+        return user
+
+    @cached_property
+    def _issuer(self) -> dict[str, Any] | None:
+        """The staff member who issued it (name, staff number); None for the applicant's own online filing."""
+        user = self.s.get(User, self.actor_id, options=[joinedload(User.department)]) if self.actor_id else None
+        if user is None or user.role == "applicant":
+            return None
+        return {"name": user.full_name or user.username, "staff_no": user.staff_no or "",
+                "department": user.department.name if user.department else ""}
+
+
+def deadline(start: datetime, n: int, unit: str) -> date:
+    """The last day of a limit of `n` working days ("wd") or natural days from `start`.
+
+    《民法典》第二百零一条、第二百零三条: the start day does not count; a natural-day limit ending on a
+    holiday ends on the next working day.
+    """
+    if unit == "wd":
+        return add_workdays(start, n)
+    day = _day(start) + timedelta(days=n)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def next_number(s: Session, kind: str, now: datetime) -> str:
+    """文书编号: prefix + yyyymmdd (China time) + a six-digit daily sequence, e.g. BZ20261123000003."""
+    prefix = PREFIXES[kind]
+    day = _day(now).strftime("%Y%m%d")
+    insert_ = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert_(CaseCounter).values(prefix=COUNTER_KEY + prefix, day=day, last=1)
+            .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": CaseCounter.last + 1})
+            .returning(CaseCounter.last))
+    seq = s.execute(stmt).scalar_one()
+    return f"{prefix}{day}{seq:06d}"
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def for_case(ctx: ServiceContext, principal: Principal, case_no: str) -> list[NoticeView]:
+    """The notices of a case, oldest first.
+
+    :raises CaseNotFound: unknown, or not visible to this user.
+    """
+    from .cases import can_see_case  # cases → projection → notices: import when called
+
+    with ctx.uow() as uow:
+        s = uow.session
+        case = s.scalar(select(Case).where(Case.case_no == case_no))
+        if case is None or not can_see_case(s, principal, case):
+            raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
+        rows = s.scalars(select(Notice).options(joinedload(Notice.issued_by))
+                         .where(Notice.case_id == case.id).order_by(Notice.id))
+        return [_view(n, case.case_no) for n in rows]
+
+
+def get_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> NoticeView:
+    """One notice, for its case's applicant or staff who may see the case.
+
+    :raises NoticeNotFound: unknown, or not visible to this user (no hint which).
+    """
+    with ctx.uow() as uow:
+        notice, case = _visible(uow.session, principal, notice_id)
+        return _view(notice, case.case_no)
+
+
+def mark_read(ctx: ServiceContext, principal: Principal, notice_id: int) -> NoticeView:
+    """Record that the applicant opened the notice (the first time only); staff opening it change nothing.
+
+    :raises NoticeNotFound: unknown, or not visible to this user.
+    """
+    with ctx.uow(write=True) as uow:
+        notice, case = _visible(uow.session, principal, notice_id)
+        if case.applicant_id == principal.id and notice.read_at is None:
+            notice.read_at = ctx.clock.now()
+            uow.session.flush()
+        view = _view(notice, case.case_no)
+        uow.commit()
+        return view
+
+
+def open_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> NoticeView:
+    """A notice as its page shows it: read by anyone who may see it, marked read when its applicant
+    opens it (only then is a write transaction taken).
+
+    :raises NoticeNotFound:
+    """
+    with ctx.uow() as uow:
+        notice, case = _visible(uow.session, principal, notice_id)
+        view = _view(notice, case.case_no)
+        unread_own = case.applicant_id == principal.id and notice.read_at is None
+    return mark_read(ctx, principal, notice_id) if unread_own else view
+
+
+def _visible(s: Session, principal: Principal, notice_id: int) -> tuple[Notice, Case]:
+    from .cases import can_see_case
+
+    notice = s.get(Notice, notice_id, options=[joinedload(Notice.issued_by)])
+    case = s.get(Case, notice.case_id) if notice is not None else None
+    if notice is None or case is None or not can_see_case(s, principal, case):
+        raise NoticeNotFound("文书不存在 / notice not found")
+    return notice, case
+
+
+def _view(notice: Notice, case_no: str) -> NoticeView:
+    issuer = notice.issued_by
+    staff = issuer is not None and issuer.role != "applicant"
+    return NoticeView(
+        id=notice.id, case_no=case_no, kind=notice.kind, number=notice.number,
+        title=str(notice.content.get("title") or NOTICE_KINDS.get(notice.kind, notice.kind)),
+        content=dict(notice.content), issued_at=notice.issued_at,
+        issued_by=(issuer.full_name or issuer.username) if issuer is not None and staff else None,
+        issued_by_staff_no=issuer.staff_no if issuer is not None and staff else None, read_at=notice.read_at)
+
+
+# -- small helpers ---------------------------------------------------------------------------------
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(CHINA_TZ).date() if moment.tzinfo else moment.date()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(CHINA_TZ).isoformat(timespec="minutes") if moment else None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _date_text(value: Any) -> str | None:
+    """A date the process data holds (a date, a datetime or an ISO string) as yyyy-mm-dd; None if absent."""
+    if isinstance(value, datetime):
+        return _day(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _text(value)
+    return text[:10] or None
