@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,16 @@ from .processes import bundle_for, latest_definition
 from .projection import add_event, lock_case, mark_status, save_step
 from .views import case_summary, event_view, task_view
 
+Records = Callable[[Session, Case], None]
+
 
 def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data: dict[str, Any],
-                applicant: str | None = None) -> dict[str, Any]:
+                applicant: str | None = None, records: Records | None = None) -> dict[str, Any]:
     """Submit an application for an item and run its process up to the first wait.
 
     An applicant applies for themself; a window clerk may name the `applicant` (window intake).
+    `records(session, case)` adds what belongs to the application (its files, say) in the same
+    transaction, before the first step is saved, so the receipt lists them and a failure keeps nothing.
     :raises ItemNotFound, Forbidden, InvalidForm, ProcessError:
     """
     with ctx.uow(write=True) as uow:
@@ -58,6 +63,8 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         s.flush()
         add_event(s, case, now, "created", principal.id,
                   message=f"{item.name} ({definition.key} v{definition.version})", data_after=form_data)
+        if records is not None:
+            records(s, case)
         save_step(ctx, s, case, workflow, bundle, result, now, principal.id, new=True)
         s.flush()
         view = _case_view(ctx, s, case, principal, detail=False)

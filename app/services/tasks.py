@@ -21,7 +21,7 @@ from app.errors import (
 )
 from app.models import Case, CaseEvent, HumanTask, TaskCandidate, User
 
-from .cases import record_incident
+from .cases import Records, record_incident
 from .context import ServiceContext
 from .principal import Principal
 from .processes import bundle_for
@@ -123,12 +123,14 @@ def unclaim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dic
         return view
 
 
-def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data: dict[str, Any]
-                  ) -> dict[str, Any]:
+def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data: dict[str, Any],
+                  records: Records | None = None) -> dict[str, Any]:
     """Complete a task with form data, run the process on, and save it all in one transaction.
 
     The case row is locked for the whole step, so two departments completing their parallel approvals
-    at the same moment are applied one after the other, never over each other.
+    at the same moment are applied one after the other, never over each other. `records(session, case)`
+    adds what belongs to this step (resubmitted files, say) in the same transaction, once the task and
+    its form data have been checked.
     :raises TaskNotFound, TaskAlreadyCompleted, NotACandidate, TaskClaimedByOther, InvalidForm,
         ProcessError (the case is unchanged and an incident is recorded):
     """
@@ -147,7 +149,7 @@ def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data:
             if task is None:  # completed by someone else while we waited for the lock
                 raise TaskAlreadyCompleted("任务已完成 / the task is already completed")
             _check_can_complete(principal, task)
-            view = _complete(ctx, s, case, task, principal, data)
+            view = _complete(ctx, s, case, task, principal, data, records)
             uow.commit()
             return view
     except EngineFailure as failure:
@@ -158,7 +160,7 @@ def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data:
 
 
 def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, principal: Principal,
-              data: dict[str, Any]) -> dict[str, Any]:
+              data: dict[str, Any], records: Records | None) -> dict[str, Any]:
     assert case.process_definition_id is not None and case.engine_state is not None
     bundle = bundle_for(ctx, s, case.process_definition_id)
     workflow = ctx.engine.loads(case.engine_state, bundle)
@@ -166,6 +168,8 @@ def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, prin
     task_data = ctx.engine.task_data(workflow, task.id)
     clean = _validate(ctx, task, data, task_data)
     before = {k: task_data.get(k) for k in clean}
+    if records is not None:
+        records(s, case)
     now = ctx.clock.now()
     result = ctx.engine.complete(workflow, task.id, clean, ctx.clock.now)
     add_event(s, case, now, "completed", principal.id, task_id=task.id, task_key=task.task_key,

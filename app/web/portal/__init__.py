@@ -1,38 +1,14 @@
-"""The applicant portal: registration, service guide, applying, my cases, public tracking; and the
-access-checked file downloads shared with staff pages."""
+"""The applicant portal: registration, the service guide (办事指南), applying with drafts (暂存), my
+cases with notices, resubmission and withdrawal, and public tracking."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint
 
-from flask import Blueprint, render_template
-
-from ..session import applicant_required
+from .common import china_time, item_labels
 
 bp = Blueprint("portal", __name__)
+bp.add_app_template_filter(china_time, "china_time")
+bp.app_context_processor(item_labels)
 
-
-@bp.get("/items")
-def catalogue() -> Any:
-    return render_template("portal/placeholder.html")
-
-
-@bp.get("/items/<code>")
-def guide(code: str) -> Any:
-    return render_template("portal/placeholder.html")
-
-
-@bp.get("/my/cases")
-@applicant_required
-def my_cases() -> Any:
-    return render_template("portal/placeholder.html")
-
-
-@bp.get("/track")
-def track() -> Any:
-    return render_template("portal/placeholder.html")
-
-
-@bp.get("/register")
-def register() -> Any:
-    return render_template("portal/placeholder.html")
+from . import account, applying, guide, mycases, tracking  # noqa: E402,F401  (routes register on import)

@@ -1,23 +1,12 @@
-"""Staff pages: inbox, task page, case page, window intake."""
+"""Staff pages: inbox, task page, case page (window intake lives in app/web/intake.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint
 
-from flask import Blueprint, render_template
-
-from ..session import staff_required
+from .common import template_helpers
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.context_processor(template_helpers)
 
-
-@bp.get("/inbox")
-@staff_required
-def inbox() -> Any:
-    return render_template("staff/inbox.html")
-
-
-@bp.get("/intake")
-@staff_required
-def intake() -> Any:
-    return render_template("staff/inbox.html")
+from . import cases, inbox, tasks  # noqa: E402,F401  (routes register on import)

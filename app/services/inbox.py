@@ -1,0 +1,417 @@
+"""Staff inboxes: open tasks by view, with counts, filters, search, sorting and deadline lights; bulk
+claim and a head's reassignment.
+
+Everything here reads the projections (human_tasks, task_candidates, case_events); no workflow is
+ever deserialized for an inbox.
+
+Deadline rule (electronic supervision practice, DESIGN.md §2; the supervision issue will refine it):
+remaining working days = the working days strictly after today (China time) up to the due date
+(0 when due today, negative when overdue). The light is red when the due time has passed; yellow when
+at most 1 working day is left or at least 80 % of the step's time (created → due) has elapsed;
+otherwise green; no light without a due date. The "due soon" view holds exactly the open, not yet
+overdue tasks with a yellow light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true, update
+from sqlalchemy.orm import Session, aliased
+
+from app.clock import CHINA_TZ
+from app.errors import DomainError, Forbidden, InvalidInput, TaskNotFound
+from app.models import Case, CaseEvent, Department, Group, HumanTask, Item, TaskCandidate, User, memberships
+from app.workdays import add_workdays, end_of_day, is_working_day
+
+from .context import ServiceContext
+from .principal import Principal
+from .projection import add_event
+from .tasks import claim_task
+
+VIEWS = ("mine", "group", "due_soon", "overdue", "done", "department")
+SORTS = ("deadline", "-deadline", "received", "-received")
+YELLOW_SHARE = 0.8  # share of the step's time elapsed that turns the light yellow
+MAX_PER_PAGE = 100
+MAX_BULK = 100
+
+Applicant = aliased(User, name="applicant")
+Assignee = aliased(User, name="assignee")
+TaskDepartment = aliased(Department, name="task_department")
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    view: str = "mine"
+    item: str | None = None  # item code
+    department: str | None = None  # the task's department (done: the item's)
+    step: str | None = None  # a task key or a stage
+    q: str | None = None  # case number or applicant name / user name
+    sort: str = "deadline"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: str | None
+    case_no: str
+    item_code: str
+    item_name: str
+    applicant: str
+    applicant_name: str
+    task_key: str | None
+    step: str  # the task's name
+    stage: str | None
+    department: str | None
+    received_at: datetime | None
+    due_at: datetime | None
+    created_at: datetime | None
+    remaining: int | None  # working days, see the module docstring
+    light: str | None  # "green" | "yellow" | "red" | None
+    assignee: str | None = None
+    assignee_name: str | None = None
+    mine: bool = False
+    claimable: bool = False  # unclaimed and offered to me
+    department_name: str | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    view: str
+    rows: list[InboxRow]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]
+    is_head: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    task_id: str
+    ok: bool
+    reason: str | None = None  # the DomainError class name when not ok
+    case_no: str | None = None
+
+
+@dataclass(frozen=True)
+class Colleague:
+    id: int
+    username: str
+    full_name: str
+    staff_no: str | None
+
+
+@dataclass
+class Filters:
+    items: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    departments: list[tuple[str, str]] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (task key, name)
+
+
+# -- rules -------------------------------------------------------------------------------------------
+
+def is_head(principal: Principal) -> bool:
+    return "head" in principal.roles and principal.department is not None
+
+
+def remaining_workdays(due_at: datetime, now: datetime) -> int:
+    """Working days strictly after today up to the due date; negative once overdue."""
+    today, due = now.astimezone(CHINA_TZ).date(), due_at.astimezone(CHINA_TZ).date()
+    if due >= today:
+        return _workdays_between(today, due)
+    return -max(_workdays_between(due, today), 1)
+
+
+def _workdays_between(start: date, end: date) -> int:
+    """Working days d with start < d <= end (bounded: a deadline years away is not counted day by day)."""
+    days = min((end - start).days, 3660)
+    return sum(1 for n in range(1, days + 1) if is_working_day(start + timedelta(days=n)))
+
+
+def light(due_at: datetime | None, created_at: datetime | None, now: datetime) -> str | None:
+    if due_at is None:
+        return None
+    if due_at < now:
+        return "red"
+    if remaining_workdays(due_at, now) <= 1:
+        return "yellow"
+    if created_at is not None and due_at > created_at and \
+            (now - created_at) >= (due_at - created_at) * YELLOW_SHARE:
+        return "yellow"
+    return "green"
+
+
+# -- the inbox ---------------------------------------------------------------------------------------
+
+def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> InboxPage:
+    """One page of a view, with the counts of every view under the same filters.
+
+    :raises InvalidInput: unknown view or sort, or the department view for someone who is not a head.
+    """
+    _check(principal, query)
+    now = ctx.clock.now()
+    per_page = min(max(query.per_page, 1), MAX_PER_PAGE)
+    with ctx.uow() as uow:
+        s = uow.session
+        counts = _counts(ctx, s, principal, query, now)
+        total = counts[query.view]
+        page = min(max(query.page, 1), max(1, -(-total // per_page)))
+        if query.view == "done":
+            rows = _done_rows(s, principal, query, page, per_page)
+        else:
+            rows = _task_rows(ctx, s, principal, query, now, page, per_page)
+        return InboxPage(query.view, rows, total, page, per_page, counts, is_head(principal))
+
+
+def default_view(ctx: ServiceContext, principal: Principal) -> str:
+    """"mine" when I hold any open task, else "group"."""
+    with ctx.uow() as uow:
+        held = uow.session.scalar(select(exists().where(HumanTask.assignee_id == principal.id)))
+        return "mine" if held else "group"
+
+
+def _check(principal: Principal, query: InboxQuery) -> None:
+    if query.view not in VIEWS:
+        raise InvalidInput("unknown view", [{"field": "view", "message": f"one of {', '.join(VIEWS)}"}])
+    if query.sort not in SORTS:
+        raise InvalidInput("unknown sort", [{"field": "sort", "message": f"one of {', '.join(SORTS)}"}])
+    if query.view == "department" and not is_head(principal):
+        raise Forbidden("只有科室负责人可以查看本部门全部任务 / only heads see the department's tasks")
+
+
+def _offered(principal: Principal) -> ColumnElement[bool]:
+    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+        and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(principal.groups) or [""])),
+        and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.username)))
+
+
+def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime) -> dict[str, ColumnElement[bool]]:
+    mine = HumanTask.assignee_id == principal.id
+    group = and_(HumanTask.assignee_id.is_(None), _offered(principal))
+    workable: ColumnElement[bool] = true() if principal.sees_everything else or_(mine, group)
+    soon_day = end_of_day(add_workdays(now, 1))
+    elapsed = _seconds(ctx, HumanTask.due_at) - now.timestamp() <= \
+        (_seconds(ctx, HumanTask.due_at) - _seconds(ctx, HumanTask.created_at)) * (1 - YELLOW_SHARE)
+    department = (HumanTask.department == principal.department) if is_head(principal) else false()
+    return {
+        "mine": mine, "group": group,
+        "due_soon": and_(workable, HumanTask.due_at >= now, or_(HumanTask.due_at <= soon_day, elapsed)),
+        "overdue": and_(workable, HumanTask.due_at < now),
+        "department": department,
+    }
+
+
+def _seconds(ctx: ServiceContext, column: Any) -> ColumnElement[float]:
+    """A UTC datetime column as seconds since the epoch, on SQLite and PostgreSQL."""
+    if ctx.db.is_postgres:
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _task_filters(query: Select[Any], q: InboxQuery) -> Select[Any]:
+    if q.item:
+        query = query.where(Item.code == q.item)
+    if q.department:
+        query = query.where(HumanTask.department == q.department)
+    if q.step:
+        query = query.where(or_(HumanTask.task_key == q.step, HumanTask.stage == q.step))
+    return _search(query, q.q)
+
+
+def _search(query: Select[Any], text: str | None) -> Select[Any]:
+    text = (text or "").strip()[:100]
+    if not text:
+        return query
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return query.where(or_(Case.case_no.ilike(pattern, escape="\\"), Applicant.full_name.ilike(pattern, escape="\\"),
+                           Applicant.username == text))
+
+
+def _task_base(query: Select[Any]) -> Select[Any]:
+    return (query.join(Case, Case.id == HumanTask.case_id).join(Item, Item.id == Case.item_id)
+            .join(Applicant, Applicant.id == Case.applicant_id))
+
+
+def _counts(ctx: ServiceContext, s: Session, principal: Principal, q: InboxQuery, now: datetime) -> dict[str, int]:
+    conditions = _view_conditions(ctx, principal, now)
+    sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name) for name, cond in conditions.items()]
+    row = s.execute(_task_filters(_task_base(select(*sums).select_from(HumanTask)), q)
+                    .where(or_(*conditions.values()))).one()
+    counts = {name: int(getattr(row, name) or 0) for name in conditions}
+    counts["done"] = s.scalar(_done_filters(select(func.count()).select_from(CaseEvent), principal, q)) or 0
+    return counts
+
+
+def _task_rows(ctx: ServiceContext, s: Session, principal: Principal, q: InboxQuery, now: datetime,
+               page: int, per_page: int) -> list[InboxRow]:
+    conditions = _view_conditions(ctx, principal, now)
+    cols = select(HumanTask.id, HumanTask.task_key, HumanTask.name, HumanTask.stage, HumanTask.department,
+                  HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
+                  Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name,
+                  Assignee.username.label("assignee"), Assignee.full_name.label("assignee_name"),
+                  case((conditions["group"], 1), else_=0).label("claimable"),
+                  TaskDepartment.name.label("department_name"))
+    query = _task_filters(_task_base(cols.select_from(HumanTask)), q) \
+        .outerjoin(Assignee, Assignee.id == HumanTask.assignee_id) \
+        .outerjoin(TaskDepartment, TaskDepartment.code == HumanTask.department) \
+        .where(conditions[q.view])
+    order = {
+        "deadline": [HumanTask.due_at.asc().nulls_last()], "-deadline": [HumanTask.due_at.desc().nulls_last()],
+        "received": [Case.received_at.asc()], "-received": [Case.received_at.desc()],
+    }[q.sort]
+    rows = s.execute(query.order_by(*order, Case.received_at, Case.case_no, HumanTask.created_at, HumanTask.id)
+                     .limit(per_page).offset((page - 1) * per_page)).all()
+    return [InboxRow(
+        task_id=r.id, case_no=r.case_no, item_code=r.code, item_name=r.item_name, applicant=r.username,
+        applicant_name=r.full_name, task_key=r.task_key, step=r.name, stage=r.stage, department=r.department,
+        received_at=r.received_at, due_at=r.due_at, created_at=r.created_at,
+        remaining=remaining_workdays(r.due_at, now) if r.due_at else None, light=light(r.due_at, r.created_at, now),
+        assignee=r.assignee, assignee_name=r.assignee_name, mine=r.assignee_id == principal.id,
+        claimable=bool(r.claimable), department_name=r.department_name,
+    ) for r in rows]
+
+
+def _done_filters(query: Select[Any], principal: Principal, q: InboxQuery) -> Select[Any]:
+    query = (query.join(Case, Case.id == CaseEvent.case_id).join(Item, Item.id == Case.item_id)
+             .join(Applicant, Applicant.id == Case.applicant_id)
+             .where(CaseEvent.actor_id == principal.id, CaseEvent.action == "completed"))
+    if q.item:
+        query = query.where(Item.code == q.item)
+    if q.department:
+        query = query.join(Department, Department.id == Item.department_id).where(Department.code == q.department)
+    if q.step:
+        query = query.where(CaseEvent.task_key == q.step)
+    return _search(query, q.q)
+
+
+def _done_rows(s: Session, principal: Principal, q: InboxQuery, page: int, per_page: int) -> list[InboxRow]:
+    cols = select(CaseEvent.task_id, CaseEvent.task_key, CaseEvent.task_name, CaseEvent.at, Case.case_no,
+                  Case.received_at, Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name)
+    order = {"received": Case.received_at.asc(), "-received": Case.received_at.desc()}.get(q.sort, CaseEvent.at.desc())
+    rows = s.execute(_done_filters(cols.select_from(CaseEvent), principal, q).order_by(order, CaseEvent.id.desc())
+                     .limit(per_page).offset((page - 1) * per_page)).all()
+    return [InboxRow(
+        task_id=r.task_id, case_no=r.case_no, item_code=r.code, item_name=r.item_name, applicant=r.username,
+        applicant_name=r.full_name, task_key=r.task_key, step=r.task_name or r.task_key or "", stage=None,
+        department=None, received_at=r.received_at, due_at=None, created_at=None, remaining=None, light=None,
+        completed_at=r.at,
+    ) for r in rows]
+
+
+def filters(ctx: ServiceContext) -> Filters:
+    """What the filter bar offers: active items, departments, and the steps of open tasks."""
+    with ctx.uow() as uow:
+        s = uow.session
+        return Filters(
+            items=[(c, n) for c, n in s.execute(select(Item.code, Item.name).where(Item.active.is_(True))
+                                                .order_by(Item.code))],
+            departments=[(c, n) for c, n in s.execute(select(Department.code, Department.name).order_by(Department.id))],
+            steps=[(k, n) for k, n in s.execute(select(HumanTask.task_key, func.min(HumanTask.name))
+                                                .group_by(HumanTask.task_key).order_by(HumanTask.task_key))],
+        )
+
+
+# -- claiming and reassigning ------------------------------------------------------------------------
+
+def claim_many(ctx: ServiceContext, principal: Principal, task_ids: list[str]) -> list[ClaimOutcome]:
+    """Claim each task on its own (one transaction each), reporting which failed and why.
+
+    :raises InvalidInput: no task, or more than MAX_BULK at once.
+    """
+    ids = list(dict.fromkeys(t for t in task_ids if t))
+    if not ids or len(ids) > MAX_BULK:
+        raise InvalidInput("choose tasks", [{"field": "task_ids", "message":
+                           f"请选择 1 至 {MAX_BULK} 个任务 / choose 1 to {MAX_BULK} tasks"}])
+    outcomes = []
+    for task_id in ids:
+        try:
+            done = claim_task(ctx, principal, task_id)
+        except DomainError as error:
+            outcomes.append(ClaimOutcome(task_id, False, type(error).__name__, _case_no_of(ctx, task_id)))
+        else:
+            outcomes.append(ClaimOutcome(task_id, True, None, done["case_no"]))
+    return outcomes
+
+
+def _case_no_of(ctx: ServiceContext, task_id: str) -> str | None:
+    with ctx.uow() as uow:
+        return uow.session.scalar(select(Case.case_no).join(HumanTask, HumanTask.case_id == Case.id)
+                                  .where(HumanTask.id == task_id))
+
+
+def colleagues(ctx: ServiceContext, principal: Principal, task_ids: list[str]) -> dict[str, list[Colleague]]:
+    """For a head: per task of their department, the colleagues it may be given to (same department,
+    in one of the task's candidate groups). Others get {}."""
+    if not is_head(principal) or not task_ids:
+        return {}
+    with ctx.uow() as uow:
+        s = uow.session
+        rows = s.execute(
+            select(HumanTask.id, User.id, User.username, User.full_name, User.staff_no)
+            .join(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group"))
+            .join(Group, Group.name == TaskCandidate.name)
+            .join(memberships, memberships.c.group_id == Group.id)
+            .join(User, User.id == memberships.c.user_id)
+            .join(Department, Department.id == User.department_id)
+            .where(HumanTask.id.in_(task_ids), HumanTask.department == principal.department,
+                   Department.code == principal.department, User.active.is_(True))
+            .distinct().order_by(HumanTask.id, User.staff_no, User.username)).all()
+    found: dict[str, list[Colleague]] = {}
+    for task_id, uid, username, name, staff_no in rows:
+        found.setdefault(task_id, []).append(Colleague(uid, username, name, staff_no))
+    return found
+
+
+def reassign(ctx: ServiceContext, principal: Principal, task_id: str, username: str) -> dict[str, Any]:
+    """A head gives an open task of their department to a colleague of the same department who is in
+    one of the task's candidate groups (whether or not someone holds it now).
+
+    :raises TaskNotFound, Forbidden: not a head, or another department's task.
+    :raises InvalidInput: the colleague is unknown, of another department, or not a candidate.
+    """
+    if not is_head(principal):
+        raise Forbidden("只有科室负责人可以改派任务 / only a department head may reassign tasks")
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        task = s.get(HumanTask, task_id)
+        if task is None:
+            raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
+        if task.department != principal.department:
+            raise Forbidden("只能改派本部门的任务 / only tasks of your own department")
+        eligible = {c.username: c for c in _eligible(s, task, principal.department)}
+        target = eligible.get(username)
+        if target is None:
+            raise InvalidInput("not eligible", [{"field": "assignee", "message":
+                               "只能改派给本部门中有权办理此任务的人员 / only to a colleague of your department "
+                               "who may handle this task"}])
+        previous = s.get(User, task.assignee_id) if task.assignee_id else None
+        now = ctx.clock.now()
+        s.execute(update(HumanTask).where(HumanTask.id == task_id).values(assignee_id=target.id, claimed_at=now))
+        case_row = s.get(Case, task.case_id)
+        assert case_row is not None
+        add_event(s, case_row, now, "reassigned", principal.id, task_id=task.id, task_key=task.task_key,
+                  task_name=task.name, data_before={"assignee": previous.username if previous else None},
+                  data_after={"assignee": target.username},
+                  message=f"{previous.full_name if previous else '-'} → {target.full_name}")
+        uow.commit()
+        return {"task_id": task_id, "case_no": case_row.case_no, "assignee": target.username,
+                "assignee_name": target.full_name}
+
+
+def _eligible(s: Session, task: HumanTask, department: str | None) -> list[Colleague]:
+    groups = select(TaskCandidate.name).where(TaskCandidate.task_id == task.id, TaskCandidate.kind == "group")
+    rows = s.execute(select(User.id, User.username, User.full_name, User.staff_no).distinct()
+                     .join(memberships, memberships.c.user_id == User.id).join(Group, Group.id == memberships.c.group_id)
+                     .join(Department, Department.id == User.department_id)
+                     .where(Group.name.in_(groups), Department.code == department,
+                            User.active.is_(True))).all()
+    return [Colleague(*r) for r in rows]

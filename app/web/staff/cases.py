@@ -1,0 +1,103 @@
+"""The staff case page, comments, and the case's BPMN diagram (XML served after an access check)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.errors import CaseNotFound, DomainError, Forbidden
+from app.forms import FormDefinition, FormDefinitionError
+from app.services import casework, notices
+
+from ..formjs import answers, form_view, localized
+from ..session import ctx, principal, staff_required
+from . import bp
+from .common import safe_next
+
+
+@bp.get("/cases/<case_no>")
+@staff_required
+def case(case_no: str) -> Any:
+    try:
+        page = casework.case_page(ctx(), principal(), case_no)
+    except (CaseNotFound, Forbidden):
+        abort(404)
+    return render_template("staff/case.html", page=page, case=page.case, **case_extras(page.case, page.history))
+
+
+@bp.post("/cases/<case_no>/comments")
+@staff_required
+def comment(case_no: str) -> Any:
+    back = safe_next(url_for(".case", case_no=case_no))
+    try:
+        casework.add_comment(ctx(), principal(), case_no, request.form.get("body", ""),
+                             public=request.form.get("public") == "true", task_key=request.form.get("task_key"))
+    except (CaseNotFound, Forbidden):
+        abort(404)
+    except DomainError as error:
+        flash("; ".join(localized(str(d.get("message", ""))) for d in error.as_errors()), "error")
+        return redirect(back + "#comments")
+    flash(_("Your comment has been added."), "success")
+    return redirect(back + "#comments")
+
+
+@bp.get("/cases/<case_no>/diagram.xml")
+@staff_required
+def diagram(case_no: str) -> Any:
+    """The BPMN XML of the case's own process version; the steps done and open in two headers."""
+    try:
+        found = casework.diagram(ctx(), principal(), case_no)
+    except CaseNotFound:
+        abort(404)
+    response = Response(found.xml, mimetype="application/xml")
+    response.headers["X-Diagram-Done"] = " ".join(found.done)
+    response.headers["X-Diagram-Current"] = " ".join(found.current)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def case_extras(case: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the task and case pages both show beside the case: the application as submitted, the
+    diagram marks, the notices, and what each completed step entered (with the form's labels)."""
+    case_no = case["case_no"]
+    try:
+        found = casework.diagram(ctx(), principal(), case_no)
+    except CaseNotFound:
+        found = None
+    issued: list[Any] = []
+    if hasattr(notices, "for_case"):  # written by the documents area
+        try:
+            issued = list(notices.for_case(ctx(), principal(), case_no))
+        except DomainError:
+            issued = []
+    return {"diagram": found, "notices": issued, "application": _application(case),
+            "entered": _entered(history, found.forms if found else {})}
+
+
+def _entered(history: list[dict[str, Any]], forms: dict[str, str]) -> dict[int, list[tuple[str, str]]]:
+    """Per completed-step event, its data as label/value pairs (only where the step's form is known)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for event in history:
+        form = _form(forms.get(event.get("task_key") or ""))
+        if event["action"] == "completed" and event.get("data_after") and form is not None:
+            found[event["id"]] = answers(form_view(form, event["data_after"], None, {}))
+    return found
+
+
+def _form(key: str | None) -> FormDefinition | None:
+    try:
+        return ctx().forms.get(key) if key else None
+    except FormDefinitionError:
+        return None
+
+
+def _application(case: dict[str, Any]) -> list[tuple[str, str]]:
+    """The application form's answers with their labels (raw keys if the form cannot be read)."""
+    data = case.get("application") or {}
+    form = _form(case.get("application_form"))
+    if form is None:
+        return [(str(k), str(v)) for k, v in data.items() if v not in (None, "", [])]
+    return answers(form_view(form, data, None, {}))

@@ -1,0 +1,96 @@
+"""What the staff pages share: dates in China time, readable reasons for refused actions, safe
+return addresses, links that exist only when another area provides them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.clock import CHINA_TZ
+from app.errors import DomainError
+
+from ..formjs import localized
+
+# Why a claim (or any task action) did not happen, by DomainError class name.
+REASONS = {
+    "TaskNotFound": _l("the task no longer exists"),
+    "TaskAlreadyCompleted": _l("the task is already completed"),
+    "TaskCompleted": _l("the task is already completed"),
+    "NotACandidate": _l("the task is not offered to you"),
+    "TaskClaimedByOther": _l("someone else has claimed it"),
+    "Conflict": _l("it was changed at the same moment; please try again"),
+    "Forbidden": _l("you are not allowed to do this"),
+}
+
+LIGHT_TEXT = {"red": _l("Overdue"), "yellow": _l("Due soon"), "green": _l("On time")}
+
+
+def reason(error: DomainError | str) -> str:
+    name = error if isinstance(error, str) else type(error).__name__
+    if name in REASONS:
+        return str(REASONS[name])
+    return localized(error.message) if isinstance(error, DomainError) else name
+
+
+def china_dt(value: datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA_TZ) if value.tzinfo else value
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def remaining_text(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days > 0:
+        return _("%(n)s working days left", n=days)
+    if days == 0:
+        return _("due today")
+    return _("%(n)s working days overdue", n=-days)
+
+
+def safe_next(default: str) -> str:
+    """The `next` address from the form or query if it is a path on this site, else `default`."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+def has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def file_url(file_id: int, inline: bool = False) -> str | None:
+    """The access-checked file route (the portal area's), or None while it does not exist."""
+    if not has_endpoint("files.download"):
+        return None
+    return url_for("files.download", file_id=file_id, inline=1) if inline else url_for("files.download", file_id=file_id)
+
+
+def notice_url(notice_id: int) -> str | None:
+    return url_for("documents.notice", notice_id=notice_id) if has_endpoint("documents.notice") else None
+
+
+def template_helpers() -> dict[str, Any]:
+    return {"china_dt": china_dt, "remaining_text": remaining_text, "light_text": lambda c: str(LIGHT_TEXT.get(c, "")),
+            "file_url": file_url, "notice_url": notice_url, "localized": localized, "event_text": event_text}
+
+
+EVENT_TEXT = {
+    "created": _l("Application received"), "claimed": _l("Claimed"), "unclaimed": _l("Given back to the group"),
+    "completed": _l("Completed"), "withdrawn": _l("Withdrawn by the applicant"), "reassigned": _l("Reassigned"),
+    "delivered": _l("Delivered"), "resubmitted": _l("Corrected materials submitted"),
+}
+
+
+def event_text(action: str) -> str:
+    if action == "status":
+        return _("Status changed")
+    return str(EVENT_TEXT.get(action, action))

@@ -1,0 +1,93 @@
+"""The task page: the case at a glance, its materials, the step's form with its outcome buttons,
+comments, history and diagram; completing the step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.errors import DomainError, InvalidForm, ProcessError, TaskAlreadyCompleted, TaskNotFound
+from app.forms import FormDefinition, FormDefinitionError
+from app.services import casework
+from app.services.tasks import complete_task
+
+from ..formjs import form_view, localized, parse_submission, rerender_values
+from ..labels import STATUS_NAMES, label
+from ..session import ctx, principal, staff_required
+from . import bp
+from .cases import case_extras
+from .common import reason
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@staff_required
+def task(task_id: str) -> Any:
+    me = principal()
+    try:
+        page = casework.task_page(ctx(), me, task_id)
+    except casework.TaskCompleted as done:
+        flash(_("This task is already completed; here is its case."), "info")
+        return redirect(url_for(".case", case_no=done.case_no))
+    except (TaskNotFound, TaskAlreadyCompleted):
+        abort(404)
+    form = _form(page.task.get("form_key"))
+    if request.method == "GET":
+        return _render(page, form, _prefill(form, page.context))
+    if not page.may_work:
+        abort(403)  # read only: claimed by someone else, or not offered to this user
+    values = rerender_values(form, request.form) if form else None
+    if values is not None:  # "add an entry", "remove entry" or Enter: show the form again
+        return _render(page, form, values)
+    data = parse_submission(form, request.form) if form else {}
+    try:
+        done = complete_task(ctx(), me, task_id, data)
+    except InvalidForm as error:
+        return _render(page, form, data, errors=error.field_errors), 422
+    except ProcessError as error:
+        message = _("The step could not be completed and the case is unchanged: %(message)s",
+                    message=localized(error.message))
+        if error.incident_id:
+            message += " " + _("(incident no. %(id)s)", id=error.incident_id)
+        return _render(page, form, data, problem=message), 422
+    except DomainError as error:
+        return _render(page, form, data, problem=_("The step was not completed: %(reason)s.",
+                                                   reason=reason(error))), 409
+    flash(_completed_message(page.task, done), "success")
+    return redirect(url_for(".inbox"))
+
+
+def _form(form_key: str | None) -> FormDefinition | None:
+    if not form_key:
+        return None
+    try:
+        return ctx().forms.get(form_key)
+    except FormDefinitionError:
+        return None
+
+
+def _prefill(form: FormDefinition | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Values the process already holds for this form's fields (the application's licence number on
+    the reissue step, last round's list on a second preview), as form-js prefills them."""
+    if form is None:
+        return {}
+    tops = {key.split(".")[0] for key in form.field_keys()}
+    return {k: v for k, v in data.items() if k in tops and v is not None}
+
+
+def _render(page: casework.TaskPage, form: FormDefinition | None, values: Mapping[str, Any],
+            errors: Mapping[str, list[str]] | None = None, problem: str | None = None) -> str:
+    view = form_view(form, values, errors, page.context) if form is not None else None
+    return render_template("staff/task.html", page=page, task=page.task, case=page.case, view=view,
+                           problem=problem, form_missing=bool(page.task.get("form_key")) and form is None,
+                           **case_extras(page.case, page.history))
+
+
+def _completed_message(task: Mapping[str, Any], done: Mapping[str, Any]) -> str:
+    first = _("Case %(case)s: “%(step)s” is done.", case=done["case_no"], step=task["name"])
+    following = [t["name"] for t in done.get("next_tasks", [])]
+    if following:
+        return first + " " + _("Next: %(steps)s.", steps="、".join(following))
+    return first + " " + _("The case is now: %(status)s.", status=label(STATUS_NAMES, done.get("status")))
