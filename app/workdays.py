@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from .clock import CHINA_TZ
 
@@ -22,7 +23,10 @@ _LIMIT = re.compile(r"^\s*(\d+)\s*(wd|d|h)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
+@lru_cache(maxsize=32768)
 def is_working_day(day: date) -> bool:
+    """Cached: inboxes count remaining working days for every row, and the package's own lookup
+    validates the date against its whole table on each call."""
     if chinese_calendar is not None:
         try:
             return bool(chinese_calendar.is_workday(day))

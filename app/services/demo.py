@@ -34,7 +34,8 @@ def load_demo(ctx: ServiceContext, data_file: Path = DATA_FILE) -> dict[str, int
         if u["username"] not in existing_users:
             users.create_user(ctx, u["username"], u["password"], u["role"], u.get("groups", []),
                               full_name=u.get("full_name", ""), staff_no=u.get("staff_no"),
-                              department=u.get("department"), phone=u.get("phone"), id_number=u.get("id_number"))
+                              department=u.get("department"), phone=u.get("phone"), id_number=u.get("id_number"),
+                              id_kind=u.get("id_kind"))
             counts["users"] += 1
     for path in processes.deploy_order(sorted(ctx.bpmn_dir.glob("*.bpmn"))):
         counts["processes"] += sum(d.created for d in processes.deploy(ctx, None, path.read_bytes(), path.name))

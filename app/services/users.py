@@ -16,7 +16,7 @@ from .principal import Principal
 def create_user(ctx: ServiceContext, username: str, password: str, role: str,
                 groups: list[str] | None = None, *, full_name: str = "", staff_no: str | None = None,
                 department: str | None = None, phone: str | None = None,
-                id_number: str | None = None) -> Principal:
+                id_number: str | None = None, id_kind: str | None = None) -> Principal:
     """Create a user; groups that do not exist yet are created.
 
     :raises InvalidInput: unknown role or department, short password.
@@ -32,7 +32,7 @@ def create_user(ctx: ServiceContext, username: str, password: str, role: str,
             raise DuplicateName(f"user '{username}' already exists", [{"field": "username", "message": "taken"}])
         dept = _department(s, department) if department else None
         user = User(username=username, password_hash=hash_password(password, ctx.password_method), role=role, full_name=full_name,
-                    staff_no=staff_no, department=dept, phone=phone, id_number=id_number,
+                    staff_no=staff_no, department=dept, phone=phone, id_number=id_number, id_kind=id_kind,
                     created_at=ctx.clock.now())
         user.groups = [ensure_group(s, name) for name in dict.fromkeys(groups or [])]
         s.add(user)

@@ -48,7 +48,7 @@ def inbox() -> Any:
     views = [v for v in service.VIEWS if v != "department" or page.is_head]
     return render_template(
         "staff/inbox.html", page=page, query=query, views=views, view_labels=VIEW_LABELS,
-        sort_labels=SORT_LABELS, filters=service.filters(ctx()), colleagues=colleagues,
+        sort_labels=SORT_LABELS, filters=service.filters(ctx(), me), colleagues=colleagues,
         args={**{k: v for k, v in args.items() if k != "page" and v}, "view": view})
 
 
