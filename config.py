@@ -26,6 +26,7 @@ class Config:
     FORMS_DIR = Path(os.environ.get("BANJIAN_FORMS_DIR", BASE_DIR / "forms"))
     # Uploaded materials: outside the web root, never served without an access check.
     UPLOAD_DIR = Path(os.environ.get("BANJIAN_UPLOAD_DIR", INSTANCE_DIR / "uploads"))
+    UPLOAD_MAX_BYTES = int(os.environ.get("BANJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
     # API bearer tokens: signed, expire after this many seconds.
     TOKEN_MAX_AGE = int(os.environ.get("BANJIAN_TOKEN_MAX_AGE", 8 * 3600))
     # Restricted script engine limits per expression or script.
