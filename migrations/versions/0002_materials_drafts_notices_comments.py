@@ -6,10 +6,11 @@ Create Date: 2026-11-23 12:21:09.827528
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import app.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import app.models.base
 
 revision = '0002'
 down_revision = '0001'
