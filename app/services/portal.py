@@ -404,7 +404,7 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
         for upload, file in stored:
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=principal.id, now=now,
                    case_id=locked.id, round_no=round_no)
-        add_event(s, locked, now, "resubmitted", principal.id, message=f"round {round_no}: {len(stored)} files",
+        add_event(s, locked, now, "resubmitted", principal.id, message=f"第 {round_no} 轮补正，{len(stored)} 份文件",
                   data_after={"round": round_no, "materials": sorted({u.material for u, _f in stored})})
 
     return tasks.complete_task(ctx, principal, task_id, data, records=add_round)
