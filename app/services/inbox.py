@@ -14,6 +14,7 @@ overdue tasks with a yellow light.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -336,11 +337,23 @@ def _done_rows(s: Session, principal: Principal, q: InboxQuery, page: int, per_p
     ) for r in rows]
 
 
+_FILTERS_TTL = 60.0  # seconds: the filter bar's options may lag a minute behind new items and steps
+_filters_cache: dict[tuple[Any, ...], tuple[float, Filters]] = {}
+
+
 def filters(ctx: ServiceContext, principal: Principal) -> Filters:
-    """What the filter bar offers: active items, departments, and the steps of the open tasks I see."""
+    """What the filter bar offers: active items, departments, and the steps of the open tasks I see.
+
+    Cached briefly per scope, because every inbox page shows it and it never needs to be exact.
+    """
+    key = (id(ctx), principal.sees_everything, principal.groups, principal.username, is_head(principal),
+           principal.department)
+    hit = _filters_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _FILTERS_TTL:
+        return hit[1]
     with ctx.uow() as uow:
         s = uow.session
-        return Filters(
+        result = Filters(
             items=[(c, n) for c, n in s.execute(select(Item.code, Item.name).where(Item.active.is_(True))
                                                 .order_by(Item.code))],
             departments=[(c, n) for c, n in s.execute(select(Department.code, Department.name).order_by(Department.id))],
@@ -348,6 +361,10 @@ def filters(ctx: ServiceContext, principal: Principal) -> Filters:
                                                 .where(_scope(principal)).group_by(HumanTask.task_key)
                                                 .order_by(HumanTask.task_key))],
         )
+    if len(_filters_cache) > 1000:
+        _filters_cache.clear()
+    _filters_cache[key] = (time.monotonic(), result)
+    return result
 
 
 # -- claiming and reassigning ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app.clock import SystemClock
@@ -127,15 +128,17 @@ def test_issuance_form_shows_mail_fields_only_for_mail(browser, live_server):
     page.goto(f"{live_server}/staff/inbox?view=group")
     with page.expect_navigation():
         page.get_by_role("link", name=case_no).first.click()
-    assert page.locator("#f-licence_no").is_visible()
-    assert not page.locator("#f-mail_address").is_visible()  # hidden until mail is chosen
+    # expect() waits for the page's script to react; a bare is_visible() raced it
+    expect(page.locator("#f-licence_no")).to_be_visible()
+    expect(page.locator("#f-mail_address")).to_be_hidden()  # hidden until mail is chosen
     page.get_by_label("邮寄送达").check()
-    assert page.locator("#f-mail_address").is_visible()
+    expect(page.locator("#f-mail_address")).to_be_visible()
     page.get_by_label("窗口领取").check()
-    assert not page.locator("#f-mail_address").is_visible()
+    expect(page.locator("#f-mail_address")).to_be_hidden()
     page.fill("#f-licence_no", "bad")
-    page.get_by_role("button", name="办理完成").click()
-    assert page.get_by_role("alert").first.is_visible()  # the error summary, focused
-    assert page.evaluate("document.activeElement.className") == "error-summary"
+    with page.expect_navigation():
+        page.get_by_role("button", name="办理完成").click()
+    expect(page.get_by_role("alert").first).to_be_visible()  # the error summary, focused
+    expect(page.locator(".error-summary")).to_be_focused()
     shot(page, "issuance-errors")
     page.context.close()
