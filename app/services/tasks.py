@@ -177,7 +177,8 @@ def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, prin
     views = save_step(ctx, s, case, workflow, bundle, result, now, principal.id, open_before=open_before)
     s.flush()
     return {"case_no": case.case_no, "status": case.status, "stage": case.stage,
-            "next_tasks": [{"id": v.id, "task_key": v.key, "name": v.name} for v in views]}
+            "next_tasks": [{"id": v.id, "task_key": v.key, "name": v.name, "department": v.department}
+                           for v in views]}
 
 
 def _validate(ctx: ServiceContext, task: HumanTask, data: dict[str, Any], task_data: dict[str, Any]

@@ -190,7 +190,8 @@ def test_joint_permit_from_application_to_licence(browser, live_server, shots, t
         approvers[username] = page
     # Submitted in another order than opened; each one leaves the others' approvals open, the last one
     # moves the case on to the decision.
-    still_open = {0: "下一环节：并联审批、并联审批。", 1: "下一环节：并联审批。", 2: "下一环节：决定。"}
+    still_open = {0: "下一环节：并联审批（消防救援支队）、并联审批（卫生健康委员会）。",
+                  1: "下一环节：并联审批（卫生健康委员会）。", 2: "下一环节：决定。"}
     for n, username in enumerate(("planning_approver", "fire_approver", "health_approver")):
         page = approvers[username]
         outcome(page, "同意").click()

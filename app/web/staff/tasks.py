@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from app.errors import DomainError, InvalidForm, ProcessError, TaskAlreadyCompleted, TaskNotFound
 from app.forms import FormDefinition, FormDefinitionError
-from app.services import casework
+from app.services import casework, inbox
 from app.services.tasks import complete_task
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
@@ -87,7 +87,13 @@ def _render(page: casework.TaskPage, form: FormDefinition | None, values: Mappin
 
 def _completed_message(task: Mapping[str, Any], done: Mapping[str, Any]) -> str:
     first = _("Case %(case)s: “%(step)s” is done.", case=done["case_no"], step=task["name"])
-    following = [t["name"] for t in done.get("next_tasks", [])]
+    steps = done.get("next_tasks", [])
+    # Parallel approvals share one name: say which departments are still at it.
+    shared = {name for name in (t["name"] for t in steps) if sum(u["name"] == name for u in steps) > 1}
+    shared |= {t["name"] for t in steps if t["name"] == task["name"]}  # siblings of the step just done
+    departments = dict(inbox.filters(ctx(), principal()).departments) if shared else {}
+    following = [f"{t['name']}（{departments.get(t['department'], t['department'])}）"
+                 if t["name"] in shared and t.get("department") else t["name"] for t in steps]
     if following:
         return first + " " + _("Next: %(steps)s.", steps="、".join(following))
     return first + " " + _("The case is now: %(status)s.", status=label(STATUS_NAMES, done.get("status")))
