@@ -49,6 +49,9 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         initial = {
             **form_data, "case_no": case_no, "item_code": item.code, "item_name": item.name,
             "applicant": owner.username, "applicant_name": owner.full_name, "received_at": now.isoformat(),
+            # Applications taken at a window: that window's clerks may also act for the applicant later
+            # (a correction brought to the counter); online applications leave it empty.
+            "window_group": _window_group(principal) if owner.id != principal.id else "",
             "departments": list(item.departments),
             "material_names": [m["name"] for m in item.materials if isinstance(m, dict) and m.get("name")],
         }
@@ -190,6 +193,10 @@ def _applicant(s: Session, principal: Principal, applicant: str | None) -> User:
     user = s.get(User, principal.id)
     assert user is not None
     return user
+
+
+def _window_group(clerk: Principal) -> str:
+    return next((g for g in sorted(clerk.groups) if g.endswith(".clerk")), "")
 
 
 def _next_case_no(ctx: ServiceContext, s: Session, prefix: str, now: datetime) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.engine.xmlsafe import UnsafeXml, parse_xml
@@ -24,6 +24,7 @@ from app.models import (
     Item,
     Notice,
     ProcessDefinition,
+    TaskCandidate,
     User,
 )
 
@@ -353,7 +354,7 @@ def my_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str
         case = _own_case(s, principal, case_no)
         open_tasks = list(s.scalars(select(HumanTask).where(HumanTask.case_id == case.id)
                                     .order_by(HumanTask.created_at, HumanTask.id)))
-        mine = next((t for t in open_tasks if t.assignee_id == principal.id and case.status == "correction"), None)
+        mine = _offered_correction(s, case, principal) if case.status == "correction" else None
         files = s.scalars(select(CaseFile).where(CaseFile.case_id == case.id)
                           .order_by(CaseFile.round, CaseFile.material, CaseFile.id))
         events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
@@ -418,11 +419,19 @@ def _own_case(s: Session, principal: Principal, case_no: str) -> Case:
 
 
 def _correction_task(s: Session, case: Case, principal: Principal) -> HumanTask:
-    task = s.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.assignee_id == principal.id)
-                     .execution_options(populate_existing=True)).first()
+    task = _offered_correction(s, case, principal)
     if case.status != "correction" or task is None:
         raise Conflict("办件当前不需要补正 / the case is not awaiting correction")
     return task
+
+
+def _offered_correction(s: Session, case: Case, principal: Principal) -> HumanTask | None:
+    """The open correction step the applicant may do: assigned to them or offered to them by name."""
+    offered = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user",
+                                                  TaskCandidate.name == principal.username)
+    return s.scalars(select(HumanTask).where(HumanTask.case_id == case.id, or_(
+        HumanTask.assignee_id == principal.id, HumanTask.id.in_(offered)))
+        .order_by(HumanTask.created_at).execution_options(populate_existing=True)).first()
 
 
 def _deficiencies(s: Session, case: Case) -> list[dict[str, str]]:

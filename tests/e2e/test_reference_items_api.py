@@ -69,8 +69,8 @@ def test_correction_loop_twice_then_accepted(api):
     for round_no in (1, 2):
         after = complete(api, case_no, "preview", "market_clerk", CORRECT)
         assert after["status"] == "correction", round_no
-        # the correction task is the applicant's own: it is in their inbox, not in the clerk's
-        inbox = api.get("/tasks?view=mine", "company").get_json()["items"]
+        # the correction task is the applicant's own: it is offered to them, not to the clerks
+        inbox = api.get("/tasks?view=group", "company").get_json()["items"]
         assert [t["task_key"] for t in inbox if t["case_no"] == case_no] == ["correction"]
         clerk = api.get("/tasks?view=all", "market_clerk").get_json()["items"]
         assert not [t for t in clerk if t["case_no"] == case_no]
@@ -181,3 +181,16 @@ def test_withdraw_before_acceptance_only(api):
     accepted = food_to_review(api)
     assert api.post(f"/cases/{accepted}/withdraw", "company", json={}).status_code == 409
     assert case(api, accepted)["status"] == "in_review"
+
+
+def test_a_window_application_can_be_corrected_at_the_window(api):
+    """The applicant of a walk-in case may never sign in: the intake window's clerks may act for them."""
+    case_no = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"}
+                       ).get_json()["case_no"]
+    complete(api, case_no, "preview", "market_clerk", CORRECT)
+    [offered] = [t for t in case(api, case_no)["tasks"] if t["task_key"] == "correction"]
+    assert offered["candidate_users"] == ["citizen"] and offered["candidate_groups"] == ["market.clerk"]
+    assert [t["case_no"] for t in api.get("/tasks?view=group", "market_clerk2").get_json()["items"]] == [case_no]
+    back = complete(api, case_no, "correction", "market_clerk2", RESUBMIT)
+    assert back["status"] == "submitted" and back["stage"] == "preview"
+    assert api.get("/tasks?view=group", "fire_approver").get_json()["total"] == 0
