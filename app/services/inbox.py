@@ -163,13 +163,14 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
     per_page = min(max(query.per_page, 1), MAX_PER_PAGE)
     with ctx.uow() as uow:
         s = uow.session
-        counts = _counts(ctx, s, principal, query, now)
+        conditions = _view_conditions(ctx, principal, now)  # built once: building them is not free
+        counts = _counts(s, principal, query, conditions)
         total = counts[query.view]
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
         if query.view == "done":
             rows = _done_rows(s, principal, query, page, per_page)
         else:
-            rows = _task_rows(ctx, s, principal, query, now, page, per_page)
+            rows = _task_rows(s, principal, query, now, conditions, page, per_page)
         return InboxPage(query.view, rows, total, page, per_page, counts, is_head(principal))
 
 
@@ -258,8 +259,8 @@ def _task_base(query: Select[Any]) -> Select[Any]:
             .join(Applicant, Applicant.id == Case.applicant_id))
 
 
-def _counts(ctx: ServiceContext, s: Session, principal: Principal, q: InboxQuery, now: datetime) -> dict[str, int]:
-    conditions = _view_conditions(ctx, principal, now)
+def _counts(s: Session, principal: Principal, q: InboxQuery,
+            conditions: dict[str, ColumnElement[bool]]) -> dict[str, int]:
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name) for name, cond in conditions.items()]
     query = select(*sums).select_from(HumanTask).where(_scope(principal))
     if q.item or q.department or q.step or (q.q or "").strip():  # the joins cost: only when filtering
@@ -277,9 +278,8 @@ def _counts(ctx: ServiceContext, s: Session, principal: Principal, q: InboxQuery
     return counts
 
 
-def _task_rows(ctx: ServiceContext, s: Session, principal: Principal, q: InboxQuery, now: datetime,
-               page: int, per_page: int) -> list[InboxRow]:
-    conditions = _view_conditions(ctx, principal, now)
+def _task_rows(s: Session, principal: Principal, q: InboxQuery, now: datetime,
+               conditions: dict[str, ColumnElement[bool]], page: int, per_page: int) -> list[InboxRow]:
     cols = select(HumanTask.id, HumanTask.task_key, HumanTask.name, HumanTask.stage, HumanTask.department,
                   HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
                   Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name,
