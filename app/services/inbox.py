@@ -14,6 +14,7 @@ overdue tasks with a yellow light.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -245,10 +246,16 @@ def _task_filters(query: Select[Any], q: InboxQuery) -> Select[Any]:
     return _search(query, q.q)
 
 
+CASE_NO_LIKE = re.compile(r"[A-Za-z]{2,8}\d{6,}")
+
+
 def _search(query: Select[Any], text: str | None) -> Select[Any]:
     text = (text or "").strip()[:100]
     if not text:
         return query
+    if CASE_NO_LIKE.fullmatch(text):  # a case number (or its start): a range on the unique index, no scan
+        prefix = text.upper()
+        return query.where(Case.case_no >= prefix, Case.case_no < prefix + "~")
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return query.where(or_(Case.case_no.ilike(pattern, escape="\\"), Applicant.full_name.ilike(pattern, escape="\\"),
                            Applicant.username == text))

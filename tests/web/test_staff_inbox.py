@@ -130,6 +130,8 @@ def test_filters_and_search(app, api):
     assert len(rows(clerk.get("/staff/inbox?view=group&department=market"))) == 3
     assert rows(clerk.get(f"/staff/inbox?view=group&q={theirs}")) == [theirs]
     assert rows(clerk.get(f"/staff/inbox?view=group&q={theirs[-4:]}")) == [theirs]  # part of the number
+    assert rows(clerk.get(f"/staff/inbox?view=group&q={theirs.lower()}")) == [theirs]  # any case
+    assert sorted(rows(clerk.get(f"/staff/inbox?view=group&q={theirs[:-1]}"))) == sorted([mine, theirs])  # a start
     assert rows(clerk.get("/staff/inbox?view=group&q=李娜")) == [theirs]  # the citizen's name
     assert rows(clerk.get("/staff/inbox?view=group&q=citizen")) == [theirs]  # user name, exactly
     assert sorted(rows(clerk.get("/staff/inbox?view=group&q=江城味道"))) == sorted([mine, instant])
