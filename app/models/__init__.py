@@ -6,6 +6,7 @@ from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
 from .org import ROLES, Department, Group, User, memberships
 from .process import ProcessDefinition
+from .ratelimit import RateLimitHit as RateLimitHit
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [

@@ -50,7 +50,7 @@ class CaseFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # is a stored file still referenced?
     # Correction round the file belongs to: 0 with the application, n with the n-th resubmission.
     round: Mapped[int] = mapped_column(default=0)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -55,6 +55,8 @@ class User(Base):
     # code (company); `id_kind` says which.
     id_kind: Mapped[str | None] = mapped_column(String(8))
     id_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    # A company applicant's contact person (a person applicant is their own contact).
+    contact_name: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
