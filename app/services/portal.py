@@ -385,15 +385,72 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
     with ctx.uow() as uow:
         s = uow.session
         case = _own_case(s, principal, case_no)
-        task = _correction_task(s, case, principal)
-        listed = {d["material"] for d in _deficiencies(s, case)}
-        materials = _materials(case.item)
-        task_id, form_key = task.id, task.form_key
-    errors = _form_errors(ctx, form_key, data)
-    stored, file_errors = _store(uploads, materials, store)
-    errors.update(file_errors)
-    errors.update(_missing([{**m, "required": True} for m in materials if m["name"] in listed],
-                           {u.material for u, _f in stored}))
+        step = _Correction.of(s, case, _correction_task(s, case, principal))
+    return _resubmit(ctx, principal, step, data, uploads, store)
+
+
+def window_correction(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any] | None:
+    """For the staff task page: what the correction notice lists and the item's materials, if the open
+    task `task_id` is a case's correction step (offered to its applicant by name); else None."""
+    if not principal.is_staff:
+        return None
+    with ctx.uow() as uow:
+        step = _window_correction(uow.session, task_id)
+        if step is None:
+            return None
+        return {"task_id": step.task_id, "deficiencies": step.deficiencies, "materials": step.materials}
+
+
+def resubmit_at_window(ctx: ServiceContext, clerk: Principal, task_id: str, data: dict[str, Any],
+                       uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
+    """A window clerk completes a walk-in applicant's correction step with the rescanned materials, as
+    the applicant would online (same checks, same round of files, same event).
+
+    :raises Forbidden: not staff. :raises Conflict: the task is not a correction step awaiting
+        correction. :raises InvalidForm: as `resubmit`. :raises NotACandidate: not offered to this clerk.
+    """
+    if not clerk.is_staff:
+        raise Forbidden("仅限工作人员 / staff only")
+    with ctx.uow() as uow:
+        step = _window_correction(uow.session, task_id)
+    if step is None:
+        raise Conflict("办件当前不需要补正 / the case is not awaiting correction")
+    return _resubmit(ctx, clerk, step, data, uploads, store)
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """An open correction step: its task, what the notice lists, and the item's materials."""
+
+    task_id: str
+    form_key: str | None
+    deficiencies: list[dict[str, str]]
+    materials: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, s: Session, case: Case, task: HumanTask) -> _Correction:
+        return cls(task.id, task.form_key, _deficiencies(s, case), _materials(case.item))
+
+
+def _window_correction(s: Session, task_id: str) -> _Correction | None:
+    task = s.get(HumanTask, task_id)
+    case = s.get(Case, task.case_id) if task is not None else None
+    if task is None or case is None or case.status != "correction":
+        return None
+    offered = s.scalar(select(TaskCandidate.task_id).where(
+        TaskCandidate.task_id == task.id, TaskCandidate.kind == "user",
+        TaskCandidate.name == case.applicant.username).limit(1))
+    return _Correction.of(s, case, task) if offered is not None else None
+
+
+def _resubmit(ctx: ServiceContext, principal: Principal, step: _Correction, data: dict[str, Any],
+              uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
+    listed = {d["material"] for d in step.deficiencies}
+    errors = _form_errors(ctx, step.form_key, data)
+    stored, file_errors = _store(uploads, step.materials, store)
+    missing = _missing([{**m, "required": True} for m in step.materials if m["name"] in listed],
+                       {u.material for u, _f in stored})
+    errors.update({**missing, **file_errors})  # a refused file says why, not only that one is missing
     if errors:
         raise InvalidForm(errors)
     def add_round(s: Session, locked: Case) -> None:  # with the task's completion: all or nothing
@@ -408,7 +465,7 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
         add_event(s, locked, now, "resubmitted", principal.id, message=f"第 {round_no} 轮补正，{len(stored)} 份文件",
                   data_after={"round": round_no, "materials": sorted({u.material for u, _f in stored})})
 
-    return tasks.complete_task(ctx, principal, task_id, data, records=add_round)
+    return tasks.complete_task(ctx, principal, step.task_id, data, records=add_round)
 
 
 def _own_case(s: Session, principal: Principal, case_no: str) -> Case:

@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 
 from app.errors import DomainError, InvalidForm, ProcessError, TaskAlreadyCompleted, TaskNotFound
 from app.forms import FormDefinition, FormDefinitionError
-from app.services import casework, inbox
+from app.services import casework, inbox, portal
 from app.services.tasks import complete_task
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
 from ..labels import STATUS_NAMES, label
+from ..portal.common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors, upload_store
 from ..session import ctx, principal, staff_required
 from . import bp
 from .cases import case_extras
@@ -34,29 +35,38 @@ def task(task_id: str) -> Any:
     except (TaskNotFound, TaskAlreadyCompleted):
         abort(404)
     form = _form(page.task.get("form_key"))
+    correction = portal.window_correction(ctx(), me, task_id)
     if request.method == "GET":
-        return _render(page, form, _prefill(form, page.context))
+        return _render(page, form, _prefill(form, page.context), correction=correction)
     if not page.may_work:
         abort(403)  # read only: claimed by someone else, or not offered to this user
     values = rerender_values(form, request.form) if form else None
     if values is not None:  # "add an entry", "remove entry" or Enter: show the form again
-        return _render(page, form, values)
+        return _render(page, form, values, correction=correction)
     data = parse_submission(form, request.form) if form else {}
     try:
-        done = complete_task(ctx(), me, task_id, data)
+        done = _complete(task_id, data, correction)
     except InvalidForm as error:
-        return _render(page, form, data, errors=error.field_errors), 422
+        return _render(page, form, data, errors=error.field_errors, correction=correction), 422
     except ProcessError as error:
         message = _("The step could not be completed and the case is unchanged: %(message)s",
                     message=localized(error.message))
         if error.incident_id:
             message += " " + _("(incident no. %(id)s)", id=error.incident_id)
-        return _render(page, form, data, problem=message), 422
+        return _render(page, form, data, problem=message, correction=correction), 422
     except DomainError as error:
         return _render(page, form, data, problem=_("The step was not completed: %(reason)s.",
-                                                   reason=reason(error))), 409
+                                                   reason=reason(error)), correction=correction), 409
     flash(_completed_message(page.task, done), "success")
     return redirect(url_for(".inbox"))
+
+
+def _complete(task_id: str, data: dict[str, Any], correction: dict[str, Any] | None) -> dict[str, Any]:
+    """Complete the step; a walk-in applicant's correction step with the clerk's rescanned files."""
+    if correction is None:
+        return complete_task(ctx(), principal(), task_id, data)
+    return portal.resubmit_at_window(ctx(), principal(), task_id, data,
+                                     material_uploads(correction["materials"]), upload_store())
 
 
 def _form(form_key: str | None) -> FormDefinition | None:
@@ -78,10 +88,13 @@ def _prefill(form: FormDefinition | None, data: Mapping[str, Any]) -> dict[str, 
 
 
 def _render(page: casework.TaskPage, form: FormDefinition | None, values: Mapping[str, Any],
-            errors: Mapping[str, list[str]] | None = None, problem: str | None = None) -> str:
-    view = form_view(form, values, errors, page.context) if form is not None else None
+            errors: Mapping[str, list[str]] | None = None, problem: str | None = None,
+            correction: dict[str, Any] | None = None) -> str:
+    split = split_errors(errors or {}) if correction is not None else Errors(form=dict(errors or {}))
+    view = form_view(form, values, split.form, page.context) if form is not None else None
     return render_template("staff/task.html", page=page, task=page.task, case=page.case, view=view,
                            problem=problem, form_missing=bool(page.task.get("form_key")) and form is None,
+                           correction=correction, file_errors=split, accept=ACCEPT, max_mb=max_upload_mb(),
                            **case_extras(page.case, page.history))
 
 
