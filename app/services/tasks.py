@@ -19,7 +19,7 @@ from app.errors import (
     TaskClaimedByOther,
     TaskNotFound,
 )
-from app.models import Case, CaseEvent, HumanTask, TaskCandidate, User
+from app.models import Case, CaseEvent, Department, HumanTask, TaskCandidate, User
 
 from .cases import Records, record_incident
 from .context import ServiceContext
@@ -173,12 +173,22 @@ def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, prin
     now = ctx.clock.now()
     result = ctx.engine.complete(workflow, task.id, clean, ctx.clock.now)
     add_event(s, case, now, "completed", principal.id, task_id=task.id, task_key=task.task_key,
-              task_name=task.name, data_before=_jsonable(before), data_after=_jsonable(clean))
+              task_name=_step_name(s, task, task_data), data_before=_jsonable(before), data_after=_jsonable(clean))
     views = save_step(ctx, s, case, workflow, bundle, result, now, principal.id, open_before=open_before)
     s.flush()
     return {"case_no": case.case_no, "status": case.status, "stage": case.stage,
             "next_tasks": [{"id": v.id, "task_key": v.key, "name": v.name, "department": v.department}
                            for v in views]}
+
+
+def _step_name(s: Session, task: HumanTask, task_data: dict[str, Any]) -> str:
+    """The step as the case's history names it: the instances of a parallel approval share one name,
+    so the department each was routed to (`${department}`) is named with it (the log keeps its name then)."""
+    department = task_data.get("department")
+    if not isinstance(department, str) or not department:
+        return task.name
+    name = s.scalar(select(Department.name).where(Department.code == department)) or department
+    return f"{task.name}（{name}）"[:200]
 
 
 def _validate(ctx: ServiceContext, task: HumanTask, data: dict[str, Any], task_data: dict[str, Any]

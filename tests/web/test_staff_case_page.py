@@ -101,3 +101,15 @@ def test_diagram_route_is_access_checked(app, api):
     assert Browser(app, "company").get(f"/staff/cases/{case_no}/diagram.xml").status_code == 403
     assert app.test_client().get(f"/staff/cases/{case_no}/diagram.xml").status_code == 302
     assert Browser(app, "market_clerk").get("/staff/cases/NOPE/diagram.xml").status_code == 404
+
+
+def test_history_names_the_department_of_each_parallel_approval(app, api):
+    case_no = joint_to_approval(api)
+    complete(api, case_no, "dept_approval", "fire_approver", approval(), department="fire")
+    complete(api, case_no, "dept_approval", "health_approver", approval(), department="health")
+    page = main_text(Browser(app, "housing_clerk").get(f"/staff/cases/{case_no}"))
+    history = page[page.rindex("办理记录"):]
+    assert "并联审批（消防救援支队）" in history and "并联审批（卫生健康委员会）" in history
+    steps = page[page.index("已办环节"):page.rindex("办理记录")]
+    assert "并联审批（消防救援支队）" in steps
+    assert "预审（" not in page  # single steps are named as before
