@@ -123,7 +123,8 @@ def register_applicant(ctx: ServiceContext, form: Registration) -> Principal:
             raise DuplicateName("已注册 / already registered", taken)
         user = User(username=form.username, password_hash=hash_password(form.password, ctx.password_method),
                     role="applicant", full_name=form.name.strip(), phone=phone, id_kind=form.kind,
-                    id_number=id_number, created_at=ctx.clock.now())
+                    id_number=id_number, contact_name=_contact(form.kind, form.contact_name),
+                    created_at=ctx.clock.now())
         s.add(user)
         s.flush()
         principal = Principal.of(user)
@@ -132,16 +133,17 @@ def register_applicant(ctx: ServiceContext, form: Registration) -> Principal:
 
 
 def find_or_create_walk_in(ctx: ServiceContext, clerk: Principal, *, kind: str, id_number: str,
-                           name: str = "", phone: str = "") -> str:
-    """The user name of the applicant with this identity, for window intake: an existing account (its
-    name and phone updated when given), or a new one that cannot sign in (a random password nobody
-    knows) until the applicant registers it at a window.
+                           name: str = "", phone: str = "", contact_name: str = "") -> str:
+    """The user name of the applicant with this identity, for window intake: an existing account (only
+    its blank fields filled: what the applicant registered is theirs), or a new one that cannot sign
+    in (a random password nobody knows) until the applicant registers it at a window.
 
-    :raises Forbidden: not a window clerk. :raises InvalidInput: bad identity fields.
+    :raises Forbidden: not a window clerk. :raises InvalidInput: bad identity fields, or a name other
+        than the existing account's (the number is someone else's, or mistyped); nothing is changed.
     """
     if not clerk.has("clerk", "admin"):
         raise Forbidden("只有窗口人员可以代为申请 / only window clerks may apply on behalf of someone")
-    errors = walk_in_errors(ctx, kind, id_number, name, phone)
+    errors = walk_in_errors(ctx, kind, id_number, name, phone, contact_name)
     number, phone = normalize_id(id_number), normalize_mobile(phone)
     if errors:
         raise InvalidInput("申请人信息有误 / invalid applicant identity", errors)
@@ -157,15 +159,34 @@ def find_or_create_walk_in(ctx: ServiceContext, clerk: Principal, *, kind: str, 
                                    "a new applicant needs a name"}])
             user = User(username=_free_username(s, number), role="applicant", id_kind=kind, id_number=number,
                         password_hash=hash_password(secrets.token_urlsafe(32), ctx.password_method),
-                        full_name=name.strip(), phone=phone or None, created_at=ctx.clock.now())
+                        full_name=name.strip(), phone=phone or None, contact_name=_contact(kind, contact_name),
+                        created_at=ctx.clock.now())
             s.add(user)
         else:
-            user.full_name = name.strip() or user.full_name
-            user.phone = phone or user.phone
+            _fill_blanks(user, name, phone, contact_name)
         s.flush()
         username = user.username
         uow.commit()
         return username
+
+
+def _fill_blanks(user: User, name: str, phone: str, contact_name: str) -> None:
+    """Window intake for an existing account: fill what it lacks, never overwrite what it has.
+
+    :raises InvalidInput: the clerk typed another name than the account's.
+    """
+    if name.strip() and user.full_name and " ".join(name.split()) != " ".join(user.full_name.split()):
+        raise InvalidInput("name mismatch", [{"field": "name", "message":
+                           "该证件号码已登记在另一名称下，请核对证件号码和名称 / this ID number is registered "
+                           "under another name; please check the number and the name"}])
+    user.full_name = user.full_name or name.strip()
+    user.phone = user.phone or phone or None
+    user.contact_name = user.contact_name or _contact(user.id_kind or "", contact_name)
+
+
+def _contact(kind: str, contact_name: str) -> str | None:
+    """A company's contact person (a person is their own contact)."""
+    return (contact_name.strip()[:100] or None) if kind == "company" else None
 
 
 def _registration_errors(form: Registration, id_number: str, phone: str, today: date) -> list[ErrorDetail]:
@@ -195,12 +216,15 @@ def _identity_errors(kind: str, number: str, today: date) -> list[ErrorDetail]:
     return []
 
 
-def walk_in_errors(ctx: ServiceContext, kind: str, id_number: str, name: str, phone: str) -> list[ErrorDetail]:
+def walk_in_errors(ctx: ServiceContext, kind: str, id_number: str, name: str, phone: str,
+                   contact_name: str = "") -> list[ErrorDetail]:
     """What is wrong with a walk-in applicant's identity fields (empty list: nothing)."""
     phone = normalize_mobile(phone)
     errors = _identity_errors(kind, normalize_id(id_number), _today(ctx))
     if len(name.strip()) > 100:
         errors.append({"field": "name", "message": "最多 100 字 / at most 100 characters"})
+    if len(contact_name.strip()) > 100:
+        errors.append({"field": "contact_name", "message": "最多 100 字 / at most 100 characters"})
     if phone and not valid_mobile(phone):
         errors.append({"field": "phone", "message": "手机号码无效 / not a valid mobile number"})
     return errors

@@ -578,6 +578,7 @@ class WalkIn:
     id_number: str
     name: str
     phone: str
+    contact_name: str = ""  # a company's contact person
 
 
 def window_intake(ctx: ServiceContext, clerk: Principal, walk_in: WalkIn, item_code: str, data: dict[str, Any],
@@ -598,14 +599,15 @@ def window_intake(ctx: ServiceContext, clerk: Principal, walk_in: WalkIn, item_c
         materials, form_key = _materials(item), item.form_key
     errors = _form_errors(ctx, form_key, data)
     errors.update(_missing(materials, {u.material for u in uploads}))
-    for detail in walk_in_errors(ctx, walk_in.kind, walk_in.id_number, walk_in.name, walk_in.phone):
+    for detail in walk_in_errors(ctx, walk_in.kind, walk_in.id_number, walk_in.name, walk_in.phone,
+                                 walk_in.contact_name):
         errors.setdefault(f"{APPLICANT}.{detail['field']}", []).append(detail["message"])
     stored, file_errors = _store(uploads, materials, store)
     errors.update(file_errors)
     if errors:
         raise InvalidForm(errors)
     username = find_or_create_walk_in(ctx, clerk, kind=walk_in.kind, id_number=walk_in.id_number,
-                                      name=walk_in.name, phone=walk_in.phone)
+                                      name=walk_in.name, phone=walk_in.phone, contact_name=walk_in.contact_name)
     def attach_scans(s: Session, case: Case) -> None:  # same transaction as the case
         for upload, file in stored:
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=clerk.id,

@@ -14,6 +14,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         "item_code": case.item.code, "item_name": case.item.name,
         "department": case.item.department.code, "department_name": case.item.department.name,
         "applicant": case.applicant.username, "applicant_name": case.applicant.full_name,
+        "applicant_contact_name": case.applicant.contact_name,
         "process_key": definition.key if definition else None,
         "process_version": definition.version if definition else None,
         "received_at": case.received_at, "accepted_at": case.accepted_at, "decided_at": case.decided_at,

@@ -52,7 +52,7 @@ def _record(items: list[dict[str, Any]], item: dict[str, Any], form: FormDefinit
             data: dict[str, Any]) -> Any:
     f = request.form
     walk_in = WalkIn(kind=f.get("kind", "person"), id_number=f.get("id_number", ""), name=f.get("name", ""),
-                     phone=f.get("phone", ""))
+                     phone=f.get("phone", ""), contact_name=f.get("contact_name", ""))
     try:
         case = window_intake(ctx(), principal(), walk_in, item["code"], data, material_uploads(item["materials"]),
                              upload_store())
