@@ -78,6 +78,16 @@ class DuplicateName(Conflict):
     pass
 
 
+class TooManyAttempts(DomainError):
+    """Too many attempts from one client within a time window; `retry_after` in seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidInput(DomainError):
     """Bad request data (400)."""
 

@@ -28,7 +28,7 @@ from app.models import (
     User,
 )
 
-from . import cases, tasks
+from . import cases, ratelimit, tasks
 from .context import ServiceContext
 from .files import FileStore, StoredFile, attach, view
 from .identity import find_or_create_walk_in, normalize_id, normalize_mobile, walk_in_errors
@@ -511,12 +511,25 @@ def _deficiencies(s: Session, case: Case) -> list[dict[str, str]]:
 RESULTS = {"issued": "granted", "decided": "granted", "closed": "completed", "withdrawn": "withdrawn"}
 
 
-def track(ctx: ServiceContext, case_no: str, secret: str) -> dict[str, Any]:
+def track(ctx: ServiceContext, case_no: str, secret: str, client: str | None = None) -> dict[str, Any]:
     """The §5.1.1.3 fields of a case, for whoever knows its number and the applicant's mobile number or
-    the last six characters of the applicant's ID number / credit code.
+    the last six characters of the applicant's ID number / credit code. Failed lookups are counted per
+    `client` (its address): past the limit, no lookup is made.
 
     :raises CaseNotFound: any mismatch, with the same message whatever did not match.
+    :raises TooManyAttempts: `client` failed too often lately.
     """
+    if client is None:
+        return _track(ctx, case_no, secret)
+    ratelimit.check(ctx, ratelimit.TRACK, client)
+    try:
+        return _track(ctx, case_no, secret)
+    except CaseNotFound:
+        ratelimit.count_attempt(ctx, ratelimit.TRACK, client)
+        raise
+
+
+def _track(ctx: ServiceContext, case_no: str, secret: str) -> dict[str, Any]:
     not_found = CaseNotFound("未找到匹配的办件 / no matching case")
     case_no, secret = case_no.strip().upper(), secret.strip()
     if not case_no or len(secret) < 6 or len(case_no) > 32:

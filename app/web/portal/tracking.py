@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from app.errors import CaseNotFound
+from app.errors import CaseNotFound, TooManyAttempts
 from app.services.portal import track as find_case
 
 from ..session import ctx
@@ -19,7 +19,11 @@ def track() -> Any:
     result, not_found = None, False
     if request.method == "POST":
         try:
-            result = find_case(ctx(), request.form.get("case_no", "")[:40], request.form.get("secret", "")[:40])
+            result = find_case(ctx(), request.form.get("case_no", "")[:40], request.form.get("secret", "")[:40],
+                               client=request.remote_addr or "unknown")
         except CaseNotFound:
             not_found = True
+        except TooManyAttempts as exc:
+            page = render_template("portal/track.html", result=None, not_found=False, limited=True)
+            return page, 429, {"Retry-After": str(exc.retry_after)}
     return render_template("portal/track.html", result=result, not_found=not_found), 404 if not_found else 200
