@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,10 @@ class FileStore:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
+    def discard(self, sha256: str) -> None:
+        """Remove stored bytes; the caller has made sure that no record refers to them any more."""
+        self.path(sha256).unlink(missing_ok=True)
+
 
 def sniff(head: bytes) -> str | None:
     for magic, content_type, _ext in SIGNATURES:
@@ -118,6 +123,20 @@ def attach(s: Session, stored: StoredFile, *, material: str, filename: str, uplo
                    uploaded_by_id=uploaded_by, uploaded_at=now)
     s.add(row)
     return row
+
+
+def discard_unreferenced(ctx: ServiceContext, store: FileStore, hashes: Iterable[str]) -> list[str]:
+    """Remove the stored bytes of those `hashes` that no draft or case file refers to any more (one
+    stored file serves every record with the same content). Returns the hashes removed."""
+    wanted = set(hashes)
+    if not wanted:
+        return []
+    with ctx.uow() as uow:
+        used = set(uow.session.scalars(select(CaseFile.sha256).where(CaseFile.sha256.in_(wanted)).distinct()))
+    gone = sorted(wanted - used)
+    for sha256 in gone:
+        store.discard(sha256)
+    return gone
 
 
 def case_files(s: Session, case_id: int) -> list[FileView]:

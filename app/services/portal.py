@@ -30,7 +30,7 @@ from app.models import (
 
 from . import cases, ratelimit, tasks
 from .context import ServiceContext
-from .files import FileStore, StoredFile, attach, view
+from .files import FileStore, StoredFile, attach, discard_unreferenced, view
 from .identity import find_or_create_walk_in, normalize_id, normalize_mobile, walk_in_errors
 from .items import item_view
 from .principal import Principal
@@ -216,29 +216,38 @@ def list_drafts(ctx: ServiceContext, principal: Principal) -> list[dict[str, Any
                  "files": counts.get(d.id, 0)} for d in drafts]
 
 
-def delete_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> None:
-    """Delete a draft and its file records (the stored bytes stay: other records may share them).
+def delete_draft(ctx: ServiceContext, principal: Principal, draft_id: int, store: FileStore | None = None) -> None:
+    """Delete a draft and its file records, and from `store` the bytes no other record shares.
 
     :raises DraftNotFound:
     """
     with ctx.uow(write=True) as uow:
         s = uow.session
         draft = _draft(s, principal, draft_id)
-        s.execute(delete(CaseFile).where(CaseFile.draft_id == draft.id, CaseFile.case_id.is_(None)))
+        hashes = s.scalars(delete(CaseFile).where(CaseFile.draft_id == draft.id, CaseFile.case_id.is_(None))
+                           .returning(CaseFile.sha256)).all()
         s.delete(draft)
         uow.commit()
+    if store is not None:
+        discard_unreferenced(ctx, store, hashes)
 
 
-def remove_draft_file(ctx: ServiceContext, principal: Principal, draft_id: int, file_id: int) -> None:
-    """:raises DraftNotFound: the draft or the file on it is unknown or someone else's."""
+def remove_draft_file(ctx: ServiceContext, principal: Principal, draft_id: int, file_id: int,
+                      store: FileStore | None = None) -> None:
+    """Remove a file from a draft, and its bytes from `store` unless another record shares them.
+
+    :raises DraftNotFound: the draft or the file on it is unknown or someone else's.
+    """
     with ctx.uow(write=True) as uow:
         s = uow.session
         draft = _draft(s, principal, draft_id)
-        gone = s.execute(delete(CaseFile).where(CaseFile.id == file_id, CaseFile.draft_id == draft.id,
-                                                CaseFile.case_id.is_(None))).rowcount
-        if not gone:
+        hashes = s.scalars(delete(CaseFile).where(CaseFile.id == file_id, CaseFile.draft_id == draft.id,
+                                                  CaseFile.case_id.is_(None)).returning(CaseFile.sha256)).all()
+        if not hashes:
             raise DraftNotFound("文件不存在 / file not found")
         uow.commit()
+    if store is not None:
+        discard_unreferenced(ctx, store, hashes)
 
 
 def submit_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[str, Any]:

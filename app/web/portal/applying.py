@@ -49,7 +49,7 @@ def draft(draft_id: int) -> Any:
 @applicant_required
 def delete_draft(draft_id: int) -> Any:
     try:
-        service.delete_draft(ctx(), principal(), draft_id)
+        service.delete_draft(ctx(), principal(), draft_id, upload_store())
     except service.DraftNotFound:
         abort(404)
     flash(_("The draft was deleted."), "info")
@@ -81,7 +81,7 @@ def _application(item: dict[str, Any], draft: dict[str, Any] | None) -> Any:
     removing = request.form.get("_remove_file", "")
     if removing.isdigit():
         try:
-            service.remove_draft_file(ctx(), principal(), saved.draft_id, int(removing))
+            service.remove_draft_file(ctx(), principal(), saved.draft_id, int(removing), upload_store())
         except service.DraftNotFound:
             abort(404)
     current = service.get_draft(ctx(), principal(), saved.draft_id)
