@@ -1,49 +1,149 @@
-"""Working days (工作日) and step time limits.
+"""Working days (工作日): the calendar arithmetic every time limit uses.
 
-《行政许可法》 Art. 82 counts working days; 《民法典》 Arts. 201/203: the start day is not counted and the
-deadline is the n-th working day strictly after it. Holidays and make-up working days (调休) come from
-`chinesecalendar` (State Council arrangements up to its last published year); a later year falls back to
-plain weekends. The supervision issue replaces this with an administrator-editable calendar table.
+《行政许可法》 Art. 82 counts working days; 《民法典》 Arts. 201/203: the start day is not counted, the
+deadline is the n-th working day strictly after it, and a deadline on a holiday moves on to the next
+working day (which counting only working days gives by construction).
+
+A `WorkCalendar` is pure data: the days that differ from "Monday–Friday work" (holidays and make-up
+working days, 调休) plus the years whose State Council arrangement is published. A year without one
+falls back to weekends plus its statutory festival dates (from `holidays`), and any deadline that
+depends on such a year is *provisional*. The administrator-edited calendar table (app/models/calendar)
+builds one of these; `default_calendar()` builds one straight from the `chinesecalendar` package.
+Lookups are array indexing over a precomputed span, so an inbox can count remaining days per row.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from .clock import CHINA_TZ
 
-try:  # an optional dependency at import time, so a calendar gap never crashes a request
+try:  # optional at import time: a calendar gap never crashes a request
     import chinese_calendar
 except ImportError:  # pragma: no cover
     chinese_calendar = None
+try:
+    import holidays as holiday_lib
+except ImportError:  # pragma: no cover
+    holiday_lib = None
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*(wd|d|h)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+FIRST_YEAR = 2004
+SPAN_YEARS_AHEAD = 6  # precomputed beyond the last published year; later dates are walked day by day
 
 
-@lru_cache(maxsize=32768)
-def is_working_day(day: date) -> bool:
-    """Cached: inboxes count remaining working days for every row, and the package's own lookup
-    validates the date against its whole table on each call."""
-    if chinese_calendar is not None:
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:  # year not published in the package yet
-            pass
-    return day.weekday() < 5
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The statutory festival days of `year` (《全国年节及纪念日放假办法》), without guessed in-lieu days."""
+    if holiday_lib is None:  # pragma: no cover
+        return frozenset()
+    days = holiday_lib.China(years=year)
+    return frozenset(d for d, name in days.items() if "observed" not in name.lower())
 
 
-def add_workdays(start: date | datetime | str, n: int) -> date:
-    """The n-th working day strictly after `start` (a datetime counts by its date in China time)."""
-    day = _as_date(start)
-    counted = 0
-    while counted < n:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            counted += 1
-    return day
+class WorkCalendar:
+    """Which days are working days, and the arithmetic of limits counted in them."""
+
+    def __init__(self, overrides: Mapping[date, bool], published_years: Iterable[int],
+                 names: Mapping[date, str] | None = None) -> None:
+        self.overrides = dict(overrides)
+        self.names = dict(names or {})
+        self.published_years = frozenset(published_years)
+        last = max(self.published_years | {FIRST_YEAR + 22})
+        self._origin = date(FIRST_YEAR, 1, 1)
+        self._end = date(last + SPAN_YEARS_AHEAD, 12, 31)
+        # _count[i]: working days in [origin, origin + i]; non-decreasing, so bisect finds the n-th.
+        count, total = [], 0
+        for i in range((self._end - self._origin).days + 1):
+            total += self._computed(self._origin + timedelta(days=i))
+            count.append(total)
+        self._count = count
+
+    def _computed(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        if day.year not in self.published_years and day in statutory_holidays(day.year):
+            return False
+        return day.weekday() < 5
+
+    def _index(self, day: date) -> int | None:
+        i = (day - self._origin).days
+        return i if 0 <= i < len(self._count) else None
+
+    def is_working_day(self, day: date | datetime | str) -> bool:
+        day = as_date(day)
+        i = self._index(day)
+        if i is None:
+            return self._computed(day)
+        return self._count[i] - (self._count[i - 1] if i else 0) == 1
+
+    def is_published(self, year: int) -> bool:
+        return year in self.published_years
+
+    def add_workdays(self, start: date | datetime | str, n: int) -> date:
+        """The n-th working day strictly after `start` (a datetime counts by its date in China time)."""
+        day = as_date(start)
+        if n <= 0:
+            return day
+        i = self._index(day)
+        if i is not None:
+            j = bisect_left(self._count, self._count[i] + n, lo=i + 1)
+            if j < len(self._count):
+                return self._origin + timedelta(days=j)
+        counted = 0
+        while counted < n:  # outside the precomputed span: walk
+            day += timedelta(days=1)
+            counted += self.is_working_day(day)
+        return day
+
+    def workdays_between(self, start: date | datetime | str, end: date | datetime | str) -> int:
+        """Working days in (start, end]; negative when `end` is before `start`."""
+        a, b = as_date(start), as_date(end)
+        if b < a:
+            return -self.workdays_between(b, a)
+        ia, ib = self._index(a), self._index(b)
+        if ia is not None and ib is not None:
+            return self._count[ib] - self._count[ia]
+        return sum(self.is_working_day(a + timedelta(days=k)) for k in range(1, (b - a).days + 1))
+
+    def provisional(self, start: date | datetime | str, end: date | datetime | str) -> bool:
+        """True when counting from `start` to `end` crosses a year with no published arrangement."""
+        a, b = sorted((as_date(start), as_date(end)))
+        return any(y not in self.published_years for y in range(a.year, b.year + 1))
+
+    def step_due(self, limit: str | None, start: datetime) -> datetime | None:
+        """The due time of a step limit such as `7wd`, `2d`, `4h`, `PT4H` or `P2D`; None if absent or unreadable."""
+        parsed = parse_limit(limit)
+        if parsed is None:
+            return None
+        amount, unit = parsed
+        if unit == "wd":
+            return end_of_day(self.add_workdays(start, amount))
+        if unit == "d":
+            return end_of_day(as_date(start) + timedelta(days=amount))
+        return start + timedelta(minutes=amount)
+
+
+def parse_limit(limit: str | None) -> tuple[int, str] | None:
+    """`7wd` -> (7, "wd"), `2d` -> (2, "d"), `4h`/`PT4H` -> (240, "min"), `P2D` -> (2, "d"); None if unreadable."""
+    if not limit:
+        return None
+    match = _LIMIT.match(limit)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2).lower()
+        return (amount * 60, "min") if unit == "h" else (amount, unit)
+    iso = _ISO.match(limit.strip().upper())
+    if iso and any(iso.groups()):
+        days, hours, minutes = (int(g or 0) for g in iso.groups())
+        if hours or minutes:
+            return days * 1440 + hours * 60 + minutes, "min"
+        return days, "d"
+    return None
 
 
 def end_of_day(day: date) -> datetime:
@@ -51,28 +151,44 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), CHINA_TZ) - timedelta(microseconds=1)
 
 
-def step_due(limit: str | None, start: datetime) -> datetime | None:
-    """The due time of a step limit such as `7wd`, `2d`, `4h`, `PT4H` or `P2D`; None if absent or unreadable."""
-    if not limit:
-        return None
-    match = _LIMIT.match(limit)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2).lower()
-        if unit == "wd":
-            return end_of_day(add_workdays(start, amount))
-        if unit == "d":
-            return end_of_day(_as_date(start) + timedelta(days=amount))
-        return start + timedelta(hours=amount)
-    iso = _ISO.match(limit.strip().upper())
-    if iso and any(iso.groups()):
-        days, hours, minutes = (int(g or 0) for g in iso.groups())
-        return start + timedelta(days=days, hours=hours, minutes=minutes)
-    return None
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), CHINA_TZ)
 
 
-def _as_date(value: date | datetime | str) -> date:
+def as_date(value: date | datetime | str) -> date:
+    """A date; a datetime counts by its date in China time."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         return value.astimezone(CHINA_TZ).date() if value.tzinfo else value.date()
     return value
+
+
+def package_arrangements() -> tuple[dict[date, tuple[bool, str]], set[int]]:
+    """The State Council arrangements shipped in `chinesecalendar`: {day: (working?, name)} and the years."""
+    if chinese_calendar is None:  # pragma: no cover
+        return {}, set()
+    days: dict[date, tuple[bool, str]] = {d: (False, str(n)) for d, n in chinese_calendar.holidays.items()}
+    days.update({d: (True, str(n)) for d, n in chinese_calendar.workdays.items()})
+    years = {d.year for d in days if d.year >= FIRST_YEAR}
+    return {d: v for d, v in days.items() if d.year in years}, years
+
+
+@lru_cache(maxsize=1)
+def default_calendar() -> WorkCalendar:
+    """The package's arrangements: for code with no database (unit tests, `flask bpmn lint`)."""
+    days, years = package_arrangements()
+    return WorkCalendar({d: w for d, (w, _) in days.items()}, years, {d: n for d, (_, n) in days.items()})
+
+
+# Module-level helpers over the package calendar, for callers with no database at hand.
+def is_working_day(day: date | datetime | str) -> bool:
+    return default_calendar().is_working_day(day)
+
+
+def add_workdays(start: date | datetime | str, n: int) -> date:
+    return default_calendar().add_workdays(start, n)
+
+
+def step_due(limit: str | None, start: datetime) -> datetime | None:
+    return default_calendar().step_due(limit, start)

@@ -21,6 +21,7 @@ from app.cli.db import upgrade_database
 from app.clock import ManualClock
 from app.models import Base
 from app.services.context import ServiceContext
+from app.services.calendar import seed_calendar
 from app.services.demo import load_demo
 from app.web.i18n import compile_catalogs
 from config import TestConfig
@@ -34,7 +35,8 @@ START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 def pg_schema_url() -> str:
     """The PostgreSQL URL with a schema of this xdist worker's own, so workers never share tables."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    schema = f"test_{worker}"
+    # A prefix of its own lets two test runs share one database without sharing tables.
+    schema = f"{os.environ.get('TEST_SCHEMA_PREFIX', 'test')}_{worker}"
     from sqlalchemy import create_engine
 
     engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -86,17 +88,23 @@ def build_app(url: str, clock: ManualClock, **overrides: Any) -> Flask:
     return app
 
 
-def truncate(app: Flask) -> None:
+def truncate(app: Flask, reseed: bool = True) -> None:
     """Empty every table: PostgreSQL schemas outlive a test (in-memory SQLite does not)."""
     ctx: ServiceContext = app.extensions["banjian"]
-    if ctx.db.is_postgres:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with ctx.db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    if not ctx.db.is_postgres:
+        return
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with ctx.db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    if reseed:
+        with ctx.uow(write=True) as uow:  # the calendar is reference data every test counts on
+            seed_calendar(uow.session, START)
+            uow.commit()
+        ctx.calendar.invalidate()
 
 
 def wipe(app: Flask) -> None:
-    truncate(app)
+    truncate(app, reseed=False)
     app.extensions["banjian"].db.dispose()
 
 

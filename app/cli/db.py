@@ -10,6 +10,8 @@ from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.services.calendar import seed_calendar
+
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 db_cli = AppGroup("db", help="Database migrations.")
@@ -28,6 +30,18 @@ def upgrade_database(revision: str = "head") -> None:
     with current_app.extensions["banjian"].db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        seed_database_calendar()
+
+
+def seed_database_calendar() -> int:
+    """The package's holiday arrangements for years the calendar table lacks (idempotent)."""
+    ctx = current_app.extensions["banjian"]
+    with ctx.uow(write=True) as uow:
+        added = seed_calendar(uow.session, ctx.clock.now())
+        uow.commit()
+    ctx.calendar.invalidate()
+    return added
 
 
 @db_cli.command("upgrade")

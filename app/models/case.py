@@ -42,6 +42,8 @@ class Case(Base):
     version: Mapped[int] = mapped_column(default=1)
     received_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
+    # Art. 32: no correction notice within 5 working days = accepted as of receipt.
+    deemed_accepted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

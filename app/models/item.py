@@ -38,6 +38,9 @@ class Item(Base):
     promised_limit: Mapped[int]
     limit_unit: Mapped[str] = mapped_column(String(4), default="wd")
     joint: Mapped[bool] = mapped_column(default=False)
+    # Alarm thresholds (电子监察): yellow at this share of the limit elapsed or this many working days left.
+    yellow_ratio: Mapped[float | None]
+    yellow_days: Mapped[int | None]
     departments: Mapped[list[Any]] = mapped_column(default=list)
     materials: Mapped[list[Any]] = mapped_column(default=list)
     fees: Mapped[str] = mapped_column(Text, default="不收费")

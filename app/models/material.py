@@ -15,6 +15,7 @@ from .org import User
 NOTICE_KINDS = {
     "receipt": "收件回执", "correction": "补正告知书", "acceptance": "受理通知书", "refusal": "不予受理通知书",
     "decision": "行政许可决定书", "pickup": "领证回执",
+    "suspension": "特别程序告知书", "extension": "延长审查期限告知书",
 }
 
 

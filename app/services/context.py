@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -15,6 +15,8 @@ from app.engine.runtime import WorkflowEngine
 from app.engine.specs import SpecCache
 from app.errors import Conflict
 from app.forms import FormRegistry
+
+from .calendar import CalendarHolder
 
 
 @dataclass
@@ -32,6 +34,11 @@ class ServiceContext:
     max_bpmn_bytes: int = 5 * 1024 * 1024
     password_method: str = "scrypt"
     upload_dir: Path = Path("instance/uploads")
+    calendar: CalendarHolder = field(default=None)  # type: ignore[assignment]  # built from `db` when absent
+
+    def __post_init__(self) -> None:
+        if self.calendar is None:
+            self.calendar = CalendarHolder(self.db)
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

@@ -37,7 +37,7 @@ from .principal import Principal
 
 # Number prefixes: 收件 SJ, 补正 BZ, 受理 SL, 不予受理 BSL, 领证 LZ, 决定 JD.
 PREFIXES = {"receipt": "SJ", "correction": "BZ", "acceptance": "SL", "refusal": "BSL", "pickup": "LZ",
-            "decision": "JD"}
+            "decision": "JD", "suspension": "TB", "extension": "YQ"}
 # Notice sequences live in the case counter table under their own keys, apart from any item's case prefix.
 COUNTER_KEY = "notice:"
 
@@ -84,6 +84,14 @@ def after_step(s: Session, case: Case, change: StatusChange, data: Callable[[], 
             issuing.issue(kind)
 
 
+def issue_notice(s: Session, case: Case, kind: str, content: Mapping[str, Any], now: datetime,
+                 actor_id: int | None) -> Notice:
+    """Issue a written notice outside a step (特别程序告知书, 延长审查期限告知书); content is frozen in it."""
+    notice = _Issuing(s, case, dict, now, actor_id).issue_with(kind, content)
+    s.flush()
+    return notice
+
+
 def _due(case: Case, change: StatusChange) -> list[str]:
     due = ["receipt"] if change.before is None else []
     reached = change.reached
@@ -116,6 +124,17 @@ class _Issuing:
                         content=content, issued_by_id=self.actor_id, issued_at=self.now)
         self.s.add(notice)
         return notice
+
+    def issue_with(self, kind: str, content: Mapping[str, Any]) -> Notice:
+        """A notice whose particulars the caller supplies (special procedures, extensions)."""
+        self._extra = dict(content)
+        return self.issue(kind)
+
+    def _suspension(self) -> dict[str, Any]:
+        return self._extra
+
+    def _extension(self) -> dict[str, Any]:
+        return self._extra
 
     def record_delivery(self) -> None:
         method = self.data.get("delivery_method")

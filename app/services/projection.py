@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, lazyload, undefer
 
 from app.engine.runtime import StepResult, UserTaskView
 from app.engine.specs import SpecBundle
-from app.models import FINAL_STATUSES, Case, CaseEvent, EngineTimer, HumanTask, TaskCandidate, User
-from app.workdays import step_due
+from app.models import FINAL_STATUSES, Case, EngineTimer, HumanTask, TaskCandidate, User
 
-from . import notices
+from . import clocks, notices
 from .context import ServiceContext
+from .events import log_event
 from .notices import StatusChange
 
 MILESTONE_TIMES = {"accepted": "accepted_at", "decided": "decided_at"}
@@ -41,7 +41,9 @@ def lock_case(ctx: ServiceContext, session: Session, case_id: int | None = None,
         query = query.where(Case.id == case_id)
     if ctx.db.is_postgres:
         query = query.with_for_update(of=Case)
-    return session.scalar(query)
+    case = session.scalar(query)
+    ctx.calendar.get(session)  # current before any BPMN expression counts working days
+    return case
 
 
 def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle: SpecBundle,
@@ -57,13 +59,14 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
     views = engine.user_tasks(workflow)
     before = None if new else case.status
     with s.no_autoflush:  # one flush at the end instead of one before every query
-        _sync_tasks(s, case, views, now, set() if new else open_before)
+        opened, gone = _sync_tasks(s, case, views, now, set() if new else open_before)
         if bundle.has_timers:
             _sync_timers(s, case, engine.timers(workflow), new)
         reached = _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
         case.engine_state = engine.dumps(workflow)
         case.updated_at = now
     s.flush()
+    clocks.after_step(ctx, s, case, before, reached, opened, gone, now)
     if new or reached:
         notices.after_step(s, case, StatusChange(before, reached, result), lambda: engine.data(workflow),
                            now, actor_id)
@@ -77,13 +80,12 @@ def mark_status(s: Session, case: Case, status: str, now: datetime, actor_id: in
 
 def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int | None = None,
               **fields: Any) -> None:
-    # Core inserts on the hot path: the log is append-only, so the ORM's bookkeeping buys nothing.
-    s.execute(insert(CaseEvent.__table__).values(case_id=case.id, at=now, actor_id=actor_id, action=action,
-                                                 **fields))
+    log_event(s, case.id, now, action, actor_id, **fields)
 
 
 def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime,
-                existing: set[str] | None) -> None:
+                existing: set[str] | None) -> tuple[list[UserTaskView], set[str]]:
+    """Write the open tasks; returns the tasks that opened and the ids of those that ended."""
     if existing is None:
         existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
     wanted = {v.id: v for v in views}
@@ -92,10 +94,11 @@ def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime
         s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)), execution_options={"synchronize_session": False})
     new = [v for v in views if v.id not in existing]
     if not new:
-        return
+        return new, gone
     assignees = _user_ids(s, {v.assignee for v in new if v.assignee})
     s.execute(insert(HumanTask.__table__), [_task_row(case, v, assignees.get(v.assignee or ""), now) for v in new])
     s.execute(insert(TaskCandidate.__table__), [row for v in new for row in _candidate_rows(v)])
+    return new, gone
 
 
 def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: date
         "stage": view.properties.get("stage"), "form_key": view.form_key, "department": view.department,
         "candidate_groups": list(view.candidate_groups), "candidate_users": list(view.candidate_users),
         "assignee_id": assignee_id, "claimed_at": now if assignee_id else None, "created_at": now,
-        "due_at": step_due(view.properties.get("timeLimit"), now),
+        "due_at": None,  # set from the case's clocks (clocks.sync_task_due)
     }
 
 

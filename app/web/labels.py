@@ -23,6 +23,7 @@ NOTICE_NAMES = {
     "receipt": _l("Receipt of application"), "correction": _l("Correction notice"),
     "acceptance": _l("Acceptance notice"), "refusal": _l("Notice of refusal to accept"),
     "decision": _l("Decision"), "pickup": _l("Licence pickup receipt"),
+    "suspension": _l("Notice of special procedure"), "extension": _l("Notice of extended review period"),
 }
 
 
