@@ -37,6 +37,10 @@ class Config:
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)
     SCHEDULER_INTERVAL = float(os.environ.get("BANJIAN_SCHEDULER_INTERVAL", 30))
     SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
+    # E-mails and text messages: "logging" (one log line each) or "package.module:factory".
+    OUTBOX_SENDER = os.environ.get("BANJIAN_OUTBOX_SENDER", "logging")
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8))
+    OUTBOX_BATCH = int(os.environ.get("BANJIAN_OUTBOX_BATCH", 100))
     PASSWORD_HASH_METHOD = "scrypt"
 
 

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import auth, cases, errors, items, openapi, processes, tasks  # noqa: E402,F401  (routes register on import)
+from . import auth, cases, errors, items, notifications, openapi, processes, tasks  # noqa: E402,F401  (routes register on import)

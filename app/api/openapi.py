@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from . import bp
+from .notifications import NotificationQuery
 from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest, Withdrawal
 
 ERRORS = {"description": "错误 / error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
@@ -60,6 +61,8 @@ def _path_param(name: str) -> list[dict[str, Any]]:
 
 def document() -> dict[str, Any]:
     task_query = [{"name": n, "in": "query", "schema": _field(f)} for n, f in TaskQuery._declared_fields.items()]
+    notification_query = [{"name": n, "in": "query", "schema": _field(f)}
+                          for n, f in NotificationQuery._declared_fields.items()]
     deploy_body = {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
         "application/xml": {"schema": {"type": "string"}}}}
@@ -87,6 +90,10 @@ def document() -> dict[str, Any]:
             "/tasks/{id}/unclaim": {"post": _op("Give a task back to its groups", parameters=_path_param("id"))},
             "/tasks/{id}/complete": {"post": _op("Complete a task with form data", body="TaskComplete",
                                                  parameters=_path_param("id"))},
+            "/notifications": {"get": _op("My notifications, newest first (paginated; unread=1: unread only)",
+                                          parameters=notification_query)},
+            "/notifications/{id}/read": {"post": _op("Mark one of my notifications read", parameters=_path_param("id"))},
+            "/notifications/read-all": {"post": _op("Mark all my notifications read")},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

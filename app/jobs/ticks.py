@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.services.outbox import dispatch_outbox, make_sender
 from app.services.timers import fire_due_timers
 
 
 def engine_timers_tick(app: Flask) -> int:
     with app.app_context():
         return fire_due_timers(app.extensions["banjian"])
+
+
+def outbox_tick(app: Flask) -> int:
+    """Send the due e-mails and text messages; the sender is built once per app from OUTBOX_SENDER."""
+    with app.app_context():
+        ctx = app.extensions["banjian"]
+        if "banjian_outbox_sender" not in app.extensions:
+            app.extensions["banjian_outbox_sender"] = make_sender(app.config["OUTBOX_SENDER"], app.config)
+        return dispatch_outbox(ctx, ctx.clock.now(), int(app.config["OUTBOX_BATCH"]),
+                               sender=app.extensions["banjian_outbox_sender"],
+                               max_attempts=int(app.config["OUTBOX_MAX_ATTEMPTS"]))

@@ -4,12 +4,14 @@ from .base import Base
 from .case import CASE_STATUSES, FINAL_STATUSES, Case, CaseCounter, CaseEvent, Incident
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
+from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
 from .org import ROLES, Department, Group, User, memberships
 from .process import ProcessDefinition
 from .ratelimit import RateLimitHit as RateLimitHit
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
+    "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
     "LIMIT_UNITS", "ProcessDefinition", "ROLES", "TYPE_CODES", "TaskCandidate", "User", "memberships",
