@@ -1,0 +1,27 @@
+"""The applicant portal: the service guide, drafts (暂存), submitting with materials, my cases,
+resubmitting corrected materials (online, or at the window), public tracking (DB4201/T 571 §5.1.1.3)
+and window intake; one module per aggregate, the public names all here."""
+
+from .common import APPLICANT, MATERIAL, Upload
+from .correction import resubmit, resubmit_at_window, window_correction
+from .drafts import (
+    DraftNotFound,
+    Saved,
+    delete_draft,
+    get_draft,
+    list_drafts,
+    remove_draft_file,
+    save_draft,
+    submit_draft,
+)
+from .guide import catalogue, group_items, item_guide, process_steps, process_xml
+from .intake import WalkIn, window_intake
+from .mycases import WITHDRAWABLE, my_case, my_cases
+from .tracking import RESULTS, track
+
+__all__ = [
+    "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Saved", "Upload", "WalkIn", "catalogue",
+    "delete_draft", "get_draft", "group_items", "item_guide", "list_drafts", "my_case", "my_cases", "process_steps",
+    "process_xml", "remove_draft_file", "resubmit", "resubmit_at_window", "save_draft", "submit_draft", "track",
+    "window_correction", "window_intake",
+]

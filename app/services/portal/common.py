@@ -1,0 +1,100 @@
+"""What the portal's use cases share: the item's materials, storing uploads, error keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import CaseNotFound, Forbidden, InvalidForm, InvalidInput, ItemNotFound
+from app.models import (
+    Case,
+    Item,
+)
+
+from ..context import ServiceContext
+from ..files import FileStore, StoredFile
+from ..principal import Principal
+
+MATERIAL = "_material"  # error key prefix: "_material.3" is the item's fourth material
+
+
+APPLICANT = "_applicant"  # window intake: "_applicant.id_number"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file for the material named `material` (the stream is read once)."""
+
+    material: str
+    filename: str
+    stream: IO[bytes]
+
+
+def _item(s: Session, code: str) -> Item:
+    item = s.scalar(select(Item).where(Item.code == code, Item.active.is_(True)))
+    if item is None:
+        raise ItemNotFound(f"事项不存在 / item '{code}' not found")
+    return item
+
+
+def _own_case(s: Session, principal: Principal, case_no: str) -> Case:
+    case = s.scalar(select(Case).where(Case.case_no == case_no))
+    if case is None or case.applicant_id != principal.id:
+        raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
+    return case
+
+
+def _require_applicant(principal: Principal) -> None:
+    if "applicant" not in principal.roles:
+        raise Forbidden("只有申请人可以在线申请 / only applicants apply online")
+
+
+def _materials(item: Item) -> list[dict[str, Any]]:
+    return [{"index": i, "name": str(m.get("name")), "required": bool(m.get("required")),
+             "description": str(m.get("description") or ""), "template": m.get("template") or None}
+            for i, m in enumerate(item.materials or []) if isinstance(m, dict) and m.get("name")]
+
+
+def _store(uploads: Sequence[Upload], materials: list[dict[str, Any]], store: FileStore
+           ) -> tuple[list[tuple[Upload, StoredFile]], dict[str, list[str]]]:
+    """Store each upload by content; refused ones become messages under their material's key."""
+    keys = {m["name"]: f"{MATERIAL}.{m['index']}" for m in materials}
+    stored: list[tuple[Upload, StoredFile]] = []
+    errors: dict[str, list[str]] = {}
+    for upload in uploads:
+        key = keys.get(upload.material)
+        if key is None:
+            errors.setdefault(f"{MATERIAL}", []).append("未知材料 / unknown material")
+            continue
+        try:
+            stored.append((upload, store.put(upload.stream, key)))
+        except InvalidInput as exc:
+            errors.setdefault(key, []).extend(_named(d.get("message", exc.message), upload.filename)
+                                              for d in exc.as_errors())
+    return stored, errors
+
+
+def _named(message: str, filename: str) -> str:
+    """"文件为空 / empty file" → "文件为空（a.pdf） / empty file (a.pdf)"."""
+    zh, sep, en = message.partition(" / ")
+    return f"{zh}（{filename}） / {en} ({filename})" if sep else f"{message} ({filename})"
+
+
+def _missing(materials: list[dict[str, Any]], have: set[str]) -> dict[str, list[str]]:
+    return {f"{MATERIAL}.{m['index']}": ["请上传此材料 / upload this material"]
+            for m in materials if m["required"] and m["name"] not in have}
+
+
+def _form_errors(ctx: ServiceContext, form_key: str | None, data: dict[str, Any],
+                 context: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    if not form_key:
+        return {}
+    try:
+        ctx.forms.get(form_key).validate(data, context or {})
+    except InvalidForm as exc:
+        return dict(exc.field_errors)
+    return {}

@@ -1,0 +1,65 @@
+"""Window intake (窗口收件): a clerk records a walk-in application on an applicant's behalf."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, InvalidForm
+from app.models import (
+    Case,
+)
+
+from .. import cases
+from ..context import ServiceContext
+from ..files import FileStore, attach
+from ..identity import find_or_create_walk_in, walk_in_errors
+from ..principal import Principal
+from .common import APPLICANT, Upload, _form_errors, _item, _materials, _missing, _store
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    kind: str
+    id_number: str
+    name: str
+    phone: str
+    contact_name: str = ""  # a company's contact person
+
+
+def window_intake(ctx: ServiceContext, clerk: Principal, walk_in: WalkIn, item_code: str, data: dict[str, Any],
+                  uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
+    """A clerk records a walk-in application: the applicant's account is found or opened by identity,
+    the case is created on their behalf, and the scanned materials are attached to it. Everything is
+    checked before anything is recorded.
+
+    :raises Forbidden: not a clerk. :raises ItemNotFound:
+    :raises InvalidInput: a new applicant without a name.
+    :raises InvalidForm: form errors, "_material.<i>" errors (refused or missing scans) and
+        "_applicant.<field>" errors (identity).
+    """
+    if not clerk.has("clerk", "admin"):
+        raise Forbidden("只有窗口人员可以代为申请 / only window clerks may apply on behalf of someone")
+    with ctx.uow() as uow:
+        item = _item(uow.session, item_code)
+        materials, form_key = _materials(item), item.form_key
+    errors = _form_errors(ctx, form_key, data)
+    errors.update(_missing(materials, {u.material for u in uploads}))
+    for detail in walk_in_errors(ctx, walk_in.kind, walk_in.id_number, walk_in.name, walk_in.phone,
+                                 walk_in.contact_name):
+        errors.setdefault(f"{APPLICANT}.{detail['field']}", []).append(detail["message"])
+    stored, file_errors = _store(uploads, materials, store)
+    errors.update(file_errors)
+    if errors:
+        raise InvalidForm(errors)
+    username = find_or_create_walk_in(ctx, clerk, kind=walk_in.kind, id_number=walk_in.id_number,
+                                      name=walk_in.name, phone=walk_in.phone, contact_name=walk_in.contact_name)
+    def attach_scans(s: Session, case: Case) -> None:  # same transaction as the case
+        for upload, file in stored:
+            attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=clerk.id,
+                   now=ctx.clock.now(), case_id=case.id)
+
+    return cases.create_case(ctx, clerk, item_code, data, applicant=username, records=attach_scans)
