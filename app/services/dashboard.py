@@ -167,3 +167,12 @@ def _china_date(column: Any, is_postgres: bool) -> Any:
     if is_postgres:
         return cast(func.timezone("Asia/Shanghai", column), Date)
     return func.date(column, literal("+8 hours"))
+
+
+def filter_options(ctx: ServiceContext) -> dict[str, list[tuple[str, str]]]:
+    """The departments and items the dashboard's filters offer: (code, name), by code."""
+    with ctx.uow() as uow:
+        s = uow.session
+        departments = s.execute(select(Department.code, Department.name).order_by(Department.code)).all()
+        items = s.execute(select(Item.code, Item.name).order_by(Item.code)).all()
+        return {"departments": [(c, n) for c, n in departments], "items": [(c, n) for c, n in items]}
