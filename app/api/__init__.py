@@ -6,4 +6,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import auth, cases, errors, items, notifications, openapi, processes, tasks  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    auth,
+    cases,
+    errors,
+    items,
+    notifications,
+    openapi,
+    processes,
+    supervision,
+    tasks,
+)

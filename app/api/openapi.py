@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from . import bp
 from .notifications import NotificationQuery
 from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest, Withdrawal
+from .supervision import DashboardQuery, OrderCreate, OrderQuery, OrderReply
 
 ERRORS = {"description": "错误 / error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
 
@@ -63,6 +64,9 @@ def document() -> dict[str, Any]:
     task_query = [{"name": n, "in": "query", "schema": _field(f)} for n, f in TaskQuery._declared_fields.items()]
     notification_query = [{"name": n, "in": "query", "schema": _field(f)}
                           for n, f in NotificationQuery._declared_fields.items()]
+    order_query = [{"name": n, "in": "query", "schema": _field(f)} for n, f in OrderQuery._declared_fields.items()]
+    dashboard_query = [{"name": f.data_key or n, "in": "query", "schema": _field(f)}
+                       for n, f in DashboardQuery._declared_fields.items()]
     deploy_body = {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
         "application/xml": {"schema": {"type": "string"}}}}
@@ -94,6 +98,17 @@ def document() -> dict[str, Any]:
                                           parameters=notification_query)},
             "/notifications/{id}/read": {"post": _op("Mark one of my notifications read", parameters=_path_param("id"))},
             "/notifications/read-all": {"post": _op("Mark all my notifications read")},
+            "/supervision-orders": {"get": _op("Supervision orders (督办单), newest first: supervisors all, a "
+                                               "department its own", parameters=order_query),
+                                    "post": _op("Issue a supervision order to a department handling a case "
+                                                "(supervisor)", "201", body="OrderCreate")},
+            "/supervision-orders/{id}": {"get": _op("A supervision order", parameters=_path_param("id"))},
+            "/supervision-orders/{id}/reply": {"post": _op("Reply to a supervision order (the department's head or "
+                                                           "approver)", body="OrderReply", parameters=_path_param("id"))},
+            "/supervision-orders/{id}/close": {"post": _op("Close a supervision order (supervisor)",
+                                                           parameters=_path_param("id"))},
+            "/dashboard": {"get": _op("The supervision dashboard: lights per department and item, overdue cases, "
+                                      "on-time rate, average handling days (supervisor)", parameters=dashboard_query)},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -102,6 +117,7 @@ def document() -> dict[str, Any]:
                 "Material": schema_of(ItemBody._declared_fields["materials"].inner.nested),  # type: ignore[attr-defined]
                 "CaseCreate": schema_of(CaseCreate), "TaskComplete": schema_of(TaskComplete),
                 "Withdrawal": schema_of(Withdrawal),
+                "OrderCreate": schema_of(OrderCreate), "OrderReply": schema_of(OrderReply),
                 "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {
                     "type": "object", "properties": {"field": {"type": "string"}, "element_id": {"type": "string"},
                                                      "message": {"type": "string"}}}}}},

@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import Flask
 
 from app.services.outbox import dispatch_outbox, make_sender
+from app.services.supervision import sweep_orders
 from app.services.timers import fire_due_timers
 
 
 def engine_timers_tick(app: Flask) -> int:
     with app.app_context():
         return fire_due_timers(app.extensions["banjian"])
+
+
+def orders_tick(app: Flask) -> int:
+    """Alarm the supervision orders whose reply day has passed unanswered; returns alarms fired."""
+    with app.app_context():
+        return sweep_orders(app.extensions["banjian"]).alarms
 
 
 def outbox_tick(app: Flask) -> int:
