@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from . import bp
+from .calendar import CalendarDayBody, CalendarEntry, CalendarImport
 from .notifications import NotificationQuery
 from .schemas import CaseCreate, ItemBody, TaskComplete, TaskQuery, TokenRequest, Withdrawal
 from .supervision import DashboardQuery, OrderCreate, OrderQuery, OrderReply
@@ -98,6 +99,13 @@ def document() -> dict[str, Any]:
                                           parameters=notification_query)},
             "/notifications/{id}/read": {"post": _op("Mark one of my notifications read", parameters=_path_param("id"))},
             "/notifications/read-all": {"post": _op("Mark all my notifications read")},
+            "/calendar/{year}": {"get": _op("A year of the working-day calendar: holidays, make-up working days, "
+                                            "published or provisional (staff)", parameters=_path_param("year"))},
+            "/calendar/days/{date}": {"put": _op("Set one day: holiday, make-up working day, local extra holiday, or "
+                                                 "null for the weekday rule (admin)", body="CalendarDayBody",
+                                                 parameters=_path_param("date"))},
+            "/calendar/import": {"post": _op("Import a year's holiday arrangement and mark it published (admin)",
+                                             body="CalendarImport")},
             "/supervision-orders": {"get": _op("Supervision orders (督办单), newest first: supervisors all, a "
                                                "department its own", parameters=order_query),
                                     "post": _op("Issue a supervision order to a department handling a case "
@@ -117,6 +125,8 @@ def document() -> dict[str, Any]:
                 "Material": schema_of(ItemBody._declared_fields["materials"].inner.nested),  # type: ignore[attr-defined]
                 "CaseCreate": schema_of(CaseCreate), "TaskComplete": schema_of(TaskComplete),
                 "Withdrawal": schema_of(Withdrawal),
+                "CalendarDayBody": schema_of(CalendarDayBody), "CalendarImport": schema_of(CalendarImport),
+                "CalendarEntry": schema_of(CalendarEntry),
                 "OrderCreate": schema_of(OrderCreate), "OrderReply": schema_of(OrderReply),
                 "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {
                     "type": "object", "properties": {"field": {"type": "string"}, "element_id": {"type": "string"},

@@ -12,7 +12,7 @@ from flask import Flask
 
 from app.clock import SystemClock
 
-from .ticks import engine_timers_tick, orders_tick, outbox_tick
+from .ticks import calendar_tick, engine_timers_tick, orders_tick, outbox_tick
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     scheduler.add_job(outbox_tick, "interval", args=[app], id="outbox",
                       seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
                       next_run_time=SystemClock().now())
+    # Hourly is plenty: the missing-arrangement alarm is raised once per year (unique key).
+    scheduler.add_job(calendar_tick, "interval", args=[app], id="calendar", hours=1, max_instances=1,
+                      coalesce=True, next_run_time=SystemClock().now())
 
 
 def start_background(app: Flask) -> BackgroundScheduler:

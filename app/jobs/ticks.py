@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.services.calendar_admin import raise_missing_year_alarm
 from app.services.outbox import dispatch_outbox, make_sender
 from app.services.supervision import sweep_orders
 from app.services.timers import fire_due_timers
@@ -29,3 +30,10 @@ def outbox_tick(app: Flask) -> int:
         return dispatch_outbox(ctx, ctx.clock.now(), int(app.config["OUTBOX_BATCH"]),
                                sender=app.extensions["banjian_outbox_sender"],
                                max_attempts=int(app.config["OUTBOX_MAX_ATTEMPTS"]))
+
+
+def calendar_tick(app: Flask) -> int | None:
+    """From 1 October: alarm the administrators (once) when next year's holiday arrangement is missing."""
+    with app.app_context():
+        ctx = app.extensions["banjian"]
+        return raise_missing_year_alarm(ctx, ctx.clock.now())

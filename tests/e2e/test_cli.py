@@ -74,3 +74,34 @@ def test_demo_load_is_idempotent(cli, api):
 def test_scheduler_tick_runs_once(cli):
     result = cli.invoke(args=["scheduler", "tick"])
     assert result.exit_code == 0 and result.output.strip() == "timers: 0 case(s) moved"
+
+
+def test_calendar_import_show_and_seed(cli, tmp_path):
+    show = cli.invoke(args=["calendar", "show", "2026"])
+    assert show.exit_code == 0, show.output
+    lines = show.output.strip().splitlines()
+    assert lines[0].startswith("2026: published;")
+    assert any(line.startswith("2026-10-01  Thu  休 holiday") and "National Day" in line for line in lines)
+    assert any(line.startswith("2026-10-10  Sat  班 workday") for line in lines)
+    assert "NOT published" in cli.invoke(args=["calendar", "show", "2027"]).output
+    good = tmp_path / "2027.csv"
+    good.write_text("date,kind,name\n2027-01-01,休,元旦\n2027-02-06,班,春节\n2027-10-01,holiday,国庆节\n",
+                    encoding="utf-8")
+    result = cli.invoke(args=["calendar", "import", str(good)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2027: 3 days, published; 0 deadlines moved"
+    assert cli.invoke(args=["calendar", "show", "2027"]).output.startswith("2027: published;")
+    assert cli.invoke(args=["calendar", "seed"]).output.strip() == "calendar: 0 year(s) added"
+
+
+def test_calendar_import_refuses_bad_files_in_one_line(cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("2027-01-01,休,元旦\n2027-01-05,班,周二\n2027-13-01,休,x\n", encoding="utf-8")
+    result = cli.invoke(args=["calendar", "import", str(bad)])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "line 2:" in result.output and "line 3:" in result.output
+    missing = cli.invoke(args=["calendar", "import", str(tmp_path / "none.json")])
+    assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
+    assert "NOT published" in cli.invoke(args=["calendar", "show", "2027"]).output
+    assert cli.invoke(args=["calendar", "show", "1900"]).exit_code == 1

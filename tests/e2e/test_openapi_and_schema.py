@@ -13,7 +13,7 @@ def test_openapi_document(api):
     assert doc["openapi"].startswith("3.")
     assert {"/auth/token", "/process-definitions", "/process-definitions/{key}", "/items", "/items/{code}",
             "/cases", "/cases/{case_no}", "/cases/{case_no}/withdraw", "/tasks", "/tasks/{id}/claim", "/tasks/{id}/unclaim",
-            "/tasks/{id}/complete"} == set(doc["paths"])
+            "/tasks/{id}/complete"} <= set(doc["paths"])  # later issues add their own paths
     item = doc["components"]["schemas"]["ItemBody"]
     assert {"code", "name", "type_code", "case_prefix", "promised_limit", "process_key"} <= set(item["required"])
     assert item["properties"]["type_code"]["enum"][0] == "01"
