@@ -1,125 +1,25 @@
-"""form-js forms (the `forms/` folder) as server-rendered HTML, and HTML form posts back as form data.
-
-`form_view` walks the form-js JSON and builds a `FormView` that the Jinja macro
-`forms/formjs.html: render_form(view)` turns into labelled inputs; `parse_submission` turns
-`request.form` into the nested data `FormDefinition.validate` expects. The server decides what is
-valid and what is hidden; app/static/js/formjs.js only hides fields the simple FEEL conditions hide.
-
-HTML names: a field's dotted key (`address.city`); dynamiclist rows `deficiencies-0-material`.
-Error keys follow `InvalidForm.field_errors` ("deficiencies.0.material").
-A radio or select whose form-js `properties` has `"outcome": "true"` is an outcome: one submit button
-per value (`<button name="preview_result" value="correct">`) instead of a radio group.
-"""
+"""Building a `FormView` from a form-js form, its values and its field errors; outcome buttons;
+the small Markdown of text components; a completed form's answers as label/value pairs."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from werkzeug.datastructures import MultiDict
 
 from app.forms import FormDefinition, FormField
 from app.forms.feel import Condition, lookup
 from app.forms.fields import option_key
 
-__all__ = ["FieldView", "FormView", "Option", "Outcome", "answers", "form_view", "localized", "outcome_buttons",
-           "parse_submission", "rerender_values"]
+from .messages import localized
+from .model import FieldView, FormView, Option, Outcome, RowView
 
-ROW_MARK = "_row"  # hidden input per dynamiclist row, so rows of unticked checkboxes still count
-ACTIONS = ("_add_row", "_remove_row", "_refresh")  # buttons that re-render instead of submitting
-_ROW_NAME = re.compile(r"^(\d+)-(.+)$")
 _DANGER = {"refuse", "reject", "deny"}
 
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    selected: bool = False
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One outcome button: `<button name=key value=value>label</button>`."""
-
-    key: str
-    value: str
-    label: str
-    style: str = ""  # "primary" | "danger" | ""
-
-
-@dataclass
-class FieldView:
-    """One rendered component; `kind` is the form-js type."""
-
-    kind: str
-    id: str
-    name: str = ""  # HTML name
-    key: str = ""  # error key
-    label: str = ""
-    description: str = ""
-    required: bool = False
-    readonly: bool = False
-    value: Any = None  # str for inputs, bool for checkbox, list[str] for multi
-    options: list[Option] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    hide: str | None = None  # the FEEL source, for formjs.js
-    outcome_dependent: bool = False  # the condition names an outcome field: the button decides
-    applies_to: str = ""  # e.g. "Only when you choose “需补正”"
-    subtype: str | None = None
-    attrs: dict[str, Any] = field(default_factory=dict)
-    children: list[FieldView] = field(default_factory=list)  # group
-    rows: list[RowView] = field(default_factory=list)  # dynamiclist
-    can_add: bool = False
-    html: Markup | None = None  # text component
-
-    @property
-    def described_by(self) -> str:
-        ids = ([f"{self.id}-hint"] if self.description or self.applies_to else []) \
-            + ([f"{self.id}-error"] if self.errors else [])
-        return " ".join(ids)
-
-
-@dataclass
-class RowView:
-    index: int
-    prefix: str  # HTML name prefix of the row's fields, "deficiencies-0-"
-    children: list[FieldView]
-    removable: bool = False
-
-
-@dataclass
-class FormView:
-    id: str
-    fields: list[FieldView]
-    outcomes: list[Outcome]
-    outcome_key: str | None
-    outcome_label: str
-    outcome_errors: list[str]
-    summary: list[tuple[str, str, str]]  # (label, message, anchor id), for the error summary
-    form_errors: list[str]  # problems with the data as a whole ("_form")
-    outcome_chosen: str = ""  # the label of the outcome in `values`, if any
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.summary or self.form_errors)
-
-
-def localized(message: str) -> str:
-    """The current language's half of a bilingual domain message ("必填 / required")."""
-    if " / " not in message:
-        return message
-    zh, _sep, en = message.partition(" / ")
-    return zh if str(get_locale() or "zh").startswith("zh") else en
-
-
-# -- reading the form -------------------------------------------------------------------------------
 
 def outcome_fields(form: FormDefinition) -> list[dict[str, Any]]:
     """The raw components marked as outcomes (radio/select with properties.outcome = "true")."""
@@ -168,8 +68,6 @@ def _options(spec: FormField, comp: Mapping[str, Any], context: Mapping[str, Any
             options.append(Option(key, str(label if label not in (None, "") else value_), key in chosen))
     return options
 
-
-# -- building the view -----------------------------------------------------------------------------
 
 def form_view(form: FormDefinition, values: Mapping[str, Any] | None = None,
               errors: Mapping[str, list[str]] | None = None, context: Mapping[str, Any] | None = None
@@ -373,6 +271,8 @@ def _text(value: Any) -> str:
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 _LIST = re.compile(r"^\s*(?:[-*]|\d+[.)])\s+")
 
 
@@ -431,98 +331,3 @@ def answers(view: FormView) -> list[tuple[str, str]]:
 
     walk(view.fields, "")
     return out
-
-
-# -- reading a submission --------------------------------------------------------------------------
-
-def parse_submission(form: FormDefinition, formdata: MultiDict[str, str], keep_empty_rows: bool = False
-                     ) -> dict[str, Any]:
-    """`request.form` as nested data for `form.validate()`: checkboxes as booleans, multi-selects as
-    lists, dynamiclist rows as lists of dicts (rows left entirely empty are dropped unless
-    `keep_empty_rows`). Fields not on the page are absent, so the validator applies their defaults.
-    """
-    return _parse_fields(list(form.fields), formdata, "", keep_empty_rows)
-
-
-def _parse_fields(specs: list[FormField], formdata: MultiDict[str, str], prefix: str, keep: bool
-                  ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for spec in specs:
-        name = prefix + spec.key
-        if spec.type == "dynamiclist":
-            value: Any = _parse_rows(spec, formdata, name + "-", keep)
-        elif spec.type == "checkbox":
-            value = formdata.get(name, "").lower() in ("true", "on", "1")
-        elif spec.type in ("checklist", "taglist"):
-            value = [v for v in formdata.getlist(name) if v != ""]
-        elif name in formdata:
-            value = formdata.get(name, "")
-        else:
-            continue
-        target = out
-        parts = spec.key.split(".")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return out
-
-
-def _parse_rows(spec: FormField, formdata: MultiDict[str, str], prefix: str, keep: bool) -> list[dict[str, Any]]:
-    indexes: set[int] = set()
-    for name in formdata:
-        if name.startswith(prefix):
-            match = _ROW_NAME.match(name[len(prefix):])
-            if match and len(match.group(1)) <= 4:
-                indexes.add(int(match.group(1)))
-    rows = []
-    for i in sorted(indexes):
-        row_prefix = f"{prefix}{i}-"
-        if not keep and _row_empty(formdata, row_prefix):
-            continue
-        rows.append(_parse_fields(list(spec.row_fields()), formdata, row_prefix, keep))
-    return rows
-
-
-def _row_empty(formdata: MultiDict[str, str], row_prefix: str) -> bool:
-    return all(not v.strip() for name in formdata if name.startswith(row_prefix)
-               and not name.endswith("-" + ROW_MARK) for v in formdata.getlist(name))
-
-
-def rerender_values(form: FormDefinition, formdata: MultiDict[str, str]) -> dict[str, Any] | None:
-    """If the post was an "add row", "remove row" or Enter-key refresh rather than a real submit, the
-    values to show again; None for a real submit.
-
-    The page always shows one spare empty row per list: "add row" keeps the empty rows as they were,
-    so the page comes back with one more; "remove row" drops that row and the empty ones.
-    """
-    if not any(a in formdata for a in ACTIONS):
-        return None
-    if formdata.get("_add_row"):
-        return parse_submission(form, formdata, keep_empty_rows=True)
-    remove = re.match(r"^(.+)-(\d+)$", formdata.get("_remove_row", ""))
-    if not remove:
-        return parse_submission(form, formdata)
-    values = parse_submission(form, formdata, keep_empty_rows=True)
-    rows = _rows_at(values, remove.group(1))
-    if rows is not None:
-        if int(remove.group(2)) < len(rows):
-            del rows[int(remove.group(2))]
-        rows[:] = [r for r in rows if not _blank(r)]
-    return values
-
-
-def _blank(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(_blank(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_blank(v) for v in value)
-    return value in (None, "", False)
-
-
-def _rows_at(values: dict[str, Any], key: str) -> list[Any] | None:
-    target: Any = values
-    for part in key.split("."):
-        if not isinstance(target, dict) or part not in target:
-            return None
-        target = target[part]
-    return target if isinstance(target, list) else None
