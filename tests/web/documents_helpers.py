@@ -12,8 +12,9 @@ from app.services.auth import authenticate
 from app.services.context import ServiceContext
 from app.services.principal import Principal
 
+from .signin import sign_in
+
 NUMBER = re.compile(r"^(SJ|BZ|SL|BSL|LZ|JD)(\d{8})(\d{6})$")
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def who(ctx: ServiceContext, username: str) -> Principal:
@@ -31,15 +32,9 @@ def one(ctx: ServiceContext, case_no: str, kind: str) -> notices.NoticeView:
     return found[0]
 
 
-def sign_in(client: FlaskClient, username: str, password: str = "demo1234") -> FlaskClient:
-    page = client.get("/login")
-    match = TOKEN.search(page.get_data(as_text=True))
-    assert match, "no CSRF token on the login page"
-    resp = client.post("/login", data={"username": username, "password": password, "csrf_token": match.group(1)})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return client
-
-
 def page(client: FlaskClient, notice_id: int, lang: str = "zh") -> Any:
     headers = {"Accept-Language": "en"} if lang == "en" else {"Accept-Language": "zh-CN"}
     return client.get(f"/documents/{notice_id}", headers=headers)
+
+
+__all__ = ["NUMBER", "notices_of", "one", "page", "sign_in", "who"]

@@ -4,7 +4,6 @@ registering, real small PDF and PNG files, and valid identity numbers computed f
 from __future__ import annotations
 
 import io
-import re
 import struct
 import zlib
 from typing import Any
@@ -15,7 +14,9 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from app.services.identity import credit_code_check, resident_id_check
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+from .signin import csrf_token as token
+from .signin import sign_in as sign_in  # the tests import it from here
+
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 FOOD = "420100-SCJG-001"
@@ -39,13 +40,6 @@ def credit_code(first17: str = "91420100MA4K7ABC1") -> str:
     return first17 + credit_code_check(first17)
 
 
-def token(client: FlaskClient, path: str, headers: dict[str, str] | None = None) -> str:
-    page = client.get(path, headers=headers or {})
-    match = TOKEN.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path} ({page.status_code})"
-    return match.group(1)
-
-
 def post(client: FlaskClient, path: str, data: dict[str, Any], form_page: str | None = None,
          headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
     """POST a form from `form_page` (default: the same path) with its CSRF token; multipart bodies are
@@ -57,12 +51,6 @@ def post(client: FlaskClient, path: str, data: dict[str, Any], form_page: str | 
         return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}",
                            headers=headers or {}, **kwargs)
     return client.post(path, data=data, headers=headers or {}, **kwargs)
-
-
-def sign_in(client: FlaskClient, username: str, password: str = "demo1234") -> FlaskClient:
-    resp = post(client, "/login", {"username": username, "password": password})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return client
 
 
 def sign_out(client: FlaskClient) -> None:

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 
 from tests.e2e.flows import apply, case, task_id
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+from .signin import TOKEN, sign_in
+
 ZH = {"Accept-Language": "zh-CN"}
 EN = {"Accept-Language": "en"}
 
@@ -24,10 +25,7 @@ class Browser:
         self.client: FlaskClient = app.test_client()
         self.headers = EN if lang == "en" else ZH
         self.token = ""
-        self.get("/login")
-        resp = self.client.post("/login", headers=self.headers, data={
-            "username": username, "password": "demo1234", "csrf_token": self.token})
-        assert resp.status_code == 302, resp.get_data(as_text=True)
+        sign_in(self.client, username, headers=self.headers)
 
     def get(self, url: str, **kwargs: Any) -> Any:
         resp = self.client.get(url, headers=self.headers, **kwargs)
