@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     auth,
     calendar,
     cases,
+    clocks,
     errors,
     items,
     notifications,

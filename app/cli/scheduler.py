@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.jobs.scheduler import run_blocking
-from app.jobs.ticks import engine_timers_tick, orders_tick, outbox_tick
+from app.jobs.ticks import clocks_tick, engine_timers_tick, orders_tick, outbox_tick
 
 scheduler_cli = AppGroup("scheduler", help="Background jobs.")
 
@@ -24,6 +24,8 @@ def tick() -> None:
     """Run one tick now and exit."""
     moved = engine_timers_tick(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"timers: {moved} case(s) moved")
+    fired = clocks_tick(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"clocks: {fired} alarm(s) fired")
     overdue = orders_tick(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"supervision orders: {overdue} overdue alarm(s) fired")
     try:

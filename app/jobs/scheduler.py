@@ -12,7 +12,7 @@ from flask import Flask
 
 from app.clock import SystemClock
 
-from .ticks import calendar_tick, engine_timers_tick, orders_tick, outbox_tick
+from .ticks import calendar_tick, clocks_tick, engine_timers_tick, orders_tick, outbox_tick
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     # The first tick runs at once, so a restart catches up on what fell due while it was down.
     scheduler.add_job(engine_timers_tick, "interval", args=[app], id="engine_timers",
+                      seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
+                      next_run_time=SystemClock().now())
+    scheduler.add_job(clocks_tick, "interval", args=[app], id="clocks",
                       seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
                       next_run_time=SystemClock().now())
     scheduler.add_job(orders_tick, "interval", args=[app], id="orders",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.services.calendar_admin import raise_missing_year_alarm
+from app.services.clock_sweep import sweep_clocks
 from app.services.outbox import dispatch_outbox, make_sender
 from app.services.supervision import sweep_orders
 from app.services.timers import fire_due_timers
@@ -13,6 +14,12 @@ from app.services.timers import fire_due_timers
 def engine_timers_tick(app: Flask) -> int:
     with app.app_context():
         return fire_due_timers(app.extensions["banjian"])
+
+
+def clocks_tick(app: Flask) -> int:
+    """Fire the clocks whose level changes by now (yellow, red, deemed acceptance); returns alarms fired."""
+    with app.app_context():
+        return sweep_clocks(app.extensions["banjian"]).alarms
 
 
 def orders_tick(app: Flask) -> int:

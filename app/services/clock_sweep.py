@@ -70,6 +70,7 @@ def _act(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetim
     cal = ctx.calendar.get(s)
     fired: list[dict[str, Any]] = []
     cleared: list[int] = []
+    deemed_now: dict[str, int] = {}
     for clock in claimed:
         due = clock.next_check_at or now
         if clock.kind == "notice" and _overdue(cal, clock, now):
@@ -78,6 +79,7 @@ def _act(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetim
                 busy.add(clock.id)
                 continue
             result.deemed.append(case_no)
+            deemed_now[case_no] = clock.case_id
             fired.append(_alarm_row(clock, "red", due, now, kind="deemed"))
             continue
         level = clocks.refresh(cal, clock, now)
@@ -90,8 +92,8 @@ def _act(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetim
                   execution_options={"synchronize_session": False})
     result.alarms += _insert_alarms(ctx, s, fired)
     s.flush()
-    for case_id in {c.case_id for c in claimed if c.id not in busy}:
-        clocks.sync_task_due(s, case_id)
+    for case_no in deemed_now:  # a level change moves no deadline; a deemed acceptance starts a clock
+        clocks.sync_task_due(s, deemed_now[case_no])
     alarm_notes.send(s, fired, now)
 
 
@@ -136,6 +138,6 @@ def _insert_alarms(ctx: ServiceContext, s: Session, rows: list[dict[str, Any]]) 
         return 0
     dialect_insert = pg_insert if ctx.db.is_postgres else sqlite_insert
     stmt = dialect_insert(Alarm.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(Alarm.id)
-    return sum(len(s.execute(stmt.values(row)).all()) for row in rows)
+    return len(s.execute(stmt, rows).all())  # executemany ("insert many values"); conflicts return nothing
 
 
