@@ -1,7 +1,18 @@
 """SQLAlchemy 2 models; importing this package registers every table on `Base.metadata`."""
 
 from .base import Base
+from .calendar import CalendarDay, CalendarRevision, CalendarYear
 from .case import CASE_STATUSES, FINAL_STATUSES, Case, CaseCounter, CaseEvent, Incident
+from .clock import (
+    CLOCK_KINDS,
+    LEVELS,
+    PROCEDURES,
+    Alarm,
+    CaseClock,
+    ClockExtension,
+    ClockSuspension,
+    SupervisionOrder,
+)
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
 from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
@@ -11,6 +22,8 @@ from .ratelimit import RateLimitHit as RateLimitHit
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
+    "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
+    "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
     "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
