@@ -113,3 +113,21 @@ def test_history_names_the_department_of_each_parallel_approval(app, api):
     steps = page[page.index("已办环节"):page.rindex("办理记录")]
     assert "并联审批（消防救援支队）" in steps
     assert "预审（" not in page  # single steps are named as before
+
+
+def test_case_page_shows_each_time_limit_with_its_light(app, api, clock):
+    from datetime import date, timedelta
+
+    from app.services.clock_sweep import sweep_clocks
+    from app.workdays import end_of_day
+
+    case_no = food_to_review(api)
+    browser = Browser(app, "market_approver")
+    shown = main_text(browser.get(f"/staff/cases/{case_no}"))
+    assert "办理时限" in shown
+    assert "补正告知（5个工作日） 5个工作日 2026-11-30 按时办结" in shown  # stopped at acceptance
+    assert "10个工作日 · 法定 20 2026-12-07" in shown and "剩余" in shown
+    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))
+    sweep_clocks(app.extensions["banjian"])
+    page = browser.get(f"/staff/cases/{case_no}")
+    assert 'class="light light-red"' in text(page) and "超期" in main_text(page)

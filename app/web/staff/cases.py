@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from app.errors import CaseNotFound, DomainError, Forbidden
 from app.forms import FormDefinition, FormDefinitionError
-from app.services import casework, notices
+from app.services import casework, clock_actions, notices
 
 from ..formjs import answers, form_view, localized
 from ..session import ctx, principal, staff_required
@@ -24,7 +24,9 @@ def case(case_no: str) -> Any:
         page = casework.case_page(ctx(), principal(), case_no)
     except (CaseNotFound, Forbidden):
         abort(404)
-    return render_template("staff/case.html", page=page, case=page.case, **case_extras(page.case, page.history))
+    clocks = clock_actions.case_clocks(ctx(), principal(), case_no)["clocks"]
+    return render_template("staff/case.html", page=page, case=page.case, clocks=clocks,
+                           **case_extras(page.case, page.history))
 
 
 @bp.post("/cases/<case_no>/comments")

@@ -78,8 +78,17 @@ def notice_url(notice_id: int) -> str | None:
     return url_for("documents.notice", notice_id=notice_id) if has_endpoint("documents.notice") else None
 
 
+CLOCK_NAMES = {"notice": _l("Correction notice (5 working days)"), "decision": _l("Decision"),
+               "issuance": _l("Issuance (10 working days)")}
+UNIT_TEXT = {"wd": _l(" working days"), "d": _l(" days"), "min": _l(" minutes")}
+
+
+def clock_name(clock: dict[str, Any]) -> str:
+    return clock["name"] if clock["kind"] == "step" else str(CLOCK_NAMES.get(clock["kind"], clock["kind"]))
+
+
 def template_helpers() -> dict[str, Any]:
-    return {"china_dt": china_dt, "remaining_text": remaining_text, "light_text": lambda c: str(LIGHT_TEXT.get(c, "")),
+    return {"clock_name": clock_name, "unit_text": lambda u: str(UNIT_TEXT.get(u, u)), "china_dt": china_dt, "remaining_text": remaining_text, "light_text": lambda c: str(LIGHT_TEXT.get(c, "")),
             "file_url": file_url, "notice_url": notice_url, "localized": localized, "event_text": event_text}
 
 
