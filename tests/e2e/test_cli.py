@@ -73,7 +73,10 @@ def test_demo_load_is_idempotent(cli, api):
 
 def test_scheduler_tick_runs_once(cli):
     result = cli.invoke(args=["scheduler", "tick"])
-    assert result.exit_code == 0 and result.output.strip() == "timers: 0 case(s) moved"
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "timers: 0 case(s) moved", "clocks: 0 alarm(s) fired", "supervision orders: 0 overdue alarm(s) fired",
+        "outbox: 0 message(s) sent"]
 
 
 def test_calendar_import_show_and_seed(cli, tmp_path):
