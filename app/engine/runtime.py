@@ -16,7 +16,9 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import TaskState
 
 from .sandbox import RestrictedEnvironment, ScriptForbidden, ScriptLimitExceeded
@@ -139,6 +141,31 @@ class WorkflowEngine:
         self._guard(act, now)
         return result
 
+    def send_message(self, workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any],
+                     now: Callable[[], datetime]) -> StepResult | None:
+        """Deliver the message `name` (a message start or catch event waiting for it) and run the engine on.
+
+        The payload goes into the catching event's data (under its `spiffworkflow:messageVariable` if it
+        names one), so what follows sees its keys. Returns None, with the workflow unchanged, when nothing
+        in this process version waits for the message.
+        :raises EngineFailure: a script, condition or limit failed.
+        """
+        # The class must be the parser's (CaseParser is a SpiffBpmnParser): events match by class.
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+        try:
+            with engine_time(now):
+                workflow.send_event(event)
+        except WorkflowException:
+            return None
+        for task in workflow.get_tasks(state=TaskState.READY):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if (isinstance(definition, MessageEventDefinition) and definition.name == name
+                    and definition.message_var is None and name in task.internal_data):
+                task.data.update(task.internal_data.pop(name) or {})
+        result = StepResult()
+        self._guard(lambda: self._steps(workflow, result), now)
+        return result
+
     @staticmethod
     def cancel(workflow: BpmnWorkflow) -> None:
         """End the workflow where it stands: open tasks and timers are cancelled (a withdrawal)."""
@@ -153,6 +180,12 @@ class WorkflowEngine:
 
     def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
         return dict(self._ready_user_task(workflow, task_id).data)
+
+    @staticmethod
+    def completed_data(workflow: BpmnWorkflow, key: str) -> dict[str, Any]:
+        """The data of the most recently completed task with BPMN id `key` ({} if none completed)."""
+        done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == key]
+        return dict(max(done, key=lambda t: t.last_state_change).data) if done else {}
 
     @staticmethod
     def is_completed(workflow: BpmnWorkflow) -> bool:

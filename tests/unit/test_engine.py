@@ -123,3 +123,31 @@ def test_spec_cache_parses_once_per_key():
     cache.get("definition:3", load)
     cache.get("definition:1", load)  # evicted (LRU of 2): parsed again
     assert len(calls) == 4
+
+
+def test_a_message_opens_the_extension_approval_beside_the_main_path(engine):
+    bundle = food_bundle()
+    workflow, _ = engine.start(bundle, {"applicant": "u1", "window_group": "market.clerk"}, now)
+    result = engine.send_message(workflow, "extension_requested", {
+        "extension_id": 7, "extension_group": "market.head", "extension_days": 10, "extension_reason": "现场核查"}, now)
+    assert result is not None and [p.key for p in result.passed][:1] == ["extension_requested"]
+    tasks = {t.key: t for t in engine.user_tasks(workflow)}
+    assert set(tasks) == {"preview", "approve_extension"}  # non-interrupting: the main path stays open
+    approval = tasks["approve_extension"]
+    assert approval.candidate_groups == ("market.head",) and approval.department == "market"
+    assert approval.properties["clockAction"] == "extension" and approval.form_key == "extension_approval.form"
+    assert engine.task_data(workflow, approval.id)["extension_reason"] == "现场核查"
+    restored = engine.loads(engine.dumps(workflow), bundle)  # survives a save
+    passed = engine.complete(restored, approval.id, {"extension_decision": "approve"}, now).passed
+    assert passed[0].key == "approve_extension"
+    assert engine.completed_data(restored, "approve_extension")["extension_decision"] == "approve"
+    assert engine.completed_data(restored, "approve_extension")["extension_id"] == 7
+    assert [t.key for t in engine.user_tasks(restored)] == ["preview"]
+
+
+def test_a_message_nothing_waits_for_changes_nothing(engine):
+    bundle = build_bundle("p", [BpmnSource("p.bpmn", linear("p", user("t")))])
+    workflow, _ = engine.start(bundle, {}, now)
+    state = engine.dumps(workflow)
+    assert engine.send_message(workflow, "extension_requested", {"extension_id": 1}, now) is None
+    assert engine.dumps(workflow) == state and engine.completed_data(workflow, "approve_extension") == {}
