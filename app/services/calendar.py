@@ -32,13 +32,17 @@ class CalendarHolder:
         self._calendar: WorkCalendar | None = None
         self._revision: int | None = None
         self._checked = float("-inf")
+        # An in-memory SQLite database has one connection, busy inside the caller's transaction: there
+        # a reload waits for a caller that passes its session.
+        url = db.engine.url
+        self._single_connection = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
     def get(self, s: Session | None = None) -> WorkCalendar:
         """The current calendar. Give the caller's session where there is one: the revision check then
         runs inside the caller's transaction (an in-memory SQLite database has only that connection)."""
         # Monotonic process time, not the domain clock: this only paces a cache check.
         fresh = time.monotonic() - self._checked < self._recheck
-        if self._calendar is not None and (fresh or s is None):
+        if self._calendar is not None and (fresh or (s is None and self._single_connection)):
             return self._calendar
         with self._lock:
             try:
