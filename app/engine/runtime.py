@@ -182,10 +182,11 @@ class WorkflowEngine:
         return dict(self._ready_user_task(workflow, task_id).data)
 
     @staticmethod
-    def completed_data(workflow: BpmnWorkflow, key: str) -> dict[str, Any]:
-        """The data of the most recently completed task with BPMN id `key` ({} if none completed)."""
+    def completed_data(workflow: BpmnWorkflow, key: str) -> list[dict[str, Any]]:
+        """The data of every completed task with BPMN id `key` (a loop or an event subprocess may have
+        run it more than once), the most recently completed first."""
         done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == key]
-        return dict(max(done, key=lambda t: t.last_state_change).data) if done else {}
+        return [dict(t.data) for t in sorted(done, key=lambda t: t.last_state_change, reverse=True)]
 
     @staticmethod
     def is_completed(workflow: BpmnWorkflow) -> bool:

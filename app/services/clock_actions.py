@@ -5,24 +5,27 @@ a case's clocks and the open alarms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
-from app.models import PROCEDURES, Alarm, Case, CaseClock, ClockExtension, ClockSuspension, Item
+from app.engine.runtime import EngineFailure, StepResult
+from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from app.models import PROCEDURES, Alarm, Case, CaseClock, ClockExtension, ClockSuspension, HumanTask, Item
 from app.timelimits import status
 from app.workdays import as_date
 
 from . import clocks, notifications
-from .cases import can_see_case
+from .cases import can_see_case, record_incident
 from .context import ServiceContext
 from .events import log_event
 from .notices import issue_notice
 from .principal import Principal
-from .projection import lock_case
+from .processes import bundle_for
+from .projection import lock_case, save_step
 
 PROCEDURE_NAMES = {"hearing": "听证", "tender": "招标", "auction": "拍卖", "inspection": "检验", "testing": "检测",
                    "quarantine": "检疫", "appraisal": "鉴定", "expert_review": "专家评审"}
@@ -151,42 +154,97 @@ def end_suspension(ctx: ServiceContext, principal: Principal, case_no: str, susp
 
 # -- extension ---------------------------------------------------------------------------------------
 
+EXTENSION_MESSAGE, EXTENSION_ACTION = "extension_requested", "extension"  # BPMN message name, clockAction
+
+
 def request_extension(ctx: ServiceContext, principal: Principal, case_no: str, reason: str) -> dict[str, Any]:
     """Ask the department head to extend the decision limit (+10 working days, +15 for joint handling).
 
+    The request goes into the case's workflow as the message `extension_requested`: its event subprocess
+    opens the head's task `approve_extension`, and completing that task decides (`after_clock_action`). A
+    process version without that event subprocess leaves the decision to `decide_extension`.
     :raises InvalidInput: no reason. :raises Conflict: no decision clock, or one was already asked for.
+    :raises ProcessError: the workflow failed on the message (the case is unchanged).
     """
     if not reason or not reason.strip():
         raise InvalidInput("请说明延期理由 / a reason is required", [{"field": "reason", "message": "required"}])
-    with ctx.uow(write=True) as uow:
-        s, now = uow.session, ctx.clock.now()
-        case = _case_to_change(ctx, s, principal, case_no)
-        clock = _decision_clock(s, case, ("running", "suspended"))
-        if clock is None:
-            raise Conflict("没有正在计时的审查期限 / no running decision clock")
-        if s.scalar(select(func.count()).select_from(ClockExtension).where(
-                ClockExtension.clock_id == clock.id, ClockExtension.state != "rejected")):
-            raise Conflict("审查期限只能延长一次 / the limit may be extended only once")
-        item = case.item
-        days = JOINT_EXTENSION_DAYS if item.joint else EXTENSION_DAYS
-        department = clocks._department(item)
-        extension = ClockExtension(clock_id=clock.id, case_id=case.id, days=days, reason=reason.strip()[:2000],
-                                   department=department, requested_by=principal.id, requested_at=now)
-        s.add(extension)
-        s.flush()
-        log_event(s, case.id, now, "extension_requested", principal.id, message=extension.reason,
-                  data_after={"days": days})
-        notifications.notify_groups(s, now, [f"{department}.head"], "extension", f"延期申请待审批：{case.case_no}",
-                                    f"申请延长审查期限 {days} 个工作日：{extension.reason}", case_id=case.id,
-                                    link=f"/staff/cases/{case.case_no}")
-        uow.commit()
-        return _extension_view(extension)
+    case_id: int | None = None
+    try:
+        with ctx.uow(write=True) as uow:
+            s, now = uow.session, ctx.clock.now()
+            case = _case_to_change(ctx, s, principal, case_no)
+            case_id = case.id
+            clock = _decision_clock(s, case, ("running", "suspended"))
+            if clock is None:
+                raise Conflict("没有正在计时的审查期限 / no running decision clock")
+            if s.scalar(select(func.count()).select_from(ClockExtension).where(
+                    ClockExtension.clock_id == clock.id, ClockExtension.state != "rejected")):
+                raise Conflict("审查期限只能延长一次 / the limit may be extended only once")
+            item = case.item
+            days = JOINT_EXTENSION_DAYS if item.joint else EXTENSION_DAYS
+            department = clocks._department(item)
+            extension = ClockExtension(clock_id=clock.id, case_id=case.id, days=days, reason=reason.strip()[:2000],
+                                       department=department, requested_by=principal.id, requested_at=now)
+            s.add(extension)
+            s.flush()
+            log_event(s, case.id, now, "extension_requested", principal.id, message=extension.reason,
+                      data_after={"days": days})
+            _send_to_workflow(ctx, s, case, extension, principal.id, now)
+            notifications.notify_groups(s, now, [f"{department}.head"], "extension",
+                                        f"延期申请待审批：{case.case_no}",
+                                        f"申请延长审查期限 {days} 个工作日：{extension.reason}", case_id=case.id,
+                                        link=f"/staff/cases/{case.case_no}")
+            uow.commit()
+            return _extension_view(extension)
+    except EngineFailure as failure:
+        assert case_id is not None
+        incident = record_incident(ctx, case_id, failure, principal.id)
+        raise ProcessError(f"流程执行出错，办件未改变 / the step failed and the case is unchanged: "
+                           f"{failure.message}", failure.element_id, incident) from failure
+
+
+def _send_to_workflow(ctx: ServiceContext, s: Session, case: Case, extension: ClockExtension,
+                      actor_id: int | None, now: datetime) -> bool:
+    """Open the head's approval task in the case's workflow; False if its process version has none."""
+    if case.engine_state is None or case.process_definition_id is None:
+        return False
+    bundle = bundle_for(ctx, s, case.process_definition_id)
+    workflow = ctx.engine.loads(case.engine_state, bundle)
+    open_before = {v.id for v in ctx.engine.user_tasks(workflow)}
+    result = ctx.engine.send_message(workflow, EXTENSION_MESSAGE, {
+        "extension_id": extension.id, "extension_group": f"{extension.department}.head",
+        "extension_days": extension.days, "extension_reason": extension.reason}, ctx.clock.now)
+    if result is None:
+        return False
+    save_step(ctx, s, case, workflow, bundle, result, now, actor_id, open_before=open_before)
+    return True
+
+
+def after_clock_action(ctx: ServiceContext, s: Session, case: Case, result: StepResult,
+                       completed_data: Callable[[str], list[dict[str, Any]]], now: datetime, actor_id: int | None) -> None:
+    """Called by projection.save_step: a completed `clockAction=extension` task decides its extension.
+
+    The task's candidate group (the department's head) was checked when it was completed.
+    """
+    for key in dict.fromkeys(p.key for p in result.passed
+                             if p.manual and p.properties.get("clockAction") == EXTENSION_ACTION):
+        for data in completed_data(key):  # an earlier, rejected request's task is completed too
+            ext_id = data.get("extension_id")
+            extension = s.get(ClockExtension, ext_id) if isinstance(ext_id, int) else None
+            if extension is None or extension.case_id != case.id or extension.state != "requested":
+                continue
+            comment = data.get("extension_comment") if isinstance(data.get("extension_comment"), str) else ""
+            _decide(ctx, s, case, extension, data.get("extension_decision") == "approve", comment, actor_id, now)
 
 
 def decide_extension(ctx: ServiceContext, principal: Principal, case_no: str, extension_id: int, approve: bool,
                      comment: str = "") -> dict[str, Any]:
-    """The head of the item's department approves or rejects; an approval extends the clock and tells
-    the applicant in writing. :raises Forbidden: not that department's head."""
+    """The head of the item's department approves or rejects a request whose process version has no
+    approval task (older versions); an approval extends the clock and tells the applicant in writing.
+
+    :raises Forbidden: not that department's head. :raises Conflict: decided already, or the request
+        waits in the head's task `approve_extension` (complete that task instead).
+    """
     with ctx.uow(write=True) as uow:
         s, now = uow.session, ctx.clock.now()
         case = lock_case(ctx, s, case_id=_case_id(s, case_no))
@@ -199,25 +257,33 @@ def decide_extension(ctx: ServiceContext, principal: Principal, case_no: str, ex
             raise Forbidden("只有本部门负责人可以批准延期 / only the department head may decide")
         if extension.state != "requested":
             raise Conflict("该延期申请已处理 / already decided")
-        extension.state = "approved" if approve else "rejected"
-        extension.decided_by, extension.decided_at, extension.comment = principal.id, now, comment[:2000] or None
-        clock = s.get(CaseClock, extension.clock_id)
-        assert clock is not None
-        if approve and clock.state != "stopped":
-            clock.extended_by += extension.days
-            clocks.refresh(ctx.calendar.get(s), clock, now)
-            notice = issue_notice(s, case, "extension", {
-                "days": extension.days, "reason": extension.reason,
-                "new_deadline": as_date(clock.deadline).isoformat() if clock.deadline else None}, now, principal.id)
-            extension.notice_id = notice.id
-            notifications.notify(s, now, [case.applicant_id], "extension", f"办件 {case.case_no} 审查期限已延长",
-                                 f"经本机关负责人批准，延长 {extension.days} 个工作日。理由：{extension.reason}",
-                                 case_id=case.id, link=f"/my/cases/{case.case_no}", channels=("app", "sms"))
-            clocks.sync_task_due(s, case.id)
-        log_event(s, case.id, now, "extension_" + extension.state, principal.id, message=comment[:2000] or None,
-                  data_after={"days": extension.days})
+        if s.scalar(select(func.count()).select_from(HumanTask).where(
+                HumanTask.case_id == case.id, HumanTask.task_key == "approve_extension")):
+            raise Conflict("请在待办任务“审批延期申请”中审批 / decide in the task approve_extension")
+        _decide(ctx, s, case, extension, approve, comment, principal.id, now)
         uow.commit()
         return _extension_view(extension)
+
+
+def _decide(ctx: ServiceContext, s: Session, case: Case, extension: ClockExtension, approve: bool, comment: str,
+            actor_id: int | None, now: datetime) -> None:
+    extension.state = "approved" if approve else "rejected"
+    extension.decided_by, extension.decided_at, extension.comment = actor_id, now, comment[:2000] or None
+    clock = s.get(CaseClock, extension.clock_id)
+    assert clock is not None
+    if approve and clock.state != "stopped":
+        clock.extended_by += extension.days
+        clocks.refresh(ctx.calendar.get(s), clock, now)
+        notice = issue_notice(s, case, "extension", {
+            "days": extension.days, "reason": extension.reason,
+            "new_deadline": as_date(clock.deadline).isoformat() if clock.deadline else None}, now, actor_id)
+        extension.notice_id = notice.id
+        notifications.notify(s, now, [case.applicant_id], "extension", f"办件 {case.case_no} 审查期限已延长",
+                             f"经本机关负责人批准，延长 {extension.days} 个工作日。理由：{extension.reason}",
+                             case_id=case.id, link=f"/my/cases/{case.case_no}", channels=("app", "sms"))
+        clocks.sync_task_due(s, case.id)
+    log_event(s, case.id, now, "extension_" + extension.state, actor_id, message=comment[:2000] or None,
+              data_after={"days": extension.days})
 
 
 # -- alarms ------------------------------------------------------------------------------------------

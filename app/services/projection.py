@@ -67,6 +67,10 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
         case.updated_at = now
     s.flush()
     clocks.after_step(ctx, s, case, before, reached, opened, gone, now)
+    if any(p.manual and p.properties.get("clockAction") for p in result.passed):
+        from .clock_actions import after_clock_action  # clock_actions → projection: import when called
+
+        after_clock_action(ctx, s, case, result, lambda key: engine.completed_data(workflow, key), now, actor_id)
     if new or reached:
         notices.after_step(s, case, StatusChange(before, reached, result), lambda: engine.data(workflow),
                            now, actor_id)

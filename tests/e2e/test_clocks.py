@@ -3,19 +3,33 @@ extensions and the alarms the scheduler fires (time from the injected clock; no 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Alarm, Notice
+from app.models import Alarm, Case, Notice
 from app.models.notification import Notification
+from app.services import processes
 from app.services.clock_sweep import sweep_clocks
 from app.workdays import end_of_day
 
-from .flows import ACCEPT, FOOD, FOOD_APPLY, PASS, apply, complete, food_to_review, joint_to_approval
+from .flows import (
+    ACCEPT,
+    FOOD,
+    FOOD_APPLY,
+    PASS,
+    apply,
+    complete,
+    food_to_review,
+    joint_to_approval,
+    open_keys,
+)
 
 pytestmark = pytest.mark.usefixtures("demo")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def clocks(api, case_no, user="admin"):
@@ -138,26 +152,72 @@ def test_suspension_stops_the_decision_clock_and_tells_the_applicant(api, ctx, c
     assert again.status_code == 409
 
 
-def test_extension_once_only_and_only_with_the_heads_approval(api, ctx):
+def head_tasks(api, user, key="approve_extension"):
+    resp = api.get("/tasks?view=all&per_page=100", user)
+    assert resp.status_code == 200, resp.get_json()
+    return [t for t in resp.get_json()["items"] if t["task_key"] == key]
+
+
+def applicant_notices(ctx, case_no, kind):
+    with ctx.uow() as uow:
+        return uow.session.scalars(select(Notice.content).join(Case, Case.id == Notice.case_id)
+                                   .where(Case.case_no == case_no, Notice.kind == kind)).all()
+
+
+def test_extension_is_the_heads_task_in_the_workflow_and_only_once(api, ctx):
     case_no = food_to_review(api)
     assert api.post(f"/cases/{case_no}/extensions", "market_approver", json={}).status_code == 400
+    assert api.post(f"/cases/{case_no}/extensions", "company", json={"reason": "x"}).status_code in (403, 404)
     asked = api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "需现场核查"})
-    assert asked.status_code == 201 and asked.get_json()["days"] == 10
-    ext = asked.get_json()["id"]
+    assert asked.status_code == 201 and asked.get_json()["days"] == 10 and asked.get_json()["state"] == "requested"
     assert api.post(f"/cases/{case_no}/extensions", "market_approver",
                     json={"reason": "again"}).status_code == 409  # one request at a time, once
-    for user in ("market_approver", "housing_head"):
-        resp = api.post(f"/cases/{case_no}/extensions/{ext}/decision", user, json={"approve": True})
-        assert resp.status_code in (403, 404), user
+    [task] = head_tasks(api, "market_head")  # in the head's inbox, beside the review that goes on
+    assert task["name"] == "审批延期申请" and "review" in open_keys(api, case_no)
+    assert head_tasks(api, "market_approver") == [] and head_tasks(api, "housing_head") == []
+    for user in ("market_approver", "housing_head"):  # not a candidate: the head's task only
+        resp = api.post(f"/tasks/{task['id']}/complete", user, json={"data": {"extension_decision": "approve"}})
+        assert resp.status_code in (403, 404), (user, resp.get_json())
     assert clocks(api, case_no)["decision"]["extended_by"] == 0
-    ok = api.post(f"/cases/{case_no}/extensions/{ext}/decision", "market_head", json={"approve": True})
-    assert ok.status_code == 200 and ok.get_json()["state"] == "approved" and ok.get_json()["notice_id"]
-    decision = clocks(api, case_no)["decision"]
-    assert decision["extended_by"] == 10 and day_of(decision["deadline"]) == date(2026, 12, 21)
+    # the service-level decision is not a second way around the task
+    ext = asked.get_json()["id"]
     assert api.post(f"/cases/{case_no}/extensions/{ext}/decision", "market_head",
                     json={"approve": True}).status_code == 409
+    done = api.post(f"/tasks/{task['id']}/complete", "market_head",
+                    json={"data": {"extension_decision": "approve", "extension_comment": "同意"}})
+    assert done.status_code == 200, done.get_json()
+    decision = clocks(api, case_no)["decision"]
+    assert decision["extended_by"] == 10 and day_of(decision["deadline"]) == date(2026, 12, 21)
+    [extension] = decision["extensions"]
+    assert extension["state"] == "approved" and extension["comment"] == "同意" and extension["notice_id"]
+    [notice] = applicant_notices(ctx, case_no, "extension")
+    assert notice["days"] == 10 and notice["reason"] == "需现场核查"
+    with ctx.uow() as uow:
+        told = uow.session.scalars(select(Notification.title).where(Notification.kind == "extension")).all()
+    assert any("已延长" in t for t in told)
+    assert head_tasks(api, "market_head") == [] and "review" in open_keys(api, case_no)
     assert api.post(f"/cases/{case_no}/extensions", "market_approver",
                     json={"reason": "once more"}).status_code == 409
+
+
+def test_a_rejected_extension_leaves_the_limit_and_may_be_asked_again(api, ctx):
+    case_no = food_to_review(api)
+    api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "需现场核查"})
+    [task] = head_tasks(api, "market_head")
+    bad = api.post(f"/tasks/{task['id']}/complete", "market_head", json={"data": {"extension_decision": "maybe"}})
+    assert bad.status_code == 422 and "extension_decision" in str(bad.get_json())
+    done = api.post(f"/tasks/{task['id']}/complete", "market_head", json={"data": {"extension_decision": "reject"}})
+    assert done.status_code == 200, done.get_json()
+    decision = clocks(api, case_no)["decision"]
+    assert decision["extended_by"] == 0 and [e["state"] for e in decision["extensions"]] == ["rejected"]
+    assert applicant_notices(ctx, case_no, "extension") == []
+    again = api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "样品复检"})
+    assert again.status_code == 201
+    [second] = head_tasks(api, "market_head")
+    done = api.post(f"/tasks/{second['id']}/complete", "market_head", json={"data": {"extension_decision": "approve"}})
+    assert done.status_code == 200, done.get_json()
+    decision = clocks(api, case_no)["decision"]
+    assert decision["extended_by"] == 10 and [e["state"] for e in decision["extensions"]] == ["rejected", "approved"]
 
 
 def test_joint_handling_45_plus_15(api):
@@ -166,10 +226,35 @@ def test_joint_handling_45_plus_15(api):
     assert decision["statutory_limit"] == 45 and decision["limit"] == 20
     asked = api.post(f"/cases/{case_no}/extensions", "housing_approver", json={"reason": "多部门联合踏勘"})
     assert asked.status_code == 201 and asked.get_json()["days"] == 15
-    ok = api.post(f"/cases/{case_no}/extensions/{asked.get_json()['id']}/decision", "housing_head",
-                  json={"approve": True})
-    assert ok.status_code == 200
+    assert head_tasks(api, "fire_approver") == []  # the lead department's head decides
+    [task] = head_tasks(api, "housing_head")
+    done = api.post(f"/tasks/{task['id']}/complete", "housing_head", json={"data": {"extension_decision": "approve"}})
+    assert done.status_code == 200, done.get_json()
     assert clocks(api, case_no)["decision"]["extended_by"] == 15
+
+
+def test_a_process_version_without_the_approval_task_is_decided_by_the_service(api, ctx):
+    """Cases on a version deployed before the extension subprocess: the head decides through the API."""
+    source = (ROOT / "bpmn" / "food_licence.bpmn").read_text()
+    source = re.sub(r"\s*<bpmn:subProcess id=\"extension_approval\".*?</bpmn:subProcess>", "", source, flags=re.S)
+    source = re.sub(r"\s*<bpmn:message id=\"message_extension_requested\"[^>]*/>", "", source)
+    source = re.sub(r"\s*<bpmndi:(BPMNShape|BPMNEdge) id=\"(extension_\w+|approve_extension|flow_extension_\w+)_di\""
+                    r".*?</bpmndi:\1>", "", source, flags=re.S)
+    assert "_extension" not in source and "extension_" not in source
+    processes.deploy(ctx, None, source.encode(), "food_licence.bpmn")
+    case_no = food_to_review(api)
+    asked = api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "需现场核查"})
+    assert asked.status_code == 201
+    assert head_tasks(api, "market_head") == []
+    ext = asked.get_json()["id"]
+    for user in ("market_approver", "housing_head"):
+        resp = api.post(f"/cases/{case_no}/extensions/{ext}/decision", user, json={"approve": True})
+        assert resp.status_code in (403, 404), user
+    ok = api.post(f"/cases/{case_no}/extensions/{ext}/decision", "market_head", json={"approve": True})
+    assert ok.status_code == 200 and ok.get_json()["state"] == "approved" and ok.get_json()["notice_id"]
+    assert clocks(api, case_no)["decision"]["extended_by"] == 10
+    assert api.post(f"/cases/{case_no}/extensions/{ext}/decision", "market_head",
+                    json={"approve": True}).status_code == 409
 
 
 def test_clocks_are_private_to_who_may_see_the_case(api):
