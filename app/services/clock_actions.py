@@ -49,6 +49,7 @@ def case_clocks(ctx: ServiceContext, principal: Principal, case_no: str) -> dict
         extensions = s.scalars(select(ClockExtension).where(ClockExtension.case_id == case.id)
                                .order_by(ClockExtension.id)).all()
         return {"case_no": case.case_no, "deemed_accepted_at": case.deemed_accepted_at,
+                "may_act": _handles(principal, case.item),
                 "clocks": [_clock_view(cal, c, now, suspensions, extensions) for c in rows]}
 
 
@@ -92,9 +93,9 @@ def start_suspension(ctx: ServiceContext, principal: Principal, case_no: str, pr
     """
     errors = []
     if procedure not in PROCEDURES:
-        errors.append({"field": "procedure", "message": f"one of {', '.join(PROCEDURES)}"})
+        errors.append({"field": "procedure", "message": f"请选择特别程序 / one of {', '.join(PROCEDURES)}"})
     if not isinstance(expected_days, int) or isinstance(expected_days, bool) or not 1 <= expected_days <= 365:
-        errors.append({"field": "expected_days", "message": "working days, 1–365"})
+        errors.append({"field": "expected_days", "message": "请填写 1–365 个工作日 / working days, 1–365"})
     if errors:
         raise InvalidInput("特别程序信息不完整 / invalid special procedure", errors)
     with ctx.uow(write=True) as uow:
@@ -167,7 +168,7 @@ def request_extension(ctx: ServiceContext, principal: Principal, case_no: str, r
     :raises ProcessError: the workflow failed on the message (the case is unchanged).
     """
     if not reason or not reason.strip():
-        raise InvalidInput("请说明延期理由 / a reason is required", [{"field": "reason", "message": "required"}])
+        raise InvalidInput("请说明延期理由 / a reason is required", [{"field": "reason", "message": "请说明延期理由 / required"}])
     case_id: int | None = None
     try:
         with ctx.uow(write=True) as uow:
@@ -331,11 +332,15 @@ def _case_to_change(ctx: ServiceContext, s: Session, principal: Principal, case_
     case = lock_case(ctx, s, case_id=_case_id(s, case_no))
     if case is None or not can_see_case(s, principal, case):
         raise CaseNotFound(f"没有这个办件 / no case {case_no}")
-    item: Item = case.item
-    handling = {item.department.code, *(item.departments or [])}
-    if not (principal.has("approver", "head") and principal.department in handling):
+    if not _handles(principal, case.item):
         raise Forbidden("只有承办部门的审批人员可以操作 / only the handling departments' approvers may do this")
     return case
+
+
+def _handles(principal: Principal, item: Item) -> bool:
+    """An approver or head of a department that handles the item (who may stop or extend its clock)."""
+    handling = {item.department.code, *(item.departments or [])}
+    return principal.has("approver", "head") and principal.department in handling
 
 
 def _step_clocks(s: Session, case: Case, state: str) -> list[CaseClock]:

@@ -15,7 +15,7 @@ from tests.e2e.flows import (
     joint_to_approval,
 )
 
-from .staff_helpers import Browser, main_text, text
+from .staff_helpers import Browser, flashes, main_text, open_task, text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -131,3 +131,78 @@ def test_case_page_shows_each_time_limit_with_its_light(app, api, clock):
     sweep_clocks(app.extensions["banjian"])
     page = browser.get(f"/staff/cases/{case_no}")
     assert 'class="light light-red"' in text(page) and "超期" in main_text(page)
+
+
+def test_approver_starts_and_ends_a_special_procedure_on_the_case_page(app, api):
+    case_no = food_to_review(api)
+    approver = Browser(app, "market_approver")
+    page = approver.get(f"/staff/cases/{case_no}")
+    shown = main_text(page)
+    assert "<summary>开始特别程序</summary>" in text(page) and "<summary>申请延期</summary>" in text(page)
+    for name in ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"):
+        assert f">{name}</option>" in text(page), name
+    bad = approver.post(f"/staff/cases/{case_no}/suspensions", {"procedure": "picnic", "expected_days": "abc"},
+                        follow_redirects=True)
+    [error] = flashes(bad)
+    assert "特别程序: 请选择特别程序" in error and "预计工作日: 请填写 1–365 个工作日" in error
+    assert "检测 · 自" not in main_text(bad)
+    started = approver.post(f"/staff/cases/{case_no}/suspensions",
+                            {"procedure": "testing", "expected_days": "5", "reason": "样品送检"}, follow_redirects=True)
+    assert flashes(started) == ["特别程序已开始，已书面告知申请人。"]
+    shown = main_text(started)
+    assert "检测 · 自 2026-11-23 起 · 预计 5 个工作日" in shown and "样品送检" in shown and "中止计时" in shown
+    assert "特别程序告知书" in shown and "<summary>开始特别程序</summary>" not in text(started)  # one at a time
+    suspension = decision_clock(api, case_no)["suspensions"][0]
+    ended = approver.post(f"/staff/cases/{case_no}/suspensions/{suspension['id']}/end", follow_redirects=True)
+    assert flashes(ended) == ["特别程序已结束，审查期限恢复计算。"]
+    assert "个工作日不计入期限" in main_text(ended) and "结束特别程序" not in main_text(ended)
+    again = approver.post(f"/staff/cases/{case_no}/suspensions/{suspension['id']}/end", follow_redirects=True)
+    assert flashes(again) == ["该特别程序已结束"]
+
+
+def test_extension_requested_on_the_case_page_and_approved_on_the_heads_task_page(app, api):
+    case_no = food_to_review(api)
+    approver = Browser(app, "market_approver")
+    empty = approver.post(f"/staff/cases/{case_no}/extensions", {"reason": "  "}, follow_redirects=True)
+    assert flashes(empty) == ["延期理由: 请说明延期理由"]
+    asked = approver.post(f"/staff/cases/{case_no}/extensions", {"reason": "需现场核查"}, follow_redirects=True)
+    assert flashes(asked) == ["延期申请已提交部门负责人审批。"]
+    shown = main_text(asked)
+    assert "延长 10 个工作日 · 待部门负责人审批" in shown and "<summary>申请延期</summary>" not in text(asked)
+    assert "审批延期申请" in shown  # the head's task among the open tasks
+    head = Browser(app, "market_head")
+    tid = open_task(api, case_no, "approve_extension")
+    form = head.get(f"/staff/tasks/{tid}")
+    assert form.status_code == 200 and "需现场核查" in text(form) and "批准延期" in text(form)
+    assert Browser(app, "market_approver").post(f"/staff/tasks/{tid}", {"extension_decision": "approve"}
+                                                 ).status_code in (302, 403, 404)
+    assert decision_clock(api, case_no)["extended_by"] == 0  # the approver could not decide
+    done = head.post(f"/staff/tasks/{tid}", {"extension_decision": "approve", "extension_comment": "同意"})
+    assert done.status_code == 302
+    page = approver.get(f"/staff/cases/{case_no}")
+    shown = main_text(page)
+    assert "延长 10 个工作日 · 已批准" in shown and "同意" in shown and "延期告知书" in shown and "2026-12-21" in shown
+    assert "<summary>申请延期</summary>" not in text(page)  # once only
+
+
+def test_clock_forms_only_for_the_handling_departments_approvers(app, api):
+    case_no = food_to_review(api)
+    clerk = Browser(app, "market_clerk")  # sees the case, may not stop or extend its clock
+    page = clerk.get(f"/staff/cases/{case_no}")
+    assert "<summary>开始特别程序</summary>" not in text(page) and "<summary>申请延期</summary>" not in text(page)
+    tried = clerk.post(f"/staff/cases/{case_no}/suspensions", {"procedure": "testing", "expected_days": "5"},
+                       follow_redirects=True)
+    assert flashes(tried) == ["只有承办部门的审批人员可以操作"]
+    tried = clerk.post(f"/staff/cases/{case_no}/extensions", {"reason": "x"}, follow_redirects=True)
+    assert flashes(tried) == ["只有承办部门的审批人员可以操作"]
+    assert decision_clock(api, case_no)["suspensions"] == [] and decision_clock(api, case_no)["extensions"] == []
+    assert Browser(app, "fire_approver").post(f"/staff/cases/{case_no}/extensions", {"reason": "x"}).status_code == 404
+    no_token = Browser(app, "market_approver").client.post(f"/staff/cases/{case_no}/extensions", data={"reason": "x"})
+    assert no_token.status_code in (400, 403)  # CSRF
+
+
+def decision_clock(api, case_no):
+    resp = api.get(f"/cases/{case_no}/clocks", "admin")
+    assert resp.status_code == 200, resp.get_json()
+    [decision] = [c for c in resp.get_json()["clocks"] if c["kind"] == "decision"]
+    return decision

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.errors import CaseNotFound, DomainError, Forbidden
 from app.forms import FormDefinition, FormDefinitionError
@@ -24,9 +26,65 @@ def case(case_no: str) -> Any:
         page = casework.case_page(ctx(), principal(), case_no)
     except (CaseNotFound, Forbidden):
         abort(404)
-    clocks = clock_actions.case_clocks(ctx(), principal(), case_no)["clocks"]
-    return render_template("staff/case.html", page=page, case=page.case, clocks=clocks,
-                           **case_extras(page.case, page.history))
+    found = clock_actions.case_clocks(ctx(), principal(), case_no)
+    return render_template("staff/case.html", page=page, case=page.case, clocks=found["clocks"],
+                           may_act=found["may_act"], procedures=PROCEDURE_LABELS,
+                           extension_states=EXTENSION_STATES, **case_extras(page.case, page.history))
+
+
+# -- time limits: special procedures and extension ----------------------------------------------------
+
+PROCEDURE_LABELS = {"hearing": _l("Hearing"), "tender": _l("Tendering"), "auction": _l("Auction"),
+                    "inspection": _l("Inspection"), "testing": _l("Testing"), "quarantine": _l("Quarantine"),
+                    "appraisal": _l("Appraisal"), "expert_review": _l("Expert review")}
+EXTENSION_STATES = {"requested": _l("awaiting the department head's approval"), "approved": _l("approved"),
+                    "rejected": _l("not approved")}
+CLOCK_FIELDS = {"procedure": _l("Special procedure"), "expected_days": _l("Expected working days"),
+                "reason": _l("Reason for the extension")}
+
+
+@bp.post("/cases/<case_no>/suspensions")
+@staff_required
+def start_suspension(case_no: str) -> Any:
+    raw_days = request.form.get("expected_days", "").strip()
+    days = int(raw_days) if raw_days.isdigit() and len(raw_days) < 6 else 0
+    return _clock_action(case_no, lambda: clock_actions.start_suspension(
+        ctx(), principal(), case_no, request.form.get("procedure", ""), days,
+        request.form.get("reason", "").strip()), _("The special procedure has started; the applicant is notified."))
+
+
+@bp.post("/cases/<case_no>/suspensions/<int:suspension_id>/end")
+@staff_required
+def end_suspension(case_no: str, suspension_id: int) -> Any:
+    return _clock_action(case_no, lambda: clock_actions.end_suspension(ctx(), principal(), case_no, suspension_id),
+                         _("The special procedure has ended; the time limit runs again."))
+
+
+@bp.post("/cases/<case_no>/extensions")
+@staff_required
+def request_extension(case_no: str) -> Any:
+    return _clock_action(case_no, lambda: clock_actions.request_extension(
+        ctx(), principal(), case_no, request.form.get("reason", "")[:2000]),
+        _("The extension request is with the department head."))
+
+
+def _clock_action(case_no: str, act: Callable[[], Any], done: str) -> Any:
+    back = url_for(".case", case_no=case_no) + "#clocks-title"
+    try:
+        act()
+    except CaseNotFound:
+        abort(404)
+    except DomainError as error:
+        flash("; ".join(_error_text(d) for d in error.as_errors()), "error")
+        return redirect(back)
+    flash(done, "success")
+    return redirect(back)
+
+
+def _error_text(detail: dict[str, Any]) -> str:
+    message = localized(str(detail.get("message", "")))
+    label = CLOCK_FIELDS.get(str(detail.get("field") or ""))
+    return f"{label}: {message}" if label else message
 
 
 @bp.post("/cases/<case_no>/comments")
