@@ -38,6 +38,8 @@ SORTS = ("deadline", "-deadline", "received", "-received")
 YELLOW_SHARE = 0.8  # share of the step's time elapsed that turns the light yellow
 MAX_PER_PAGE = 100
 MAX_BULK = 100
+WALK_LIMIT = 3000  # due-date index entries read for a page, at most, before sorting my own tasks costs less
+FOUND_LIMIT = 5000  # cases found by a search, at most, for their tasks and events to be read case by case
 
 Applicant = aliased(User, name="applicant")
 Assignee = aliased(User, name="assignee")
@@ -112,6 +114,16 @@ class Colleague:
     staff_no: str | None
 
 
+@dataclass(frozen=True)
+class _Conditions:
+    """Each view's condition. `walking` holds the dated views again with "workable by me" in a form no
+    index can answer, so that the planner walks the due-date index instead (see _walks)."""
+
+    views: dict[str, ColumnElement[bool]]
+    walking: dict[str, ColumnElement[bool]]
+    counted: dict[str, ColumnElement[bool]]  # the views again, valid only within _scope
+
+
 @dataclass
 class Filters:
     items: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
@@ -164,14 +176,21 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
     per_page = min(max(query.per_page, 1), MAX_PER_PAGE)
     with ctx.uow() as uow:
         s = uow.session
-        conditions = _view_conditions(ctx, principal, now)  # built once: building them is not free
-        counts = _counts(s, principal, query, conditions)
+        found = _found_cases(s, query.q)
+        # built once: building them is not free
+        conditions = _view_conditions(ctx, principal, now, searching=found is not None)
+        counts = _counts(s, principal, query, conditions.counted, found)
         total = counts[query.view]
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
-        if query.view == "done":
-            rows = _done_rows(s, principal, query, page, per_page)
+        if total == 0:
+            rows = []
+        elif query.view == "done":
+            rows = _done_rows(s, principal, query, found, page, per_page)
         else:
-            rows = _task_rows(s, principal, query, now, conditions, page, per_page)
+            # PostgreSQL's planner makes this choice itself, from the statistics it keeps
+            walk = found is None and not ctx.db.is_postgres and _walks(s, principal, query, now, total, page * per_page)
+            condition = (conditions.walking if walk else conditions.views)[query.view]
+            rows = _task_rows(s, principal, query, found, now, conditions.views["group"], condition, page, per_page)
         return InboxPage(query.view, rows, total, page, per_page, counts, is_head(principal))
 
 
@@ -203,20 +222,57 @@ def _offered(principal: Principal) -> ColumnElement[bool]:
     return HumanTask.id.in_(_offered_ids(principal))
 
 
-def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime) -> dict[str, ColumnElement[bool]]:
-    mine = HumanTask.assignee_id == principal.id
-    group = and_(HumanTask.assignee_id.is_(None), _offered(principal))
+def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime, searching: bool) -> _Conditions:
+    """When searching, the found cases lead: my share of the tasks is tested on their few tasks only."""
+    mine: ColumnElement[bool] = HumanTask.assignee_id == principal.id
+    unclaimed = HumanTask.assignee_id.is_(None)
+    group: ColumnElement[bool] = and_(unclaimed, _offered(principal))
     workable: ColumnElement[bool] = true() if principal.sees_everything else or_(mine, group)
     soon_day = end_of_day(add_workdays(now, 1))
     elapsed = _seconds(ctx, HumanTask.due_at) - now.timestamp() <= \
         (_seconds(ctx, HumanTask.due_at) - _seconds(ctx, HumanTask.created_at)) * (1 - YELLOW_SHARE)
-    department = (HumanTask.department == principal.department) if is_head(principal) else false()
-    return {
-        "mine": mine, "group": group,
-        "due_soon": and_(workable, HumanTask.due_at >= now, or_(HumanTask.due_at <= soon_day, elapsed)),
-        "overdue": and_(workable, HumanTask.due_at < now),
-        "department": department,
-    }
+    department: ColumnElement[bool] = (HumanTask.department == principal.department) if is_head(principal) \
+        else false()
+
+    def dated(workable: ColumnElement[bool]) -> dict[str, ColumnElement[bool]]:
+        return {"due_soon": and_(workable, HumanTask.due_at >= now, or_(HumanTask.due_at <= soon_day, elapsed)),
+                "overdue": and_(workable, HumanTask.due_at < now)}
+
+    counted = {"mine": mine, "group": group, **dated(workable), "department": department}
+    if not principal.sees_everything and not is_head(principal):
+        # Counted over my scope (offered to me, or mine), where an unclaimed task is one offered to me: no
+        # second look at the candidates per task and view. A head's scope holds the whole department.
+        counted = {"mine": mine, "group": unclaimed, **dated(or_(mine, unclaimed)), "department": department}
+    if searching:
+        mine, group, workable, department = map(_no_index, (mine, group, workable, department))
+    return _Conditions({"mine": mine, "group": group, **dated(workable), "department": department},
+                       dated(workable if principal.sees_everything or searching else _no_index(workable)), counted)
+
+
+def _no_index(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The same test in a form no index can answer, so that the planner takes another condition's index.
+
+    SQLite keeps no statistics: it prefers any index on an equality (my candidate groups, "unclaimed", me as
+    actor) and then reads and sorts thousands of rows where another index (due date, found cases) would
+    read a page's worth."""
+    return case((condition, true()), else_=false())
+
+
+DATED_RANGES = {"overdue": lambda now: HumanTask.due_at < now, "due_soon": lambda now: HumanTask.due_at >= now}
+
+
+def _walks(s: Session, principal: Principal, q: InboxQuery, now: datetime, total: int, wanted: int) -> bool:
+    """Whether to read a dated view in deadline order by walking the due-date index (SQLite), testing each task
+    and stopping once `wanted` rows (the page and those before it) are found, rather than collecting all
+    my tasks of the view and sorting them.
+
+    The walk reads about wanted × (tasks in the date range / tasks of the view) entries: a few hundred
+    for a busy desk, the whole range for someone with a handful of tasks, whose few are cheaper sorted.
+    """
+    if q.view not in DATED_RANGES or q.sort not in ("deadline", "-deadline") or principal.sees_everything:
+        return False
+    in_range = s.scalar(select(func.count()).select_from(HumanTask).where(DATED_RANGES[q.view](now))) or 0
+    return wanted * in_range <= WALK_LIMIT * total
 
 
 def _scope(principal: Principal) -> ColumnElement[bool]:
@@ -236,27 +292,64 @@ def _seconds(ctx: ServiceContext, column: Any) -> ColumnElement[float]:
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
-def _task_filters(query: Select[Any], q: InboxQuery) -> Select[Any]:
+def _task_filters(query: Select[Any], q: InboxQuery, found: Select[Any] | None) -> Select[Any]:
     if q.item:
         query = query.where(Item.code == q.item)
     if q.department:
         query = query.where(HumanTask.department == q.department)
     if q.step:
         query = query.where(or_(HumanTask.task_key == q.step, HumanTask.stage == q.step))
+    if found is not None:
+        return query.where(HumanTask.case_id.in_(found))
     return _search(query, q.q)
 
 
 CASE_NO_LIKE = re.compile(r"[A-Za-z]{2,8}\d{6,}")
+CASE_NO_PART = re.compile(r"[A-Za-z0-9]+")  # what part of a case number (prefix + digits) may look like
+
+
+def _search_text(text: str | None) -> str:
+    return (text or "").strip()[:100]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _found_cases(s: Session, text: str | None) -> Select[Any] | None:
+    """Ids of the cases a search finds, looked up first on indexes of their own, so that a view reads only
+    their tasks or events: a case number or its start is a range on the unique index; a text that cannot
+    be part of a case number (a name, a user name) finds the cases of the matching applicants.
+
+    None when there is no search; when the text may be part of a case number, which needs a scan; or when
+    it finds more than FOUND_LIMIT cases. Then each task or event in my views is tested (see _search).
+    """
+    text = _search_text(text)
+    if not text:
+        return None
+    if CASE_NO_LIKE.fullmatch(text):
+        prefix = text.upper()
+        found = select(Case.id).where(Case.case_no >= prefix, Case.case_no < prefix + "~")
+    elif CASE_NO_PART.fullmatch(text):
+        return None
+    else:
+        applicants = select(User.id).where(or_(User.full_name.ilike(_like(text), escape="\\"),
+                                               User.username == text))
+        found = select(Case.id).where(Case.applicant_id.in_(applicants))
+    many = s.scalar(select(func.count()).select_from(found.limit(FOUND_LIMIT + 1).subquery())) or 0
+    return found if many <= FOUND_LIMIT else None
 
 
 def _search(query: Select[Any], text: str | None) -> Select[Any]:
-    text = (text or "").strip()[:100]
+    """A case number or part of it, or an applicant's name or user name, tested on each row of the joined
+    query."""
+    text = _search_text(text)
     if not text:
         return query
-    if CASE_NO_LIKE.fullmatch(text):  # a case number (or its start): a range on the unique index, no scan
+    if CASE_NO_LIKE.fullmatch(text):  # a case number (or its start): a range on the unique index
         prefix = text.upper()
         return query.where(Case.case_no >= prefix, Case.case_no < prefix + "~")
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = _like(text)
     return query.where(or_(Case.case_no.ilike(pattern, escape="\\"), Applicant.full_name.ilike(pattern, escape="\\"),
                            Applicant.username == text))
 
@@ -266,17 +359,18 @@ def _task_base(query: Select[Any]) -> Select[Any]:
             .join(Applicant, Applicant.id == Case.applicant_id))
 
 
-def _counts(s: Session, principal: Principal, q: InboxQuery,
-            conditions: dict[str, ColumnElement[bool]]) -> dict[str, int]:
+def _counts(s: Session, principal: Principal, q: InboxQuery, conditions: dict[str, ColumnElement[bool]],
+            found: Select[Any] | None) -> dict[str, int]:
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name) for name, cond in conditions.items()]
-    query = select(*sums).select_from(HumanTask).where(_scope(principal))
-    if q.item or q.department or q.step or (q.q or "").strip():  # the joins cost: only when filtering
-        query = _task_filters(_task_base(query), q)
+    scope = _scope(principal) if found is None else _no_index(_scope(principal))
+    query = select(*sums).select_from(HumanTask).where(scope)
+    if q.item or q.department or q.step or _search_text(q.q):  # the joins cost: only when filtering
+        query = _task_filters(_task_base(query), q, found)
     row = s.execute(query).one()
     counts = {name: int(getattr(row, name) or 0) for name in conditions}
     done = select(func.count()).select_from(CaseEvent)
-    if q.item or q.department or (q.q or "").strip():
-        done = _done_filters(done, principal, q)
+    if q.item or q.department or _search_text(q.q):
+        done = _done_filters(done, principal, q, found)
     else:  # the (actor_id, action) index alone answers it
         done = done.where(CaseEvent.actor_id == principal.id, CaseEvent.action == "completed")
         if q.step:
@@ -285,18 +379,19 @@ def _counts(s: Session, principal: Principal, q: InboxQuery,
     return counts
 
 
-def _task_rows(s: Session, principal: Principal, q: InboxQuery, now: datetime,
-               conditions: dict[str, ColumnElement[bool]], page: int, per_page: int) -> list[InboxRow]:
+def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, now: datetime,
+               claimable: ColumnElement[bool], condition: ColumnElement[bool], page: int,
+               per_page: int) -> list[InboxRow]:
     cols = select(HumanTask.id, HumanTask.task_key, HumanTask.name, HumanTask.stage, HumanTask.department,
                   HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
                   Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name,
                   Assignee.username.label("assignee"), Assignee.full_name.label("assignee_name"),
-                  case((conditions["group"], 1), else_=0).label("claimable"),
+                  case((claimable, 1), else_=0).label("claimable"),
                   TaskDepartment.name.label("department_name"))
-    query = _task_filters(_task_base(cols.select_from(HumanTask)), q) \
+    query = _task_filters(_task_base(cols.select_from(HumanTask)), q, found) \
         .outerjoin(Assignee, Assignee.id == HumanTask.assignee_id) \
         .outerjoin(TaskDepartment, TaskDepartment.code == HumanTask.department) \
-        .where(conditions[q.view])
+        .where(condition)
     # Overdue and due-soon tasks all have a deadline: without NULLS LAST (which SQLite cannot take from
     # an index) the sort is cheaper.
     dated = q.view in ("overdue", "due_soon")
@@ -317,24 +412,29 @@ def _task_rows(s: Session, principal: Principal, q: InboxQuery, now: datetime,
     ) for r in rows]
 
 
-def _done_filters(query: Select[Any], principal: Principal, q: InboxQuery) -> Select[Any]:
+def _done_filters(query: Select[Any], principal: Principal, q: InboxQuery, found: Select[Any] | None) -> Select[Any]:
     query = (query.join(Case, Case.id == CaseEvent.case_id).join(Item, Item.id == Case.item_id)
-             .join(Applicant, Applicant.id == Case.applicant_id)
-             .where(CaseEvent.actor_id == principal.id, CaseEvent.action == "completed"))
+             .join(Applicant, Applicant.id == Case.applicant_id))
+    done_by_me = and_(CaseEvent.actor_id == principal.id, CaseEvent.action == "completed")
+    if found is None:
+        query = query.where(done_by_me)
+    else:  # the found cases' events, not all of mine
+        query = query.where(CaseEvent.case_id.in_(found), _no_index(done_by_me))
     if q.item:
         query = query.where(Item.code == q.item)
     if q.department:
         query = query.join(Department, Department.id == Item.department_id).where(Department.code == q.department)
     if q.step:
         query = query.where(CaseEvent.task_key == q.step)
-    return _search(query, q.q)
+    return query if found is not None else _search(query, q.q)
 
 
-def _done_rows(s: Session, principal: Principal, q: InboxQuery, page: int, per_page: int) -> list[InboxRow]:
+def _done_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, page: int,
+               per_page: int) -> list[InboxRow]:
     cols = select(CaseEvent.task_id, CaseEvent.task_key, CaseEvent.task_name, CaseEvent.at, Case.case_no,
                   Case.received_at, Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name)
     order = {"received": Case.received_at.asc(), "-received": Case.received_at.desc()}.get(q.sort, CaseEvent.at.desc())
-    rows = s.execute(_done_filters(cols.select_from(CaseEvent), principal, q).order_by(order, CaseEvent.id.desc())
+    rows = s.execute(_done_filters(cols.select_from(CaseEvent), principal, q, found).order_by(order, CaseEvent.id.desc())
                      .limit(per_page).offset((page - 1) * per_page)).all()
     return [InboxRow(
         task_id=r.task_id, case_no=r.case_no, item_code=r.code, item_name=r.item_name, applicant=r.username,

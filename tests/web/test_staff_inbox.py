@@ -218,3 +218,73 @@ def _task(api, case_no, key="preview"):
     from tests.e2e.flows import task_id
 
     return task_id(api, case_no, key)
+
+
+@pytest.mark.parametrize("view", ["overdue", "due_soon"])
+def test_dated_views_read_the_same_whether_walking_the_due_index_or_not(api, demo, clock, monkeypatch, view):
+    made = []
+    for _ in range(4):
+        made.append(food(api))
+        clock.advance(timedelta(hours=5))
+    complete(api, made[0], "preview", "market_clerk", PASS)  # its acceptance step is due a day later
+    clerk = authenticate(demo, "market_clerk", "demo1234")
+    from app.services.tasks import claim_task
+
+    claim_task(demo, clerk, _task(api, made[1]))  # mine now, no longer the group's
+    apply(api, JOINT, JOINT_APPLY, user="builder")  # housing's: in the date range, never in my views
+    clock.set(START + timedelta(days=3) if view == "overdue" else START + timedelta(hours=20))
+    walks = []
+    real_walks = service._walks
+    monkeypatch.setattr(service, "_walks", lambda *a: walks.append(real_walks(*a)) or walks[-1])
+
+    def read(walk_limit, **query):
+        monkeypatch.setattr(service, "WALK_LIMIT", walk_limit)
+        page = service.inbox(demo, clerk, service.InboxQuery(view=view, **query))
+        return [(r.case_no, r.task_key, r.mine, r.claimable) for r in page.rows], page.counts
+
+    for query in ({}, {"sort": "-deadline"}, {"per_page": 2, "page": 2}, {"item": FOOD}):
+        walked = read(10**9, **query)  # walks the due-date index (on SQLite)
+        assert walked == read(0, **query), query  # collects and sorts
+        assert walked[1][view] == 4
+    assert walks == ([True, False] * 4 if demo.db.is_sqlite else [])
+    rows_, _ = read(10**9)
+    assert sorted(r[0] for r in rows_) == sorted(made) and [r[2] for r in rows_].count(True) == 1
+    assert [r[3] for r in rows_].count(True) == 3
+
+
+def test_searches_find_the_same_through_found_cases_or_row_by_row(api, demo, monkeypatch):
+    mine, theirs = food(api), food(api, user="citizen")
+    complete(api, mine, "preview", "market_clerk", PASS)
+    clerk = authenticate(demo, "market_clerk", "demo1234")
+
+    def read(found_limit, view, q):
+        monkeypatch.setattr(service, "FOUND_LIMIT", found_limit)
+        page = service.inbox(demo, clerk, service.InboxQuery(view=view, q=q))
+        return [r.case_no for r in page.rows], page.counts
+
+    for q in (mine, theirs[:-2], "李娜", "江城味道", "market_clerk", "%"):
+        for view in ("group", "done"):
+            assert read(FOUND_MANY, view, q) == read(-1, view, q), (view, q)  # by found cases; row by row
+    assert read(FOUND_MANY, "done", mine) == ([mine], read(FOUND_MANY, "done", mine)[1])
+    assert read(FOUND_MANY, "group", "李娜")[0] == [theirs]
+
+
+FOUND_MANY = 10**9
+
+
+@pytest.mark.parametrize("username", ["market_head", "market_clerk", "supervisor"])
+def test_each_count_is_the_number_of_rows_its_view_shows(api, demo, clock, username):
+    cases = [food(api) for _ in range(3)]
+    complete(api, cases[0], "preview", "market_clerk", PASS)
+    from app.services.tasks import claim_task
+
+    claim_task(demo, authenticate(demo, "market_clerk", "demo1234"), _task(api, cases[1]))
+    apply(api, JOINT, JOINT_APPLY, user="builder")
+    clock.advance(timedelta(days=2))
+    me = authenticate(demo, username, "demo1234")
+    counts = service.inbox(demo, me, service.InboxQuery(view="group")).counts
+    expected = {"market_head": [0, 0, 0, 3],  # the department's tasks are not offered to the head
+                "market_clerk": [1, 2, 3, 0], "supervisor": [0, 0, 4, 0]}[username]
+    assert [counts[v] for v in ("mine", "group", "overdue", "department")] == expected
+    for view in ("mine", "group", "due_soon", "overdue") + (("department",) if service.is_head(me) else ()):
+        assert counts[view] == len(service.inbox(demo, me, service.InboxQuery(view=view)).rows), view
