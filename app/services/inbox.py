@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true, update
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from app.clock import CHINA_TZ
 from app.errors import DomainError, Forbidden, InvalidInput, TaskNotFound
 from app.models import Case, CaseEvent, Department, Group, HumanTask, Item, TaskCandidate, User, memberships
-from app.workdays import add_workdays, end_of_day, is_working_day
+from app.workdays import WorkCalendar, default_calendar, end_of_day
 
 from .context import ServiceContext
 from .principal import Principal
@@ -137,26 +137,22 @@ def is_head(principal: Principal) -> bool:
     return "head" in principal.roles and principal.department is not None
 
 
-def remaining_workdays(due_at: datetime, now: datetime) -> int:
+def remaining_workdays(due_at: datetime, now: datetime, cal: WorkCalendar | None = None) -> int:
     """Working days strictly after today up to the due date; negative once overdue."""
+    cal = cal or default_calendar()
     today, due = now.astimezone(CHINA_TZ).date(), due_at.astimezone(CHINA_TZ).date()
     if due >= today:
-        return _workdays_between(today, due)
-    return -max(_workdays_between(due, today), 1)
+        return cal.workdays_between(today, due)
+    return -max(cal.workdays_between(due, today), 1)
 
 
-def _workdays_between(start: date, end: date) -> int:
-    """Working days d with start < d <= end (bounded: a deadline years away is not counted day by day)."""
-    days = min((end - start).days, 3660)
-    return sum(1 for n in range(1, days + 1) if is_working_day(start + timedelta(days=n)))
-
-
-def light(due_at: datetime | None, created_at: datetime | None, now: datetime) -> str | None:
+def light(due_at: datetime | None, created_at: datetime | None, now: datetime,
+          cal: WorkCalendar | None = None) -> str | None:
     if due_at is None:
         return None
     if due_at < now:
         return "red"
-    if remaining_workdays(due_at, now) <= 1:
+    if remaining_workdays(due_at, now, cal) <= 1:
         return "yellow"
     if created_at is not None and due_at > created_at and \
             (now - created_at) >= (due_at - created_at) * YELLOW_SHARE:
@@ -176,9 +172,10 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
     per_page = min(max(query.per_page, 1), MAX_PER_PAGE)
     with ctx.uow() as uow:
         s = uow.session
+        cal = ctx.calendar.get(s)  # the administrators' calendar, for due-soon and remaining days
         found = _found_cases(s, query.q)
         # built once: building them is not free
-        conditions = _view_conditions(ctx, principal, now, searching=found is not None)
+        conditions = _view_conditions(ctx, principal, now, cal, searching=found is not None)
         counts = _counts(s, principal, query, conditions.counted, found)
         total = counts[query.view]
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
@@ -190,7 +187,8 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
             # PostgreSQL's planner makes this choice itself, from the statistics it keeps
             walk = found is None and not ctx.db.is_postgres and _walks(s, principal, query, now, total, page * per_page)
             condition = (conditions.walking if walk else conditions.views)[query.view]
-            rows = _task_rows(s, principal, query, found, now, conditions.views["group"], condition, page, per_page)
+            rows = _task_rows(s, principal, query, found, now, conditions.views["group"], condition, page, per_page,
+                              cal)
         return InboxPage(query.view, rows, total, page, per_page, counts, is_head(principal))
 
 
@@ -222,13 +220,14 @@ def _offered(principal: Principal) -> ColumnElement[bool]:
     return HumanTask.id.in_(_offered_ids(principal))
 
 
-def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime, searching: bool) -> _Conditions:
+def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime, cal: WorkCalendar,
+                     searching: bool) -> _Conditions:
     """When searching, the found cases lead: my share of the tasks is tested on their few tasks only."""
     mine: ColumnElement[bool] = HumanTask.assignee_id == principal.id
     unclaimed = HumanTask.assignee_id.is_(None)
     group: ColumnElement[bool] = and_(unclaimed, _offered(principal))
     workable: ColumnElement[bool] = true() if principal.sees_everything else or_(mine, group)
-    soon_day = end_of_day(add_workdays(now, 1))
+    soon_day = end_of_day(cal.add_workdays(now, 1))
     elapsed = _seconds(ctx, HumanTask.due_at) - now.timestamp() <= \
         (_seconds(ctx, HumanTask.due_at) - _seconds(ctx, HumanTask.created_at)) * (1 - YELLOW_SHARE)
     department: ColumnElement[bool] = (HumanTask.department == principal.department) if is_head(principal) \
@@ -381,7 +380,7 @@ def _counts(s: Session, principal: Principal, q: InboxQuery, conditions: dict[st
 
 def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, now: datetime,
                claimable: ColumnElement[bool], condition: ColumnElement[bool], page: int,
-               per_page: int) -> list[InboxRow]:
+               per_page: int, cal: WorkCalendar | None = None) -> list[InboxRow]:
     cols = select(HumanTask.id, HumanTask.task_key, HumanTask.name, HumanTask.stage, HumanTask.department,
                   HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
                   Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name,
@@ -406,7 +405,8 @@ def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[An
         task_id=r.id, case_no=r.case_no, item_code=r.code, item_name=r.item_name, applicant=r.username,
         applicant_name=r.full_name, task_key=r.task_key, step=r.name, stage=r.stage, department=r.department,
         received_at=r.received_at, due_at=r.due_at, created_at=r.created_at,
-        remaining=remaining_workdays(r.due_at, now) if r.due_at else None, light=light(r.due_at, r.created_at, now),
+        remaining=remaining_workdays(r.due_at, now, cal) if r.due_at else None,
+        light=light(r.due_at, r.created_at, now, cal),
         assignee=r.assignee, assignee_name=r.assignee_name, mine=r.assignee_id == principal.id,
         claimable=bool(r.claimable), department_name=r.department_name,
     ) for r in rows]

@@ -96,6 +96,13 @@ EVENT_TEXT = {
     "created": _l("Application received"), "claimed": _l("Claimed"), "unclaimed": _l("Given back to the group"),
     "completed": _l("Completed"), "withdrawn": _l("Withdrawn by the applicant"), "reassigned": _l("Reassigned"),
     "delivered": _l("Delivered"), "resubmitted": _l("Corrected materials submitted"),
+    "deemed_accepted": _l("Deemed accepted (no correction notice within 5 working days)"),
+    "suspended": _l("Special procedure started; the time limit stops"),
+    "resumed": _l("Special procedure ended; the time limit runs again"),
+    "extension_requested": _l("Extension requested"), "extension_approved": _l("Extension approved"),
+    "extension_rejected": _l("Extension rejected"), "deadline_moved": _l("Deadline moved by a calendar change"),
+    "supervision_order": _l("Supervision order issued"), "order_replied": _l("Supervision order answered"),
+    "order_closed": _l("Supervision order closed"),
 }
 
 

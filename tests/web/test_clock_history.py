@@ -1,0 +1,27 @@
+"""What the time limits do shows in the case history and the inbox, in words a clerk reads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.services.clock_sweep import sweep_clocks
+from app.workdays import end_of_day
+from tests.e2e.flows import FOOD, FOOD_APPLY, apply
+
+from .staff_helpers import Browser, main_text
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def test_deemed_acceptance_is_in_the_history_and_the_preview_task_is_overdue(app, api, clock):
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    clerk = Browser(app, "market_clerk")
+    # The preview step's own limit is 1 working day; the notice clock's 5 bound the case.
+    clock.set(end_of_day(date(2026, 11, 30)) + timedelta(seconds=1))
+    assert sweep_clocks(app.extensions["banjian"]).deemed == [case_no]
+    shown = main_text(clerk.get(f"/staff/cases/{case_no}"))
+    assert "视为受理（五个工作日内未告知补正）" in shown
+    inbox = main_text(clerk.get("/staff/inbox?view=overdue"))
+    assert case_no in inbox and "超期" in inbox
