@@ -42,6 +42,9 @@ class _ItemFields(Strict):
     form_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     case_prefix = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{1,6}$"))
     active = fields.Boolean(load_default=True)
+    # Alarm thresholds (电子监察); empty = the defaults: yellow at 80 % elapsed or 1 working day left.
+    yellow_ratio = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0.05, 1.0))
+    yellow_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 60))
 
 
 # An item: the fields above plus the public guide fields, all free text.

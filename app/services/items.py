@@ -17,7 +17,7 @@ from .processes import form_field_keys, latest_definition
 STATUTORY_DEFAULT = {False: 20, True: 45}
 ITEM_FIELDS = ("code", "name", "type_code", "legal_basis", "case_kind", "statutory_limit", "promised_limit",
                "limit_unit", "joint", "departments", "materials", "fees", "process_key", "form_key",
-               "case_prefix", "active")
+               "case_prefix", "active", "yellow_ratio", "yellow_days")
 
 
 def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str, Any]) -> dict[str, Any]:
