@@ -38,6 +38,8 @@ class Config:
     SCHEDULER_INTERVAL = float(os.environ.get("BANJIAN_SCHEDULER_INTERVAL", 30))
     SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
     # E-mails and text messages: "logging" (one log line each) or "package.module:factory".
+    # How often a process checks whether the working-day calendar changed elsewhere (seconds).
+    CALENDAR_RECHECK_SECONDS = float(os.environ.get("BANJIAN_CALENDAR_RECHECK_SECONDS", 10))
     OUTBOX_SENDER = os.environ.get("BANJIAN_OUTBOX_SENDER", "logging")
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8))
     OUTBOX_BATCH = int(os.environ.get("BANJIAN_OUTBOX_BATCH", 100))
