@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.workdays import add_workdays, end_of_day
 
+from . import clocks
 from .cases import can_see_case
 from .context import ServiceContext
 from .files import FileView, case_files
@@ -109,7 +110,7 @@ def task_page(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskPa
         context = ctx.engine.task_data(workflow, task.id) if workflow is not None else {}
         return TaskPage(
             task=task_view(task, assignee.username if assignee else None, case),
-            case=_summary(case), files=case_files(s, case.id), context=context,
+            case=_summary(s, case), files=case_files(s, case.id), context=context,
             history=_history(s, case, principal), comments=_comments(s, case, principal),
             is_candidate=candidate,
             may_work=task.assignee_id == principal.id or (candidate and task.assignee_id is None),
@@ -145,7 +146,7 @@ def case_page(ctx: ServiceContext, principal: Principal, case_no: str) -> CasePa
         workflow = _workflow(ctx, s, case)
         incidents = s.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id))
         return CasePage(
-            case=_summary(case), tasks=tasks, files=case_files(s, case.id),
+            case=_summary(s, case), tasks=tasks, files=case_files(s, case.id),
             data=ctx.engine.data(workflow) if workflow is not None else {},
             history=history, steps=[e for e in history if e["action"] == "completed"],
             comments=_comments(s, case, principal),
@@ -193,14 +194,18 @@ def _workflow(ctx: ServiceContext, s: Session, case: Case) -> Any:
     return ctx.engine.loads(state, bundle_for(ctx, s, case.process_definition_id))
 
 
-def _summary(case: Case) -> dict[str, Any]:
+def _summary(s: Session, case: Case) -> dict[str, Any]:
     item = case.item
     view = case_summary(case)
     view.update(case_kind=item.case_kind, promised_limit=item.promised_limit, statutory_limit=item.statutory_limit,
                 limit_unit=item.limit_unit, joint=item.joint, applicant_phone=case.applicant.phone,
                 application=dict(case.application or {}), application_form=item.form_key,
                 required_materials=[m for m in item.materials or [] if isinstance(m, dict)],
-                promised_due=promised_due(case.accepted_at, item.promised_limit, item.limit_unit))
+                promised_due=promised_due(case.accepted_at, item.promised_limit, item.limit_unit),
+                promised_due_provisional=False)
+    clock = clocks.decision_deadline(s, case.id)
+    if clock is not None:  # the clock's deadline: extensions and special procedures included
+        view.update(promised_due=clock[0], promised_due_provisional=clock[1])
     return view
 
 

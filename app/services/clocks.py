@@ -168,6 +168,15 @@ def _department(item: Item | None) -> str | None:
     return item.department.code if item is not None and item.department is not None else None
 
 
+def decision_deadline(s: Session, case_id: int) -> tuple[datetime, bool] | None:
+    """The decision limit's deadline as it stands (extended, suspended days added) and whether it is
+    provisional; None before acceptance."""
+    row = s.execute(select(CaseClock.deadline, CaseClock.provisional)
+                    .where(CaseClock.case_id == case_id, CaseClock.kind == "decision", CaseClock.deadline.is_not(None))
+                    .order_by(CaseClock.id.desc()).limit(1)).first()
+    return (row[0], bool(row[1])) if row else None
+
+
 # -- inbox deadlines ---------------------------------------------------------------------------------
 
 def sync_task_due(s: Session, case_id: int) -> None:

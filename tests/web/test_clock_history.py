@@ -25,3 +25,15 @@ def test_deemed_acceptance_is_in_the_history_and_the_preview_task_is_overdue(app
     assert "视为受理（五个工作日内未告知补正）" in shown
     inbox = main_text(clerk.get("/staff/inbox?view=overdue"))
     assert case_no in inbox and "超期" in inbox
+
+
+def test_a_deadline_in_an_unpublished_year_is_marked_provisional(app, api, clock):
+    from datetime import UTC, datetime
+
+    from tests.e2e.flows import food_to_review
+
+    clock.set(datetime(2026, 12, 21, 1, 0, tzinfo=UTC))  # 10 working days from here end in January 2027
+    case_no = food_to_review(api)
+    staff = main_text(Browser(app, "market_approver").get(f"/staff/cases/{case_no}"))
+    assert "2027-01-05 暂定" in staff  # 2027-01-01 counted as the statutory New Year holiday
+    assert "暂定" in main_text(Browser(app, "company").get(f"/my/cases/{case_no}"))

@@ -14,7 +14,7 @@ from app.models import (
     Notice,
 )
 
-from .. import cases
+from .. import cases, clocks
 from ..context import ServiceContext
 from ..files import view
 from ..principal import Principal
@@ -60,10 +60,14 @@ def my_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str
         view_ = case_summary(case)
         view_.update(
             deadline=min((t.due_at for t in open_tasks if t.due_at), default=None),
+            decision_due=None, decision_due_provisional=False,
             files=[view(f) for f in files], materials=_materials(case.item),
             history=[{"at": e.at, "action": e.action, "status": (e.data_after or {}).get("status"),
                       "message": e.message if e.action != "status" else None} for e in events],
             correction=None, withdrawable=case.accepted_at is None and case.status in WITHDRAWABLE)
+        decision = clocks.decision_deadline(s, case.id)
+        if decision is not None and case.decided_at is None:
+            view_.update(decision_due=decision[0], decision_due_provisional=decision[1])
         if mine is not None:
             view_["correction"] = {"task_id": mine.id, "form_key": mine.form_key,
                                    "deficiencies": _deficiencies(s, case)}
