@@ -19,12 +19,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from app.clock import ManualClock  # noqa: E402
 from app.models import Case, CaseClock, Item, User  # noqa: E402
 from app.services.clock_sweep import sweep_clocks  # noqa: E402
 from app.services.demo import load_demo  # noqa: E402
+from benchmarks.pgschema import fresh_schema_url  # noqa: E402
 from tests.conftest import build_app  # noqa: E402
 
 NOW = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
@@ -93,19 +94,11 @@ def main() -> None:
         run("SQLite", f"sqlite:///{tmp / f'sweep{size}.sqlite3'}", size)
     if not args.pg:
         return
-    sep = "&" if "?" in args.pg else "?"
     for size in sizes:
-        try:
-            engine = create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{args.pg_schema}" CASCADE'))
-                conn.execute(text(f'CREATE SCHEMA "{args.pg_schema}"'))
-            engine.dispose()
-        except Exception as exc:  # noqa: BLE001 - a report, not a test
-            print(f"  PostgreSQL skipped: {exc.__class__.__name__}: {exc}")
+        url = fresh_schema_url(args.pg, args.pg_schema)
+        if url is None:
             return
-        run("PostgreSQL", f"{args.pg}{sep}options=-csearch_path%3D{args.pg_schema}", size)
-
+        run("PostgreSQL", url, size)
 
 if __name__ == "__main__":
     main()

@@ -23,11 +23,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from app.clock import ManualClock  # noqa: E402
 from app.models import Case, CaseEvent, HumanTask, Item, TaskCandidate, User  # noqa: E402
 from app.services.demo import load_demo  # noqa: E402
+from benchmarks.pgschema import fresh_schema_url  # noqa: E402
 from tests.conftest import build_app  # noqa: E402
 from tests.e2e import flows  # noqa: E402
 
@@ -151,19 +152,8 @@ def main() -> None:
     cases, open_tasks, n = (10_000, 2_000, 20) if args.quick else (100_000, 20_000, 60)
     tmp = Path(tempfile.mkdtemp(prefix="banjian-web-bench-"))
     run("SQLite", f"sqlite:///{tmp / 'web.sqlite3'}", cases, open_tasks, n)
-    if args.pg:
-        try:
-            engine = create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{args.pg_schema}" CASCADE'))
-                conn.execute(text(f'CREATE SCHEMA "{args.pg_schema}"'))
-            engine.dispose()
-        except Exception as exc:  # noqa: BLE001 - a report, not a test
-            print(f"[PostgreSQL] skipped: {exc.__class__.__name__}: {exc}")
-            return
-        sep = "&" if "?" in args.pg else "?"
-        run("PostgreSQL", f"{args.pg}{sep}options=-csearch_path%3D{args.pg_schema}", cases, open_tasks, n)
-
+    if args.pg and (url := fresh_schema_url(args.pg, args.pg_schema)):
+        run("PostgreSQL", url, cases, open_tasks, n)
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,25 +14,12 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 
 from app.models import Alarm, Case, CaseClock, Item, User
-from tests.conftest import PG_SKIP, PG_URL, demo_app, pg_schema_url
+from tests.conftest import demo_app
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        return pg_schema_url()
-    return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-
-
-@pytest.fixture
-def shared_app(shared_url: str, clock) -> Iterator[Flask]:
-    with demo_app(shared_url, clock) as app:
-        yield app
 
 
 def seed_due_clocks(app: Flask, n: int, per_case: int = 10) -> None:
@@ -80,16 +66,17 @@ def alarm_counts(app: Flask) -> tuple[int, int, int]:
 
 
 @pytest.mark.slow
-def test_three_schedulers_race_over_ten_thousand_due_alarms(shared_app: Flask, shared_url: str):
-    if not shared_url.startswith("postgresql"):
-        pytest.skip("the race is the PostgreSQL case (SKIP LOCKED); SQLite serializes writers")
-    seed_due_clocks(shared_app, 10_000)
-    procs = [run(shared_url) for _ in range(3)]
-    results = [outcome(p) for p in procs]
-    assert sum(r["checked"] for r in results) == 10_000  # no clock handled twice...
-    assert sum(r["alarms"] for r in results) == 10_000
-    assert alarm_counts(shared_app) == (10_000, 10_000, 0)  # ...none missed, each alarm once
-    assert sum(1 for r in results if r["checked"]) >= 2  # they really shared the work
+@pytest.mark.postgres
+def test_three_schedulers_race_over_ten_thousand_due_alarms(pg_url: str, clock):
+    """The PostgreSQL case: SKIP LOCKED hands each process its own rows (SQLite serializes writers)."""
+    with demo_app(pg_url, clock) as app:
+        seed_due_clocks(app, 10_000)
+        procs = [run(pg_url) for _ in range(3)]
+        results = [outcome(p) for p in procs]
+        assert sum(r["checked"] for r in results) == 10_000  # no clock handled twice...
+        assert sum(r["alarms"] for r in results) == 10_000
+        assert alarm_counts(app) == (10_000, 10_000, 0)  # ...none missed, each alarm once
+        assert sum(1 for r in results if r["checked"]) >= 2  # they really shared the work
 
 
 def test_a_scheduler_killed_mid_tick_loses_nothing(shared_app: Flask, shared_url: str):

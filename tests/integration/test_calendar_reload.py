@@ -4,23 +4,11 @@ also where no caller passes a session (the BPMN working-day helpers)."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from app import create_app
 from app.services.calendar_admin import set_day
 from app.services.wiring import script_helpers
-from tests.conftest import PG_SKIP, PG_URL, demo_app, make_config, pg_schema_url
-
-
-@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        return pg_schema_url()
-    return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+from tests.conftest import demo_app, make_config
 
 
 def test_another_process_sees_a_new_local_holiday(shared_url: str, clock):
