@@ -20,7 +20,7 @@ LEVELS = ("green", "yellow", "red")
 CLOCK_UNITS = ("wd", "d", "min")
 # 《行政许可法》 Art. 45: procedures whose time does not count.
 PROCEDURES = ("hearing", "tender", "auction", "inspection", "testing", "quarantine", "appraisal", "expert_review")
-EXTENSION_STATES = ("requested", "approved", "rejected")
+EXTENSION_STATES = ("requested", "approved", "rejected", "lapsed")  # lapsed: decided before the head did
 ORDER_STATES = ("open", "replied", "closed")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Alarm, CaseClock, HumanTask, Item
+from app.models import Alarm, CaseClock, ClockExtension, HumanTask, Item
 from app.models.case import FINAL_STATUSES, Case
 from app.timelimits import Limit, status
 from app.workdays import WorkCalendar, parse_limit, start_of_day
@@ -103,47 +103,70 @@ def running(s: Session, case_id: int) -> list[CaseClock]:
 # -- the case's milestones ---------------------------------------------------------------------------
 
 def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, reached: list[str],
-               new_tasks: list[Any], gone_tasks: set[str], now: datetime) -> None:
-    """Start and stop clocks for what this step did. `new_tasks`: UserTaskViews that opened."""
+               new_tasks: list[Any], gone_tasks: set[str], now: datetime) -> dict[str, datetime | None]:
+    """Start and stop clocks for what this step did, before its task rows are written.
+
+    `new_tasks`: the UserTaskViews that open now. Returns each new task's deadline (its step limit, else
+    the case clock that binds it); the deadlines of tasks that stay open follow a changed case clock here.
+    One query on the common step (the case's running clocks), none when nothing opened or ended.
+    """
     if not (before is None or reached or gone_tasks or new_tasks):
-        return  # nothing opened, ended or moved: no query
+        return {}
     cal = ctx.calendar.get(s)
     clocks = [] if before is None else running(s, case.id)
     by_kind = {c.kind: c for c in clocks if c.kind in CASE_CLOCKS}
-    item = case.item
+    binding_before = _binding(by_kind)
     if before is None or ("submitted" in reached and before == "correction"):
         by_kind["notice"] = start_clock(s, cal, case, "notice", now, NOTICE_LIMIT, "wd", now,
-                                        Thresholds.of(item), department=_department(item))
+                                        Thresholds.of(case.item), department=_department(case.item))
     for status_ in reached:
-        _on_status(s, cal, case, item, status_, by_kind, now)
-    stop(s, [c for c in clocks if c.kind == "step" and c.task_id in gone_tasks], now)
+        _on_status(s, cal, case, status_, by_kind, now)
+    steps = {c.task_id: c for c in clocks if c.kind == "step" and c.state != "stopped"}
+    stop(s, [steps.pop(t) for t in gone_tasks if t in steps], now)
     for view in new_tasks:
         parsed = _step_limit(view)
         if parsed:
-            start_clock(s, cal, case, "step", now, parsed[0], parsed[1], now,
-                        Thresholds.of(item, view.properties), task_id=view.id, name=view.name or view.key,
-                        department=view.department)
+            steps[view.id] = start_clock(s, cal, case, "step", now, parsed[0], parsed[1], now,
+                                         Thresholds.of(case.item, view.properties), task_id=view.id,
+                                         name=view.name or view.key, department=view.department)
     if case.status in FINAL_STATUSES:  # withdrawn, or ended by an end event without a status of its own
-        stop(s, running(s, case.id), now)
-    s.flush()
-    sync_task_due(s, case.id)
+        stop(s, [*by_kind.values(), *steps.values()], now)
+        by_kind.clear()
+        steps.clear()
+    binding = _binding(by_kind)
+    if binding != binding_before and before is not None:  # the open tasks without a limit of their own
+        s.execute(update(HumanTask).where(HumanTask.case_id == case.id, HumanTask.id.not_in(list(steps) or [""]),
+                                          HumanTask.id.not_in(list(gone_tasks) or [""])).values(due_at=binding),
+                  execution_options={"synchronize_session": False})
+    return {v.id: steps[v.id].deadline if v.id in steps and steps[v.id].state == "running" else binding
+            for v in new_tasks}
 
 
-def _on_status(s: Session, cal: WorkCalendar, case: Case, item: Item, reached: str,
-               by_kind: dict[str, CaseClock], now: datetime) -> None:
+def _binding(by_kind: dict[str, CaseClock]) -> datetime | None:
+    """The deadline a task without a step limit works to: the earliest running case clock's."""
+    return min((c.deadline for c in by_kind.values() if c.state == "running" and c.deadline), default=None)
+
+
+def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind: dict[str, CaseClock],
+               now: datetime) -> None:
+    """`case.item` is read only where a clock starts: the common step needs no item."""
     if reached in ("correction", "accepted", "refused") and "notice" in by_kind:
         stop(s, [by_kind.pop("notice")], now)
     if reached == "accepted" and "decision" not in by_kind:
-        by_kind["decision"] = start_decision(s, cal, case, item, case.accepted_at or now, now)
+        by_kind["decision"] = start_decision(s, cal, case, case.item, case.accepted_at or now, now)
     if reached in ("decided", "refused") and "decision" in by_kind:
         stop(s, [by_kind.pop("decision")], now)
+        # A request the head never answered has nothing left to extend (the terminate end event of the
+        # reference models also removes its task from the head's inbox).
+        s.execute(update(ClockExtension).where(ClockExtension.case_id == case.id, ClockExtension.state == "requested")
+                  .values(state="lapsed", decided_at=now), execution_options={"synchronize_session": False})
     if reached == "decided":
         by_kind["issuance"] = start_clock(s, cal, case, "issuance", case.decided_at or now, ISSUANCE_LIMIT, "wd",
-                                          now, Thresholds.of(item), department=_department(item))
+                                          now, Thresholds.of(case.item), department=_department(case.item))
     if reached == "issued" and "issuance" in by_kind:
         stop(s, [by_kind.pop("issuance")], now)
     if reached in ("issued", "closed", "refused", "withdrawn"):
-        stop(s, running(s, case.id), now)
+        stop(s, list(by_kind.values()), now)
         by_kind.clear()
 
 

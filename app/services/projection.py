@@ -59,14 +59,19 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
     views = engine.user_tasks(workflow)
     before = None if new else case.status
     with s.no_autoflush:  # one flush at the end instead of one before every query
-        opened, gone = _sync_tasks(s, case, views, now, set() if new else open_before)
+        existing = set() if new else open_before
+        if existing is None:
+            existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
+        opened = [v for v in views if v.id not in existing]
+        gone = existing - {v.id for v in views}
         if bundle.has_timers:
             _sync_timers(s, case, engine.timers(workflow), new)
         reached = _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
+        due = clocks.after_step(ctx, s, case, before, reached, opened, gone, now)
+        _sync_tasks(s, case, opened, gone, due, now)
         case.engine_state = engine.dumps(workflow)
         case.updated_at = now
     s.flush()
-    clocks.after_step(ctx, s, case, before, reached, opened, gone, now)
     if any(p.manual and p.properties.get("clockAction") for p in result.passed):
         from .clock_actions import after_clock_action  # clock_actions → projection: import when called
 
@@ -87,31 +92,27 @@ def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int 
     log_event(s, case.id, now, action, actor_id, **fields)
 
 
-def _sync_tasks(s: Session, case: Case, views: list[UserTaskView], now: datetime,
-                existing: set[str] | None) -> tuple[list[UserTaskView], set[str]]:
-    """Write the open tasks; returns the tasks that opened and the ids of those that ended."""
-    if existing is None:
-        existing = set(s.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
-    wanted = {v.id: v for v in views}
-    gone = existing - wanted.keys()
+def _sync_tasks(s: Session, case: Case, opened: list[UserTaskView], gone: set[str],
+                due: dict[str, datetime | None], now: datetime) -> None:
+    """Write the open tasks: delete those that ended, insert those that opened with their deadlines."""
     if gone:  # their candidate rows go with them (ON DELETE CASCADE)
         s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)), execution_options={"synchronize_session": False})
-    new = [v for v in views if v.id not in existing]
-    if not new:
-        return new, gone
-    assignees = _user_ids(s, {v.assignee for v in new if v.assignee})
-    s.execute(insert(HumanTask.__table__), [_task_row(case, v, assignees.get(v.assignee or ""), now) for v in new])
-    s.execute(insert(TaskCandidate.__table__), [row for v in new for row in _candidate_rows(v)])
-    return new, gone
+    if not opened:
+        return
+    assignees = _user_ids(s, {v.assignee for v in opened if v.assignee})
+    s.execute(insert(HumanTask.__table__),
+              [_task_row(case, v, assignees.get(v.assignee or ""), now, due.get(v.id)) for v in opened])
+    s.execute(insert(TaskCandidate.__table__), [row for v in opened for row in _candidate_rows(v)])
 
 
-def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime) -> dict[str, Any]:
+def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime,
+              due_at: datetime | None) -> dict[str, Any]:
     return {
         "id": view.id, "case_id": case.id, "item_id": case.item_id, "task_key": view.key, "name": view.name,
         "stage": view.properties.get("stage"), "form_key": view.form_key, "department": view.department,
         "candidate_groups": list(view.candidate_groups), "candidate_users": list(view.candidate_users),
         "assignee_id": assignee_id, "claimed_at": now if assignee_id else None, "created_at": now,
-        "due_at": None,  # set from the case's clocks (clocks.sync_task_due)
+        "due_at": due_at,  # from the case's clocks
     }
 
 

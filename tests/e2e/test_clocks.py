@@ -18,8 +18,11 @@ from app.workdays import end_of_day
 
 from .flows import (
     ACCEPT,
+    APPROVE,
     FOOD,
     FOOD_APPLY,
+    GRANT,
+    ISSUE,
     PASS,
     apply,
     complete,
@@ -218,6 +221,22 @@ def test_a_rejected_extension_leaves_the_limit_and_may_be_asked_again(api, ctx):
     assert done.status_code == 200, done.get_json()
     decision = clocks(api, case_no)["decision"]
     assert decision["extended_by"] == 10 and [e["state"] for e in decision["extensions"]] == ["rejected", "approved"]
+
+
+def test_a_request_the_head_never_answered_lapses_when_the_case_is_decided(api, ctx):
+    case_no = food_to_review(api)
+    api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "需现场核查"})
+    assert len(head_tasks(api, "market_head")) == 1
+    complete(api, case_no, "review", "market_approver", APPROVE)
+    complete(api, case_no, "decision", "market_head", GRANT)
+    done = complete(api, case_no, "issue_licence", "center_clerk", ISSUE)
+    assert done["status"] == "issued"
+    assert head_tasks(api, "market_head") == []  # the end of the case ended the head's task too
+    final = api.get(f"/cases/{case_no}", "admin").get_json()
+    assert final["tasks"] == [] and final["closed_at"]
+    [extension] = [e for c in api.get(f"/cases/{case_no}/clocks", "admin").get_json()["clocks"]
+                   for e in c["extensions"]]
+    assert extension["state"] == "lapsed"
 
 
 def test_joint_handling_45_plus_15(api):

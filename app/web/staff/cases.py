@@ -38,7 +38,7 @@ PROCEDURE_LABELS = {"hearing": _l("Hearing"), "tender": _l("Tendering"), "auctio
                     "inspection": _l("Inspection"), "testing": _l("Testing"), "quarantine": _l("Quarantine"),
                     "appraisal": _l("Appraisal"), "expert_review": _l("Expert review")}
 EXTENSION_STATES = {"requested": _l("awaiting the department head's approval"), "approved": _l("approved"),
-                    "rejected": _l("not approved")}
+                    "rejected": _l("not approved"), "lapsed": _l("lapsed: decided before the head answered")}
 CLOCK_FIELDS = {"procedure": _l("Special procedure"), "expected_days": _l("Expected working days"),
                 "reason": _l("Reason for the extension")}
 
