@@ -25,7 +25,19 @@ from sqlalchemy.orm import Session, aliased
 
 from app.clock import CHINA_TZ
 from app.errors import DomainError, Forbidden, InvalidInput, TaskNotFound
-from app.models import Case, CaseEvent, Department, Group, HumanTask, Item, TaskCandidate, User, memberships
+from app.models import (
+    Case,
+    CaseClock,
+    CaseEvent,
+    Department,
+    Group,
+    HumanTask,
+    Item,
+    TaskCandidate,
+    User,
+    memberships,
+)
+from app.timelimits import Limit, status
 from app.workdays import WorkCalendar, default_calendar, end_of_day
 
 from .context import ServiceContext
@@ -381,7 +393,8 @@ def _counts(s: Session, principal: Principal, q: InboxQuery, conditions: dict[st
 def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, now: datetime,
                claimable: ColumnElement[bool], condition: ColumnElement[bool], page: int,
                per_page: int, cal: WorkCalendar | None = None) -> list[InboxRow]:
-    cols = select(HumanTask.id, HumanTask.task_key, HumanTask.name, HumanTask.stage, HumanTask.department,
+    cols = select(HumanTask.id, HumanTask.case_id, HumanTask.task_key, HumanTask.name, HumanTask.stage,
+                  HumanTask.department,
                   HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
                   Item.code, Item.name.label("item_name"), Applicant.username, Applicant.full_name,
                   Assignee.username.label("assignee"), Assignee.full_name.label("assignee_name"),
@@ -401,15 +414,47 @@ def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[An
     }[q.sort]
     rows = s.execute(query.order_by(*order, Case.received_at, Case.case_no, HumanTask.created_at, HumanTask.id)
                      .limit(per_page).offset((page - 1) * per_page)).all()
+    levels = _clock_levels(s, {r.case_id for r in rows}, cal, now)
     return [InboxRow(
         task_id=r.id, case_no=r.case_no, item_code=r.code, item_name=r.item_name, applicant=r.username,
         applicant_name=r.full_name, task_key=r.task_key, step=r.name, stage=r.stage, department=r.department,
         received_at=r.received_at, due_at=r.due_at, created_at=r.created_at,
         remaining=remaining_workdays(r.due_at, now, cal) if r.due_at else None,
-        light=light(r.due_at, r.created_at, now, cal),
+        light=_light_of(levels, r.case_id, r.id, r.due_at, now) or light(r.due_at, r.created_at, now, cal),
         assignee=r.assignee, assignee_name=r.assignee_name, mine=r.assignee_id == principal.id,
         claimable=bool(r.claimable), department_name=r.department_name,
     ) for r in rows]
+
+
+def _clock_levels(s: Session, case_ids: set[int], cal: WorkCalendar | None,
+                  now: datetime) -> dict[tuple[int, str | None], tuple[datetime | None, str]]:
+    """The page's running clocks, one query: (case id, step task id or None for a case clock) -> the
+    clock's (deadline, level now), with the item's and the step's thresholds; counted live, so a light
+    does not wait for the scheduler's next tick."""
+    if not case_ids:
+        return {}
+    cal = cal or default_calendar()
+    found: dict[tuple[int, str | None], tuple[datetime | None, str]] = {}
+    for c in s.execute(select(CaseClock.case_id, CaseClock.task_id, CaseClock.kind, CaseClock.deadline,
+                              CaseClock.started_at, CaseClock.limit_value, CaseClock.unit, CaseClock.extended_by,
+                              CaseClock.suspended_days, CaseClock.yellow_ratio, CaseClock.yellow_days)
+                       .where(CaseClock.case_id.in_(case_ids), CaseClock.state == "running")):
+        key = (c.case_id, c.task_id if c.kind == "step" else None)
+        held = found.get(key)
+        if held is None or (c.deadline is not None and (held[0] is None or c.deadline < held[0])):
+            limit = Limit(c.started_at, c.limit_value, c.unit, c.extended_by, c.suspended_days, c.yellow_ratio,
+                          c.yellow_days)
+            found[key] = (c.deadline, status(cal, limit, now).level)  # a case's binding clock: its earliest
+    return found
+
+
+def _light_of(levels: dict[tuple[int, str | None], tuple[datetime | None, str]], case_id: int, task_id: str,
+              due_at: datetime | None, now: datetime) -> str | None:
+    """The light of the clock a task works to; None when the task has no clock (rows seeded without)."""
+    clock = levels.get((case_id, task_id)) or levels.get((case_id, None))
+    if clock is None:
+        return None
+    return "red" if due_at is not None and due_at < now else clock[1]
 
 
 def _done_filters(query: Select[Any], principal: Principal, q: InboxQuery, found: Select[Any] | None) -> Select[Any]:

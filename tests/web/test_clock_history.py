@@ -37,3 +37,26 @@ def test_a_deadline_in_an_unpublished_year_is_marked_provisional(app, api, clock
     staff = main_text(Browser(app, "market_approver").get(f"/staff/cases/{case_no}"))
     assert "2027-01-05 暂定" in staff  # 2027-01-01 counted as the statutory New Year holiday
     assert "暂定" in main_text(Browser(app, "company").get(f"/my/cases/{case_no}"))
+
+
+def test_inbox_light_follows_the_items_own_thresholds(app, api, clock):
+    from tests.e2e.flows import food_to_review
+
+    item = api.get(f"/items/{FOOD}", "admin").get_json()
+    body = {k: item[k] for k in ("code", "name", "type_code", "department", "case_kind", "statutory_limit",
+                                 "promised_limit", "limit_unit", "joint", "departments", "materials", "fees",
+                                 "process_key", "form_key", "case_prefix")}
+    assert api.put(f"/items/{FOOD}", "admin", json={**body, "yellow_ratio": 0.3}).status_code == 200
+    case_no = food_to_review(api)
+    approver = Browser(app, "market_approver")
+    api.post(f"/tasks/{_review_id(api, case_no)}/claim", "market_approver")
+    # The review step's own limit is 5 working days (deadline Monday 11-30); 30 % of it is 2 days.
+    clock.set(end_of_day(date(2026, 11, 25)) + timedelta(seconds=1))  # no scheduler tick needed
+    page = approver.get("/staff/inbox?view=mine").get_data(as_text=True)
+    row = page[page.index(case_no):]
+    row = row[:row.index("</tr>")]
+    assert 'light-yellow' in row  # by the default 80 % it would still be green
+
+
+def _review_id(api, case_no):
+    return next(t["id"] for t in api.get(f"/cases/{case_no}", "admin").get_json()["tasks"] if t["task_key"] == "review")
