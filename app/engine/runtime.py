@@ -24,7 +24,7 @@ from SpiffWorkflow.task import TaskState
 from .sandbox import RestrictedEnvironment, ScriptForbidden, ScriptLimitExceeded
 from .serializer import StateSerializer
 from .specs import SpecBundle
-from .timers import engine_time, waiting_timers
+from .timers import engine_time, recount_date_timers, waiting_timers
 
 _VAR = re.compile(r"\$\{\s*([A-Za-z_][\w.]*)\s*\}")
 
@@ -174,6 +174,17 @@ class WorkflowEngine:
     # -- reading -----------------------------------------------------------------------------------
     def user_tasks(self, workflow: BpmnWorkflow) -> list[UserTaskView]:
         return [_view(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def recount_timers(self, workflow: BpmnWorkflow, now: Callable[[], datetime]) -> int:
+        """Re-evaluate waiting timeDate timers (after a calendar change); returns how many moved."""
+        moved = 0
+
+        def act() -> None:
+            nonlocal moved
+            moved = recount_date_timers(workflow)
+
+        self._guard(act, now)
+        return moved
 
     def timers(self, workflow: BpmnWorkflow) -> list[TimerView]:
         return [TimerView(tid, key, due) for tid, key, due in waiting_timers(workflow)]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import TaskState
 
 _now: ContextVar[Callable[[], datetime] | None] = ContextVar("banjian_engine_now", default=None)
@@ -68,3 +68,19 @@ def _due(task: Any, definition: TimerEventDefinition) -> datetime | None:
     except ValueError:
         return None
     return due.astimezone(UTC)
+
+
+def recount_date_timers(workflow: Any) -> int:
+    """Evaluate the expression of every waiting timeDate timer again (the engine caches its first
+    result); returns how many due times changed. For a calendar change: `workday_deadline(...)` counts
+    on the calendar as it is now. Duration and cycle timers are left alone: their start would move."""
+    moved = 0
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimeDateEventDefinition):
+            continue
+        value = workflow.script_engine.evaluate(task, definition.expression)
+        if value != task.internal_data.get("event_value"):
+            task.internal_data["event_value"] = value
+            moved += 1
+    return moved

@@ -237,11 +237,12 @@ def _month(year: int, month: int, days: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _changed(ctx: ServiceContext, s: Session, since: date, now: datetime, actor: int | None) -> int:
     """Bump the revision and move the open deadlines from `since` on, in the caller's transaction."""
-    from . import clocks
+    from . import clocks, timers
 
     s.flush()
     bump_revision(s, now)
-    return int(clocks.recompute_deadlines(ctx, s, since=since, now=now, actor_id=actor))
+    moved = clocks.recompute_deadlines(ctx, s, since=since, now=now, actor_id=actor)
+    return int(moved + timers.recount_after_calendar_change(ctx, s, since, now, actor))
 
 
 def _set_year(s: Session, year: int, published: bool, source: str, now: datetime, actor: int | None) -> None:

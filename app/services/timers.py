@@ -7,19 +7,24 @@ hand, whose transaction rolls back and is picked up again by the next tick.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
 from app.models import EngineTimer
+from app.workdays import start_of_day
 
 from .cases import record_incident
 from .context import ServiceContext
+from .events import log_event
 from .processes import bundle_for
 from .projection import lock_case, save_step
 
 RETRY_AFTER_FAILURE = timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:
@@ -73,3 +78,38 @@ def _postpone(ctx: ServiceContext, case_id: int) -> None:
         for timer in uow.session.scalars(select(EngineTimer).where(EngineTimer.case_id == case_id)):
             timer.due_at = ctx.clock.now() + RETRY_AFTER_FAILURE
         uow.commit()
+
+
+def recount_after_calendar_change(ctx: ServiceContext, s: Session, since: date, now: datetime,
+                                  actor_id: int | None = None) -> int:
+    """In the caller's transaction: BPMN date timers due from `since` on are evaluated again, since their
+    expressions (e.g. `workday_deadline(received_at, 5)`) count on the calendar. Returns timers moved.
+    A timer whose expression now fails keeps its due time (logged): a calendar change never fails on it."""
+    moved = 0
+    case_ids = s.scalars(select(EngineTimer.case_id).where(EngineTimer.due_at >= start_of_day(since))
+                         .distinct().order_by(EngineTimer.case_id)).all()
+    for case_id in case_ids:
+        case = lock_case(ctx, s, case_id)
+        if case is None or case.engine_state is None or case.process_definition_id is None:
+            continue
+        workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, case.process_definition_id))
+        try:
+            count = ctx.engine.recount_timers(workflow, lambda: now)
+        except EngineFailure as failure:
+            log.warning("case %s: timer not recounted after a calendar change: %s", case.case_no, failure.message)
+            continue
+        if not count:
+            continue
+        moved += count
+        old = {t.id: t.due_at for t in s.scalars(select(EngineTimer).where(EngineTimer.case_id == case_id))}
+        for view in ctx.engine.timers(workflow):
+            s.execute(update(EngineTimer).where(EngineTimer.id == view.id).values(due_at=view.due_at))
+            if old.get(view.id) != view.due_at:
+                log_event(s, case_id, now, "deadline_moved", actor_id, message=f"calendar:timer:{view.key}",
+                          data_before={"deadline": _iso(old.get(view.id))}, data_after={"deadline": _iso(view.due_at)})
+        case.engine_state = ctx.engine.dumps(workflow)
+    return moved
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -97,6 +97,29 @@ def test_a_working_day_boundary_timer_fires_on_its_day(api, ctx, clock):
         assert uow.session.scalar(select(EngineTimer.id)) is None
 
 
+def test_a_calendar_change_moves_a_waiting_working_day_timer(api, ctx, clock):
+    from datetime import date
+
+    from app.models import CaseEvent
+    from app.services.calendar_admin import set_day
+
+    assert deploy(api, TIMER_BPMN, "timed.bpmn").status_code == 201
+    item = {"code": "T-2", "name": "限期补正", "type_code": "20", "department": "market",
+            "case_kind": "promised", "promised_limit": 5, "process_key": "timed", "case_prefix": "TN"}
+    assert api.post("/items", "admin", json=item).status_code == 201
+    case_no = apply(api, "T-2", {})["case_no"]  # Monday 2026-11-23: due at the end of Monday 11-30
+    set_day(ctx, None, date(2026, 11, 25), "holiday", "地方假日", local=True)  # a local extra holiday
+    with ctx.uow() as uow:
+        due = uow.session.scalar(select(EngineTimer.due_at))
+        moved = uow.session.scalars(select(CaseEvent.message).where(CaseEvent.action == "deadline_moved")).all()
+    assert due.isoformat() == "2026-12-01T15:59:59.999999+00:00"  # one working day later: Tuesday 12-01
+    assert "calendar:timer:deadline" in moved
+    clock.advance(timedelta(days=8))  # Tuesday 12-01 09:00: the old deadline has passed, the new one not
+    assert fire_due_timers(ctx) == 0 and open_keys(api, case_no) == ["wait_for_applicant"]
+    clock.advance(timedelta(days=1))
+    assert fire_due_timers(ctx) == 1 and case(api, case_no)["status"] == "withdrawn"
+
+
 def test_a_non_executable_pool_beside_an_executable_process_is_ignored(api):
     from tests.bpmn_builder import linear, user
 
