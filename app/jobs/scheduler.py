@@ -18,22 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
-    # The first tick runs at once, so a restart catches up on what fell due while it was down.
-    scheduler.add_job(engine_timers_tick, "interval", args=[app], id="engine_timers",
-                      seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
-                      next_run_time=SystemClock().now())
-    scheduler.add_job(clocks_tick, "interval", args=[app], id="clocks",
-                      seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
-                      next_run_time=SystemClock().now())
-    scheduler.add_job(orders_tick, "interval", args=[app], id="orders",
-                      seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
-                      next_run_time=SystemClock().now())
-    scheduler.add_job(outbox_tick, "interval", args=[app], id="outbox",
-                      seconds=float(app.config["SCHEDULER_INTERVAL"]), max_instances=1, coalesce=True,
-                      next_run_time=SystemClock().now())
-    # Hourly is plenty: the missing-arrangement alarm is raised once per year (unique key).
-    scheduler.add_job(calendar_tick, "interval", args=[app], id="calendar", hours=1, max_instances=1,
-                      coalesce=True, next_run_time=SystemClock().now())
+    interval = float(app.config["SCHEDULER_INTERVAL"])
+    # Hourly is plenty for the calendar: the missing-arrangement alarm is raised once per year (unique key).
+    jobs = (("engine_timers", engine_timers_tick, interval), ("clocks", clocks_tick, interval),
+            ("orders", orders_tick, interval), ("outbox", outbox_tick, interval), ("calendar", calendar_tick, 3600.0))
+    for job_id, tick, seconds in jobs:
+        # The first tick runs at once, so a restart catches up on what fell due while it was down.
+        scheduler.add_job(tick, "interval", args=[app], id=job_id, seconds=seconds, max_instances=1, coalesce=True,
+                          next_run_time=SystemClock().now())
 
 
 def start_background(app: Flask) -> BackgroundScheduler:

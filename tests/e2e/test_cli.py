@@ -108,3 +108,16 @@ def test_calendar_import_refuses_bad_files_in_one_line(cli, tmp_path):
     assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
     assert "NOT published" in cli.invoke(args=["calendar", "show", "2027"]).output
     assert cli.invoke(args=["calendar", "show", "1900"]).exit_code == 1
+
+
+def test_the_scheduler_runs_every_job_at_once_and_then_on_its_interval(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.jobs.scheduler import _add_jobs
+
+    scheduler = BackgroundScheduler()
+    _add_jobs(scheduler, app)
+    jobs = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
+    interval = float(app.config["SCHEDULER_INTERVAL"])
+    assert jobs == {"engine_timers": interval, "clocks": interval, "orders": interval, "outbox": interval,
+                    "calendar": 3600.0}
