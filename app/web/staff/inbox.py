@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError, Forbidden, InvalidInput
+from app.services import assignment
 from app.services import inbox as service
 from app.services.tasks import claim_task, unclaim_task
 
@@ -43,7 +44,7 @@ def inbox() -> Any:
         abort(403)
     except InvalidInput:
         abort(400)
-    colleagues = service.colleagues(ctx(), me, [r.task_id for r in page.rows if r.task_id and
+    colleagues = assignment.colleagues(ctx(), me, [r.task_id for r in page.rows if r.task_id and
                                                 r.department == me.department]) if view != "done" else {}
     views = [v for v in service.VIEWS if v != "department" or page.is_head]
     return render_template(
@@ -61,7 +62,7 @@ def claim_selected() -> Any:
         flash(_("Choose the tasks to claim first."), "error")
         return redirect(back)
     try:
-        outcomes = service.claim_many(ctx(), principal(), ids)
+        outcomes = assignment.claim_many(ctx(), principal(), ids)
     except InvalidInput as error:
         flash(" ".join(localized(d["message"]) for d in error.as_errors()), "error")
         return redirect(back)
@@ -113,7 +114,7 @@ def reassign(task_id: str) -> Any:
         flash(_("Choose the colleague to give the task to."), "error")
         return redirect(back)
     try:
-        done = service.reassign(ctx(), principal(), task_id, username)
+        done = assignment.reassign(ctx(), principal(), task_id, username)
     except DomainError as error:
         message = "; ".join(localized(str(d.get("message", ""))) for d in error.as_errors())
         flash(_("The task was not reassigned: %(reason)s.", reason=message), "error")
