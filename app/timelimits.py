@@ -45,10 +45,8 @@ class Status:
 
 def deadline(cal: WorkCalendar, limit: Limit) -> datetime:
     """The last moment of the limit; a working-day deadline is the end of its n-th working day."""
-    if limit.unit == "wd":
-        return end_of_day(cal.add_workdays(limit.started_at, limit.total + limit.suspended_days))
-    if limit.unit == "d":
-        return end_of_day(as_date(limit.started_at) + timedelta(days=limit.total + limit.suspended_days))
+    if limit.unit in ("wd", "d"):
+        return end_of_day(cal.limit_end(limit.started_at, limit.total + limit.suspended_days, limit.unit))
     return limit.started_at + timedelta(minutes=limit.total)
 
 

@@ -116,17 +116,18 @@ class WorkCalendar:
         a, b = sorted((as_date(start), as_date(end)))
         return any(y not in self.published_years for y in range(a.year, b.year + 1))
 
-    def step_due(self, limit: str | None, start: datetime) -> datetime | None:
-        """The due time of a step limit such as `7wd`, `2d`, `4h`, `PT4H` or `P2D`; None if absent or unreadable."""
-        parsed = parse_limit(limit)
-        if parsed is None:
-            return None
-        amount, unit = parsed
+    def limit_end(self, start: date | datetime | str, n: int, unit: str) -> date:
+        """The last day of a limit of `n` working days ("wd") or natural days ("d") from `start`.
+
+        《民法典》 Arts. 201/203: the start day does not count; a natural-day limit whose last day is a
+        holiday ends on the next working day (a working-day limit ends on one by construction).
+        """
         if unit == "wd":
-            return end_of_day(self.add_workdays(start, amount))
-        if unit == "d":
-            return end_of_day(as_date(start) + timedelta(days=amount))
-        return start + timedelta(minutes=amount)
+            return self.add_workdays(start, n)
+        day = as_date(start) + timedelta(days=n)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
 
 
 def parse_limit(limit: str | None) -> tuple[int, str] | None:
@@ -179,16 +180,3 @@ def default_calendar() -> WorkCalendar:
     """The package's arrangements: for code with no database (unit tests, `flask bpmn lint`)."""
     days, years = package_arrangements()
     return WorkCalendar({d: w for d, (w, _) in days.items()}, years, {d: n for d, (_, n) in days.items()})
-
-
-# Module-level helpers over the package calendar, for callers with no database at hand.
-def is_working_day(day: date | datetime | str) -> bool:
-    return default_calendar().is_working_day(day)
-
-
-def add_workdays(start: date | datetime | str, n: int) -> date:
-    return default_calendar().add_workdays(start, n)
-
-
-def step_due(limit: str | None, start: datetime) -> datetime | None:
-    return default_calendar().step_due(limit, start)

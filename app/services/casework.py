@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, undefer
 
-from app.clock import CHINA_TZ
 from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.errors import CaseNotFound, Forbidden, InvalidInput, TaskAlreadyCompleted, TaskNotFound
 from app.models import (
@@ -27,7 +25,6 @@ from app.models import (
     TaskCandidate,
     User,
 )
-from app.workdays import add_workdays, end_of_day
 
 from . import clocks
 from .cases import can_see_case
@@ -201,21 +198,11 @@ def _summary(s: Session, case: Case) -> dict[str, Any]:
                 limit_unit=item.limit_unit, joint=item.joint, applicant_phone=case.applicant.phone,
                 application=dict(case.application or {}), application_form=item.form_key,
                 required_materials=[m for m in item.materials or [] if isinstance(m, dict)],
-                promised_due=promised_due(case.accepted_at, item.promised_limit, item.limit_unit),
-                promised_due_provisional=False)
+                promised_due=None, promised_due_provisional=False)
     clock = clocks.decision_deadline(s, case.id)
-    if clock is not None:  # the clock's deadline: extensions and special procedures included
+    if clock is not None:  # the decision clock's deadline: extensions and special procedures included
         view.update(promised_due=clock[0], promised_due_provisional=clock[1])
     return view
-
-
-def promised_due(accepted_at: datetime | None, limit: int, unit: str) -> datetime | None:
-    """The promised deadline (承诺时限) counted from acceptance; None before acceptance."""
-    if accepted_at is None:
-        return None
-    if unit == "d":
-        return end_of_day(accepted_at.astimezone(CHINA_TZ).date() + timedelta(days=limit))
-    return end_of_day(add_workdays(accepted_at, limit))
 
 
 def _history(s: Session, case: Case, principal: Principal) -> list[dict[str, Any]]:

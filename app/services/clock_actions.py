@@ -112,7 +112,7 @@ def start_suspension(ctx: ServiceContext, principal: Principal, case_no: str, pr
         suspension = ClockSuspension(clock_id=clock.id, case_id=case.id, procedure=procedure, reason=reason[:2000],
                                      expected_days=expected_days, started_at=now, started_by=principal.id)
         s.add(suspension)
-        notice = issue_notice(s, case, "suspension", {
+        notice = issue_notice(s, cal, case, "suspension", {
             "procedure": procedure, "procedure_name": PROCEDURE_NAMES[procedure], "expected_days": expected_days,
             "reason": reason[:2000], "started_on": as_date(now).isoformat(),
             "expected_end": cal.add_workdays(now, expected_days).isoformat()}, now, principal.id)
@@ -273,9 +273,10 @@ def _decide(ctx: ServiceContext, s: Session, case: Case, extension: ClockExtensi
     clock = s.get(CaseClock, extension.clock_id)
     assert clock is not None
     if approve and clock.state != "stopped":
+        cal = ctx.calendar.get(s)
         clock.extended_by += extension.days
-        clocks.refresh(ctx.calendar.get(s), clock, now)
-        notice = issue_notice(s, case, "extension", {
+        clocks.refresh(cal, clock, now)
+        notice = issue_notice(s, cal, case, "extension", {
             "days": extension.days, "reason": extension.reason,
             "new_deadline": as_date(clock.deadline).isoformat() if clock.deadline else None}, now, actor_id)
         extension.notice_id = notice.id

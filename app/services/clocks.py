@@ -165,9 +165,6 @@ def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind:
                                           now, Thresholds.of(case.item), department=_department(case.item))
     if reached == "issued" and "issuance" in by_kind:
         stop(s, [by_kind.pop("issuance")], now)
-    if reached in ("issued", "closed", "refused", "withdrawn"):
-        stop(s, list(by_kind.values()), now)
-        by_kind.clear()
 
 
 def start_decision(s: Session, cal: WorkCalendar, case: Case, item: Item, started_at: datetime,
@@ -175,12 +172,6 @@ def start_decision(s: Session, cal: WorkCalendar, case: Case, item: Item, starte
     unit = item.limit_unit if item.limit_unit in ("wd", "d") else "wd"
     return start_clock(s, cal, case, "decision", started_at, item.promised_limit, unit, now, Thresholds.of(item),
                        statutory=item.statutory_limit, department=_department(item))
-
-
-def stop_all(s: Session, case: Case, now: datetime) -> None:
-    """A case that ends outside the engine's statuses (withdrawal) stops every clock."""
-    stop(s, running(s, case.id), now)
-    sync_task_due(s, case.id)
 
 
 def _step_limit(view: Any) -> tuple[int, str] | None:
@@ -203,29 +194,29 @@ def decision_deadline(s: Session, case_id: int) -> tuple[datetime, bool] | None:
 # -- inbox deadlines ---------------------------------------------------------------------------------
 
 def sync_task_due(s: Session, case_id: int) -> None:
-    """Each open task's deadline: its own step limit if running, else the earliest running case clock."""
+    """Each open task's deadline: its own step limit if running, else the earliest running case clock
+    (for changes outside an engine step: special procedures, extensions, calendar changes)."""
     clocks = running(s, case_id)
-    case_due = min((c.deadline for c in clocks if c.kind in CASE_CLOCKS and c.state == "running" and c.deadline),
-                   default=None)
     steps = {c.task_id: c.deadline for c in clocks if c.kind == "step" and c.state == "running"}
-    for task_id, due in s.execute(select(HumanTask.id, HumanTask.due_at).where(HumanTask.case_id == case_id)).all():
-        wanted = steps.get(task_id) or case_due
-        if wanted != due:
-            s.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=wanted),
-                      execution_options={"synchronize_session": False})
+    binding = _binding({c.kind: c for c in clocks if c.kind in CASE_CLOCKS})
+    s.execute(update(HumanTask).where(HumanTask.case_id == case_id, HumanTask.id.not_in(list(steps) or [""]))
+              .values(due_at=binding), execution_options={"synchronize_session": False})
+    for task_id, due in steps.items():
+        s.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=due),
+                  execution_options={"synchronize_session": False})
 
 
 # -- calendar changes --------------------------------------------------------------------------------
 
 def recompute_deadlines(ctx: ServiceContext, s: Session, since: date, now: datetime,
                         actor_id: int | None = None) -> int:
-    """After a calendar change from `since` on: recompute every open working-day clock whose counting
-    reaches that day; log each moved deadline on its case. Returns how many deadlines moved."""
+    """After a calendar change from `since` on: recompute every open clock counted in days (a natural-day
+    limit ending on a holiday moves on too) whose deadline reaches that day; log each moved deadline on its case. Returns how many deadlines moved."""
     ctx.calendar.invalidate()
     cal = ctx.calendar.get(s)
     moved = 0
     touched: set[int] = set()
-    query = (select(CaseClock).where(CaseClock.state != "stopped", CaseClock.unit == "wd",
+    query = (select(CaseClock).where(CaseClock.state != "stopped", CaseClock.unit.in_(("wd", "d")),
                                      CaseClock.deadline >= start_of_day(since))
              .order_by(CaseClock.id))
     for clock in s.scalars(query):

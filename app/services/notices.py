@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -30,7 +30,7 @@ from app.clock import CHINA_TZ
 from app.engine.runtime import StepResult
 from app.errors import CaseNotFound, NotFound
 from app.models import NOTICE_KINDS, Case, CaseCounter, CaseEvent, CaseFile, Item, Notice, User
-from app.workdays import add_workdays, is_working_day
+from app.workdays import WorkCalendar
 
 from .context import ServiceContext
 from .principal import Principal
@@ -70,13 +70,13 @@ class NoticeView:
     read_at: datetime | None
 
 
-def after_step(s: Session, case: Case, change: StatusChange, data: Callable[[], Mapping[str, Any]],
-               now: datetime, actor_id: int | None) -> None:
+def after_step(s: Session, cal: WorkCalendar, case: Case, change: StatusChange,
+               data: Callable[[], Mapping[str, Any]], now: datetime, actor_id: int | None) -> None:
     """Issue the notices this change calls for; nothing at all (no query) when none is due."""
     due = _due(case, change)
     if not due:
         return
-    issuing = _Issuing(s, case, data, now, actor_id)
+    issuing = _Issuing(s, cal, case, data, now, actor_id)
     for kind in due:
         if kind == "delivery":
             issuing.record_delivery()
@@ -84,10 +84,10 @@ def after_step(s: Session, case: Case, change: StatusChange, data: Callable[[], 
             issuing.issue(kind)
 
 
-def issue_notice(s: Session, case: Case, kind: str, content: Mapping[str, Any], now: datetime,
-                 actor_id: int | None) -> Notice:
+def issue_notice(s: Session, cal: WorkCalendar, case: Case, kind: str, content: Mapping[str, Any],
+                 now: datetime, actor_id: int | None) -> Notice:
     """Issue a written notice outside a step (特别程序告知书, 延长审查期限告知书); content is frozen in it."""
-    notice = _Issuing(s, case, dict, now, actor_id).issue_with(kind, content)
+    notice = _Issuing(s, cal, case, dict, now, actor_id).issue_with(kind, content)
     s.flush()
     return notice
 
@@ -109,9 +109,9 @@ def _due(case: Case, change: StatusChange) -> list[str]:
 class _Issuing:
     """One step's notices: reads the item, the issuer and the process data at most once each."""
 
-    def __init__(self, s: Session, case: Case, data: Callable[[], Mapping[str, Any]], now: datetime,
-                 actor_id: int | None) -> None:
-        self.s, self.case, self.now, self.actor_id = s, case, now, actor_id
+    def __init__(self, s: Session, cal: WorkCalendar, case: Case, data: Callable[[], Mapping[str, Any]],
+                 now: datetime, actor_id: int | None) -> None:
+        self.s, self.cal, self.case, self.now, self.actor_id = s, cal, case, now, actor_id
         self._data_fn = data
 
     @cached_property
@@ -172,7 +172,7 @@ class _Issuing:
             "promised_limit": item.promised_limit, "statutory_limit": item.statutory_limit,
             "limit_unit": item.limit_unit,
             # 《行政许可法》第三十二条: a correction notice within five days, or the case counts as accepted.
-            "correction_notice_by": add_workdays(received, 5).isoformat(),
+            "correction_notice_by": self.cal.limit_end(received, 5, "wd").isoformat(),
             "office_hours": (item.guide or {}).get("office_hours") or "",
         }
 
@@ -190,8 +190,8 @@ class _Issuing:
         return {
             "accepted_on": _day(accepted).isoformat(), "limit_unit": item.limit_unit,
             "promised_limit": item.promised_limit, "statutory_limit": item.statutory_limit,
-            "promised_deadline": deadline(accepted, item.promised_limit, item.limit_unit).isoformat(),
-            "statutory_deadline": deadline(accepted, item.statutory_limit, item.limit_unit).isoformat(),
+            "promised_deadline": self.cal.limit_end(accepted, item.promised_limit, item.limit_unit).isoformat(),
+            "statutory_deadline": self.cal.limit_end(accepted, item.statutory_limit, item.limit_unit).isoformat(),
         }
 
     def _refusal(self) -> dict[str, Any]:
@@ -242,20 +242,6 @@ class _Issuing:
             return None
         return {"name": user.full_name or user.username, "staff_no": user.staff_no or "",
                 "department": user.department.name if user.department else ""}
-
-
-def deadline(start: datetime, n: int, unit: str) -> date:
-    """The last day of a limit of `n` working days ("wd") or natural days from `start`.
-
-    《民法典》第二百零一条、第二百零三条: the start day does not count; a natural-day limit ending on a
-    holiday ends on the next working day.
-    """
-    if unit == "wd":
-        return add_workdays(start, n)
-    day = _day(start) + timedelta(days=n)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 def next_number(s: Session, kind: str, now: datetime) -> str:

@@ -77,8 +77,8 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
 
         after_clock_action(ctx, s, case, result, lambda key: engine.completed_data(workflow, key), now, actor_id)
     if new or reached:
-        notices.after_step(s, case, StatusChange(before, reached, result), lambda: engine.data(workflow),
-                           now, actor_id)
+        notices.after_step(s, ctx.calendar.get(s), case, StatusChange(before, reached, result),
+                           lambda: engine.data(workflow), now, actor_id)
     return views
 
 

@@ -99,16 +99,6 @@ def test_acceptance_notice_gives_the_promised_deadline_in_working_days(api, ctx)
     assert c["issuer"]["name"] == "王芳"
 
 
-def test_acceptance_deadline_skips_the_national_day_holiday(ctx):
-    # Accepted on Wednesday 30 September 2026: 1–7 October are holidays, the make-up day (调休) counts.
-    accepted = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
-    assert notices.deadline(accepted, 1, "wd").isoformat() == "2026-10-08"
-    # Natural days: start day not counted; a last day on a holiday moves to the next working day.
-    assert notices.deadline(accepted, 3, "d").isoformat() == "2026-10-08"
-    assert notices.deadline(accepted, 10, "d").isoformat() == "2026-10-10"  # a make-up Saturday works
-    assert notices.deadline(accepted, 11, "d").isoformat() == "2026-10-12"  # Sunday → Monday
-
-
 @pytest.mark.parametrize("step", ["preview", "acceptance"])
 def test_refusal_notice_before_acceptance_carries_the_reason(api, ctx, step):
     case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
@@ -226,5 +216,5 @@ def test_after_step_does_no_work_when_nothing_is_due():
 
     for before, reached in [("submitted", ["in_review"]), ("in_review", ["decided"]), ("correction", ["submitted"]),
                             ("submitted", [])]:
-        notices.after_step(_Untouchable(), _Untouchable(), StatusChange(before, reached, StepResult()), data,
+        notices.after_step(_Untouchable(), _Untouchable(), _Untouchable(), StatusChange(before, reached, StepResult()), data,
                            datetime(2026, 11, 23, tzinfo=UTC), 1)
