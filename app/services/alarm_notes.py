@@ -1,5 +1,6 @@
 """Who hears of a fired alarm: the department's heads (one message per department and batch, so a
-catch-up after downtime does not bury the bell), and for a deemed acceptance the applicant as well."""
+catch-up after downtime does not bury the bell), and for a deemed acceptance the applicant as well.
+Called with the alarms inserted just now only, so nobody hears of one twice."""
 
 from __future__ import annotations
 
@@ -36,5 +37,4 @@ def send(s: Session, fired: list[dict[str, Any]], now: datetime) -> None:
         shown = "、".join(case_nos[:20]) + (f" 等 {len(case_nos)} 件" if len(case_nos) > 20 else "")
         notifications.notify_groups(
             s, now, [f"{department}.head"], "alarm", f"{len(case_nos)} 件办件红灯预警",
-            f"以下办件已超过办理时限：{shown}", case_id=None, link="/supervision",
-            dedupe_key=f"red:{department}:{now.isoformat()}")
+            f"以下办件已超过办理时限：{shown}", case_id=None, link="/staff/inbox?view=overdue")

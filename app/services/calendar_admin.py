@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
@@ -24,6 +23,7 @@ from app.errors import Forbidden, InvalidInput
 from app.models import Alarm, CalendarDay, CalendarYear
 from app.workdays import FIRST_YEAR
 
+from . import alarms
 from .calendar import bump_revision
 from .calendar_files import LAST_YEAR, DayEntry, day_problem, validate_entries
 from .context import ServiceContext
@@ -194,13 +194,9 @@ def raise_missing_year_alarm(ctx: ServiceContext, now: datetime) -> int | None:
                f"is not in the working-day calendar: deadlines in {year} are provisional")
     with ctx.uow(write=True) as uow:
         s = uow.session
-        row = {"key": f"calendar:{year}", "kind": "calendar", "level": "yellow", "message": message,
-               "due_at": due, "fired_at": now}
-        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        # RETURNING says whether this call inserted it (an ORM insert's rowcount is not reliable).
-        statement = (dialect.insert(Alarm.__table__).values(row).on_conflict_do_nothing(index_elements=["key"])
-                     .returning(Alarm.__table__.c.id))
-        inserted = s.execute(statement).scalar() is not None
+        inserted = bool(alarms.insert_once(ctx, s, [{"key": f"calendar:{year}", "kind": "calendar",
+                                                     "level": "yellow", "message": message, "due_at": due,
+                                                     "fired_at": now}]))
         if inserted:
             _notify_admins(s, now, year, message)
         uow.commit()

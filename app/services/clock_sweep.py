@@ -14,15 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Alarm, Case, CaseClock
 from app.timelimits import status
 from app.workdays import WorkCalendar
 
-from . import alarm_notes, clocks
+from . import alarm_notes, alarms, clocks
 from .context import ServiceContext
 from .events import log_event
 
@@ -90,11 +88,12 @@ def _act(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetim
         s.execute(update(Alarm).where(Alarm.clock_id.in_(cleared), Alarm.level == "yellow",
                                       Alarm.cleared_at.is_(None)).values(cleared_at=now),
                   execution_options={"synchronize_session": False})
-    result.alarms += _insert_alarms(ctx, s, fired)
+    inserted = alarms.insert_once(ctx, s, fired)
+    result.alarms += len(inserted)
     s.flush()
     for case_no in deemed_now:  # a level change moves no deadline; a deemed acceptance starts a clock
         clocks.sync_task_due(s, deemed_now[case_no])
-    alarm_notes.send(s, fired, now)
+    alarm_notes.send(s, [a for a in fired if a["key"] in inserted], now)  # only what fired now
 
 
 def _overdue(cal: WorkCalendar, clock: CaseClock, now: datetime) -> bool:
@@ -131,13 +130,3 @@ def _alarm_row(clock: CaseClock, level: str, due: datetime, now: datetime, kind:
     return {"key": f"{kind}:{clock.id}:{clock.generation}:{level}", "kind": kind, "level": level,
             "case_id": clock.case_id, "clock_id": clock.id, "department": clock.department,
             "message": f"{clock.kind}:{clock.name}" if clock.name else clock.kind, "due_at": due, "fired_at": now}
-
-
-def _insert_alarms(ctx: ServiceContext, s: Session, rows: list[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
-    dialect_insert = pg_insert if ctx.db.is_postgres else sqlite_insert
-    stmt = dialect_insert(Alarm.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(Alarm.id)
-    return len(s.execute(stmt, rows).all())  # executemany ("insert many values"); conflicts return nothing
-
-

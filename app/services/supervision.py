@@ -11,15 +11,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Alarm, Case, Item, SupervisionOrder, User
 from app.workdays import as_date, end_of_day
 
-from . import notifications
+from . import alarms, notifications
 from .context import ServiceContext
 from .events import log_event
 from .principal import Principal
@@ -210,12 +208,10 @@ def sweep_orders(ctx: ServiceContext, now: datetime | None = None, batch: int = 
 
 def _fire_overdue(ctx: ServiceContext, s: Session, order: SupervisionOrder, now: datetime) -> int:
     key = f"order:{order.id}:overdue"
-    dialect_insert = pg_insert if ctx.db.is_postgres else sqlite_insert
-    stmt = dialect_insert(Alarm.__table__).on_conflict_do_nothing(index_elements=["key"]).values(
-        key=key, kind="order", level="red", case_id=order.case_id, order_id=order.id, department=order.department,
-        message=f"督办单逾期未回复：{order.reason[:200]}", due_at=order.reply_by, fired_at=now)
-    # RETURNING, not rowcount: the id comes back only when the row was inserted, on every backend.
-    fired = s.execute(stmt.returning(Alarm.__table__.c.id)).scalar() is not None
+    fired = bool(alarms.insert_once(ctx, s, [{
+        "key": key, "kind": "order", "level": "red", "case_id": order.case_id, "order_id": order.id,
+        "department": order.department, "message": f"督办单逾期未回复：{order.reason[:200]}",
+        "due_at": order.reply_by, "fired_at": now}]))
     if fired:
         case_no = _case_no(s, order.case_id)
         title, body = f"督办单逾期未回复：{case_no}", f"应于 {as_date(order.reply_by).isoformat()} 前回复：{order.reason}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Alarm, Case, Notice
+from app.models import Alarm, Case, Notice, User
 from app.models.notification import Notification
 from app.services import processes
 from app.services.clock_sweep import sweep_clocks
@@ -281,3 +281,16 @@ def test_clocks_are_private_to_who_may_see_the_case(api):
     assert api.get(f"/cases/{case_no}/clocks", "company").status_code == 200
     assert api.get(f"/cases/{case_no}/clocks", "citizen").status_code == 404
     assert api.get(f"/cases/{case_no}/clocks", "housing_approver").status_code == 404
+
+
+def test_the_heads_hear_of_every_red_case_even_when_a_tick_takes_several_batches(api, ctx, clock):
+    first, second = food_to_review(api), food_to_review(api)
+    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))  # both decision clocks overdue
+    result = sweep_clocks(ctx, batch=1)
+    assert result.alarms >= 2
+    with ctx.uow() as uow:
+        bodies = uow.session.scalars(select(Notification.body).join(User, User.id == Notification.user_id)
+                                     .where(User.username == "market_head", Notification.kind == "alarm")).all()
+    told = " ".join(bodies)
+    assert first in told and second in told
+    assert sweep_clocks(ctx).alarms == 0  # and nothing again on the next tick

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app import create_app
 from app.clock import ManualClock
-from app.services import clock_sweep
+from app.services import alarms, clock_sweep
 from tests.conftest import make_config
 
 
@@ -25,14 +25,14 @@ def main(argv: list[str]) -> int:
     app = create_app(make_config(url), clock=ManualClock(now))
     ctx = app.extensions["banjian"]
     if "--die-before-commit" in argv:
-        original = clock_sweep._insert_alarms
+        original = alarms.insert_once
 
         def insert_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
             original(*args, **kwargs)
             args[1].flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
-        clock_sweep._insert_alarms = insert_then_die  # type: ignore[assignment]
+        alarms.insert_once = insert_then_die  # type: ignore[assignment]
     result = clock_sweep.sweep_clocks(ctx, batch=250)
     print(json.dumps({"checked": result.checked, "alarms": result.alarms}))
     return 0
