@@ -38,12 +38,12 @@ SPAN_YEARS_AHEAD = 6  # precomputed beyond the last published year; later dates 
 
 
 @lru_cache(maxsize=64)
-def statutory_holidays(year: int) -> frozenset[date]:
-    """The statutory festival days of `year` (《全国年节及纪念日放假办法》), without guessed in-lieu days."""
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory festival days of `year` (《全国年节及纪念日放假办法》) with their Chinese names, without
+    guessed in-lieu days. Language fixed: names (and so any filtering) never depend on the server locale."""
     if holiday_lib is None:  # pragma: no cover
-        return frozenset()
-    days = holiday_lib.China(years=year)
-    return frozenset(d for d, name in days.items() if "observed" not in name.lower())
+        return {}
+    return {d: str(n) for d, n in holiday_lib.China(years=year, observed=False, language="zh_CN").items()}
 
 
 class WorkCalendar:

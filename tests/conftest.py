@@ -20,8 +20,8 @@ from app import create_app
 from app.cli.db import upgrade_database
 from app.clock import ManualClock
 from app.models import Base
+from app.services import calendar_admin
 from app.services.context import ServiceContext
-from app.services.calendar import seed_calendar
 from app.services.demo import load_demo
 from app.web.i18n import compile_catalogs
 from config import TestConfig
@@ -96,11 +96,8 @@ def truncate(app: Flask, reseed: bool = True) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with ctx.db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    if reseed:
-        with ctx.uow(write=True) as uow:  # the calendar is reference data every test counts on
-            seed_calendar(uow.session, START)
-            uow.commit()
-        ctx.calendar.invalidate()
+    if reseed:  # the calendar is reference data every test counts on
+        calendar_admin.seed(ctx, START)
 
 
 def wipe(app: Flask) -> None:

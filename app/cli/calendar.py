@@ -8,7 +8,6 @@ import click
 from flask.cli import AppGroup
 
 from app.services import calendar_admin
-from app.services.calendar import seed_calendar
 from app.services.calendar_files import parse_arrangement
 
 from .common import ctx, one_line_errors
@@ -49,9 +48,5 @@ def show(year: int) -> None:
 @calendar_cli.command("seed")
 def seed() -> None:
     """Add the chinesecalendar package's arrangements for the years the table lacks (idempotent)."""
-    context = ctx()
-    with context.uow(write=True) as uow:
-        added = seed_calendar(uow.session, context.clock.now())
-        uow.commit()
-    context.calendar.invalidate()
+    added = calendar_admin.seed(ctx())
     click.echo(f"calendar: {added} year(s) added")

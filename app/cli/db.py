@@ -10,7 +10,7 @@ from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services.calendar import seed_calendar
+from app.services import calendar_admin
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -36,12 +36,7 @@ def upgrade_database(revision: str = "head") -> None:
 
 def seed_database_calendar() -> int:
     """The package's holiday arrangements for years the calendar table lacks (idempotent)."""
-    ctx = current_app.extensions["banjian"]
-    with ctx.uow(write=True) as uow:
-        added = seed_calendar(uow.session, ctx.clock.now())
-        uow.commit()
-    ctx.calendar.invalidate()
-    return added
+    return calendar_admin.seed(current_app.extensions["banjian"])
 
 
 @db_cli.command("upgrade")

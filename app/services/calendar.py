@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -80,21 +80,25 @@ def load_calendar(s: Session) -> WorkCalendar | None:
     return WorkCalendar({d: k == "workday" for d, k, _ in rows}, years, {d: n for d, _, n in rows})
 
 
-def seed_calendar(s: Session, now: datetime) -> int:
-    """Add the package's arrangements for the years the table does not know yet; returns years added."""
+def seed_calendar(s: Session, now: datetime) -> list[int]:
+    """Add the package's arrangements for the years the table does not know yet, keeping any day an
+    administrator already set in them; returns the years added. Callers recompute deadlines
+    (calendar_admin.seed)."""
     known = set(s.scalars(select(CalendarYear.year)))
     days, years = package_arrangements()
     new_years = sorted(years - known)
     if not new_years:
-        return 0
+        return []
     wanted = set(new_years)
-    s.execute(insert(CalendarDay.__table__), [
-        {"day": d, "kind": "workday" if working else "holiday", "name": name[:60], "source": "chinesecalendar",
-         "updated_at": now} for d, (working, name) in sorted(days.items()) if d.year in wanted])
+    taken = set(s.scalars(select(CalendarDay.day).where(CalendarDay.day >= date(new_years[0], 1, 1))))
+    rows = [{"day": d, "kind": "workday" if working else "holiday", "name": name[:60], "source": "chinesecalendar",
+             "updated_at": now} for d, (working, name) in sorted(days.items()) if d.year in wanted and d not in taken]
+    if rows:
+        s.execute(insert(CalendarDay.__table__), rows)
     s.execute(insert(CalendarYear.__table__), [
         {"year": y, "published": True, "source": "chinesecalendar", "updated_at": now} for y in new_years])
     bump_revision(s, now)
-    return len(new_years)
+    return new_years
 
 
 def bump_revision(s: Session, now: datetime) -> int:

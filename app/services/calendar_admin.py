@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import calendar as month_calendar
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -21,12 +23,12 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.errors import Forbidden, InvalidInput
 from app.models import Alarm, CalendarDay, CalendarYear
-from app.workdays import FIRST_YEAR
+from app.workdays import FIRST_YEAR, statutory_holidays
 
 from . import alarms
-from .calendar import bump_revision
+from .calendar import bump_revision, seed_calendar
 from .calendar_files import LAST_YEAR, DayEntry, day_problem, validate_entries
-from .context import ServiceContext
+from .context import ServiceContext, UnitOfWork
 from .notifications import notify_roles
 from .principal import Principal
 
@@ -64,7 +66,7 @@ def import_year(ctx: ServiceContext, principal: Principal | None, year: int, ent
     checked = validate_entries(year, entries)
     now = now or ctx.clock.now()
     actor = principal.id if principal else None
-    with ctx.uow(write=True) as uow:
+    with _changing(ctx) as uow:
         s = uow.session
         local = set(s.scalars(select(CalendarDay.day).where(*_in_year(year), CalendarDay.source == "local")))
         s.execute(delete(CalendarDay).where(*_in_year(year), CalendarDay.source != "local")
@@ -75,7 +77,6 @@ def import_year(ctx: ServiceContext, principal: Principal | None, year: int, ent
         _set_year(s, year, True, "import", now, actor)
         moved = _changed(ctx, s, date(year, 1, 1), now, actor)
         uow.commit()
-    ctx.calendar.invalidate()
     log.info("calendar %s imported by %s: %s days, %s local kept, %s deadlines moved",
              year, principal.username if principal else "system", len(rows), len(checked) - len(rows), moved)
     return ImportResult(year, len(rows), len(checked) - len(rows), True, moved)
@@ -98,7 +99,7 @@ def set_day(ctx: ServiceContext, principal: Principal | None, day: date, kind: s
         raise InvalidInput("invalid day", [{"field": "kind" if kind else "date", "message": problem}])
     now = now or ctx.clock.now()
     actor = principal.id if principal else None
-    with ctx.uow(write=True) as uow:
+    with _changing(ctx) as uow:
         s = uow.session
         row = s.get(CalendarDay, day)
         if kind is None:
@@ -113,10 +114,25 @@ def set_day(ctx: ServiceContext, principal: Principal | None, day: date, kind: s
         moved = _changed(ctx, s, day, now, actor)
         published = _is_published(s, day.year)
         uow.commit()
-    ctx.calendar.invalidate()
     log.info("calendar day %s set to %s%s by %s: %s deadlines moved", day, kind or "weekday rule",
              " (local)" if local else "", principal.username if principal else "system", moved)
     return ChangeResult(day.year, day, kind, published, moved)
+
+
+def seed(ctx: ServiceContext, now: datetime | None = None) -> int:
+    """The `chinesecalendar` package's arrangements for the years the table lacks (idempotent), as a
+    calendar change: the open deadlines they affect move and lose their provisional mark, the years'
+    missing-arrangement alarms clear. Returns how many years were added."""
+    now = now or ctx.clock.now()
+    with _changing(ctx) as uow:
+        s = uow.session
+        years = seed_calendar(s, now)
+        if years:
+            s.execute(update(Alarm).where(Alarm.key.in_([f"calendar:{y}" for y in years]), Alarm.cleared_at.is_(None))
+                      .values(cleared_at=now).execution_options(synchronize_session=False))
+            _changed(ctx, s, date(years[0], 1, 1), now, None)
+        uow.commit()
+    return len(years)
 
 
 def set_published(ctx: ServiceContext, principal: Principal | None, year: int, published: bool,
@@ -129,12 +145,11 @@ def set_published(ctx: ServiceContext, principal: Principal | None, year: int, p
     _check_year(year)
     now = now or ctx.clock.now()
     actor = principal.id if principal else None
-    with ctx.uow(write=True) as uow:
+    with _changing(ctx) as uow:
         s = uow.session
         _set_year(s, year, published, "admin", now, actor)
         moved = _changed(ctx, s, date(year, 1, 1), now, actor)
         uow.commit()
-    ctx.calendar.invalidate()
     log.info("calendar %s marked %s by %s: %s deadlines moved", year, "published" if published else "unpublished",
              principal.username if principal else "system", moved)
     return ChangeResult(year, None, None, published, moved)
@@ -156,7 +171,7 @@ def calendar_year_view(ctx: ServiceContext, year: int, principal: Principal | No
         status = s.execute(select(CalendarYear.published, CalendarYear.source, CalendarYear.updated_at)
                            .where(CalendarYear.year == year)).first()
     published = bool(status and status.published)
-    fallback = {} if published else statutory_names(year)
+    fallback = {} if published else statutory_holidays(year)
     days: list[dict[str, Any]] = []
     for offset in range(366 if month_calendar.isleap(year) else 365):
         day = date(year, 1, 1) + timedelta(days=offset)
@@ -211,17 +226,6 @@ def _notify_admins(s: Session, now: datetime, year: int, message: str) -> None:
         message, link=f"/admin/calendar/{year}", dedupe_key=f"calendar:{year}")
 
 
-def statutory_names(year: int) -> dict[date, str]:
-    """The statutory festival days of an unpublished year with their Chinese names (no guessed in-lieu days)."""
-    try:
-        import holidays
-    except ImportError:  # pragma: no cover
-        return {}
-    names = holidays.China(years=year, language="zh_CN")
-    english = holidays.China(years=year)
-    return {d: str(n) for d, n in names.items() if "observed" not in str(english.get(d, "")).lower()}
-
-
 def _month(year: int, month: int, days: list[dict[str, Any]]) -> dict[str, Any]:
     """A month as weeks Monday..Sunday, with None outside the month."""
     first = date(year, month, 1).timetuple().tm_yday - 1
@@ -229,6 +233,17 @@ def _month(year: int, month: int, days: list[dict[str, Any]]) -> dict[str, Any]:
     for week in month_calendar.Calendar(firstweekday=0).monthdayscalendar(year, month):
         weeks.append([days[first + n - 1] if n else None for n in week])
     return {"month": month, "weeks": weeks}
+
+
+@contextmanager
+def _changing(ctx: ServiceContext) -> Iterator[UnitOfWork]:
+    """A calendar change's transaction. The process's copy is reloaded afterwards, committed or not: the
+    recount inside loaded the uncommitted calendar, which a rollback must not leave behind."""
+    try:
+        with ctx.uow(write=True) as uow:
+            yield uow
+    finally:
+        ctx.calendar.invalidate()
 
 
 def _changed(ctx: ServiceContext, s: Session, since: date, now: datetime, actor: int | None) -> int:

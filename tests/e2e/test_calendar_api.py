@@ -154,3 +154,44 @@ def test_missing_next_year_alarm_from_1_october_once(app, ctx, clock, api):
     with ctx.uow() as uow:
         assert uow.session.scalar(select(Alarm.cleared_at).where(Alarm.key == "calendar:2027")) is not None
     assert calendar_admin.missing_next_year(ctx, clock.now()) is None
+
+
+def test_a_calendar_change_that_rolls_back_leaves_the_processs_calendar_as_it_was(ctx, monkeypatch):
+    from datetime import date
+
+    import pytest
+
+    from app.services import calendar_admin, clocks
+
+    def fail_after_recount(*args, **kwargs):
+        original(*args, **kwargs)  # the recount loads the uncommitted calendar...
+        raise RuntimeError("the transaction fails after it")  # ...and then the change rolls back
+
+    original = clocks.recompute_deadlines
+    monkeypatch.setattr(clocks, "recompute_deadlines", fail_after_recount)
+    with pytest.raises(RuntimeError):
+        calendar_admin.set_day(ctx, None, date(2026, 12, 2), "holiday", "地方假日", local=True)
+    with ctx.uow() as uow:  # what the next request counts on
+        assert ctx.calendar.get(uow.session).is_working_day(date(2026, 12, 2))
+
+
+def test_seeding_a_year_keeps_the_days_an_administrator_set_in_it(ctx, api):
+    """As when a newer chinesecalendar release ships a year the table only had a local day for."""
+    from datetime import date
+
+    from sqlalchemy import delete
+
+    from app.models import CalendarDay, CalendarYear
+    from app.services import calendar_admin
+
+    with ctx.uow(write=True) as uow:  # 2026 as if the package had not published it yet
+        uow.session.execute(delete(CalendarDay).where(CalendarDay.day >= date(2026, 1, 1)))
+        uow.session.execute(delete(CalendarYear).where(CalendarYear.year == 2026))
+        uow.commit()
+    calendar_admin.set_day(ctx, None, date(2026, 10, 9), "holiday", "地方假日", local=True)
+    assert calendar_admin.seed(ctx) == 1
+    view = calendar_admin.calendar_year_view(ctx, 2026)
+    days = {d["date"]: d for d in view["days"]}
+    assert view["published"] and days[date(2026, 10, 9)]["source"] == "local"
+    assert days[date(2026, 10, 1)]["kind"] == "holiday" and days[date(2026, 10, 10)]["kind"] == "workday"
+    assert calendar_admin.seed(ctx) == 0

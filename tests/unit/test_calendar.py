@@ -95,3 +95,17 @@ def test_bad_lines_are_all_reported():
     with pytest.raises(InvalidInput):
         validate_entries(2027, [])
     assert validate_entries(2027, [DayEntry(date(2027, 1, 2), "holiday", "元旦")])  # a holiday may fall on a weekend
+
+
+def test_an_unpublished_year_counts_statutory_days_only_whatever_the_server_locale(monkeypatch):
+    from app.workdays import WorkCalendar, statutory_holidays
+
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # holidays would name in-lieu days "国庆节（补假）" here
+    statutory_holidays.cache_clear()
+    try:
+        provisional = WorkCalendar({}, range(2004, 2027))  # 2027 not published
+        assert not provisional.is_working_day(date(2027, 10, 1))  # National Day itself
+        assert provisional.is_working_day(date(2027, 10, 4))  # a guessed in-lieu day is not a holiday
+        assert statutory_holidays(2027)[date(2027, 1, 1)] == "元旦"
+    finally:
+        statutory_holidays.cache_clear()
