@@ -142,9 +142,15 @@ def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, 
             for v in new_tasks}
 
 
+def binding_clock(by_kind: dict[str, CaseClock]) -> CaseClock | None:
+    """The clock a task without a step limit works to: the running case clock that ends first."""
+    return min((c for c in by_kind.values() if c.state == "running" and c.deadline), key=lambda c: c.deadline,
+               default=None)
+
+
 def _binding(by_kind: dict[str, CaseClock]) -> datetime | None:
-    """The deadline a task without a step limit works to: the earliest running case clock's."""
-    return min((c.deadline for c in by_kind.values() if c.state == "running" and c.deadline), default=None)
+    clock = binding_clock(by_kind)
+    return clock.deadline if clock else None
 
 
 def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind: dict[str, CaseClock],

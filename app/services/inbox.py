@@ -35,9 +35,10 @@ from app.models import (
     TaskCandidate,
     User,
 )
-from app.timelimits import Limit, status
-from app.workdays import WorkCalendar, default_calendar, end_of_day
+from app.timelimits import status
+from app.workdays import WorkCalendar, end_of_day
 
+from . import clocks
 from .context import ServiceContext
 from .principal import Principal
 
@@ -128,9 +129,8 @@ def is_head(principal: Principal) -> bool:
     return "head" in principal.roles and principal.department is not None
 
 
-def remaining_workdays(due_at: datetime, now: datetime, cal: WorkCalendar | None = None) -> int:
+def remaining_workdays(due_at: datetime, now: datetime, cal: WorkCalendar) -> int:
     """Working days strictly after today up to the due date; negative once overdue."""
-    cal = cal or default_calendar()
     today, due = now.astimezone(CHINA_TZ).date(), due_at.astimezone(CHINA_TZ).date()
     if due >= today:
         return cal.workdays_between(today, due)
@@ -138,7 +138,7 @@ def remaining_workdays(due_at: datetime, now: datetime, cal: WorkCalendar | None
 
 
 def light(due_at: datetime | None, created_at: datetime | None, now: datetime,
-          cal: WorkCalendar | None = None) -> str | None:
+          cal: WorkCalendar) -> str | None:
     if due_at is None:
         return None
     if due_at < now:
@@ -371,7 +371,7 @@ def _counts(s: Session, principal: Principal, q: InboxQuery, conditions: dict[st
 
 def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, now: datetime,
                claimable: ColumnElement[bool], condition: ColumnElement[bool], page: int,
-               per_page: int, cal: WorkCalendar | None = None) -> list[InboxRow]:
+               per_page: int, cal: WorkCalendar) -> list[InboxRow]:
     cols = select(HumanTask.id, HumanTask.case_id, HumanTask.task_key, HumanTask.name, HumanTask.stage,
                   HumanTask.department,
                   HumanTask.due_at, HumanTask.created_at, HumanTask.assignee_id, Case.case_no, Case.received_at,
@@ -405,25 +405,23 @@ def _task_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[An
     ) for r in rows]
 
 
-def _clock_levels(s: Session, case_ids: set[int], cal: WorkCalendar | None,
+def _clock_levels(s: Session, case_ids: set[int], cal: WorkCalendar,
                   now: datetime) -> dict[tuple[int, str | None], tuple[datetime | None, str]]:
-    """The page's running clocks, one query: (case id, step task id or None for a case clock) -> the
-    clock's (deadline, level now), with the item's and the step's thresholds; counted live, so a light
-    does not wait for the scheduler's next tick."""
-    if not case_ids:
-        return {}
-    cal = cal or default_calendar()
+    """The page's running clocks, one query: (case id, step task id, or None for the case's binding clock)
+    -> (deadline, level now), with the clock's own thresholds; counted live, so a light does not wait for
+    the scheduler's next tick."""
+    by_case: dict[int, list[CaseClock]] = {}
+    if case_ids:
+        for c in s.scalars(select(CaseClock).where(CaseClock.case_id.in_(case_ids), CaseClock.state == "running")):
+            by_case.setdefault(c.case_id, []).append(c)
     found: dict[tuple[int, str | None], tuple[datetime | None, str]] = {}
-    for c in s.execute(select(CaseClock.case_id, CaseClock.task_id, CaseClock.kind, CaseClock.deadline,
-                              CaseClock.started_at, CaseClock.limit_value, CaseClock.unit, CaseClock.extended_by,
-                              CaseClock.suspended_days, CaseClock.yellow_ratio, CaseClock.yellow_days)
-                       .where(CaseClock.case_id.in_(case_ids), CaseClock.state == "running")):
-        key = (c.case_id, c.task_id if c.kind == "step" else None)
-        held = found.get(key)
-        if held is None or (c.deadline is not None and (held[0] is None or c.deadline < held[0])):
-            limit = Limit(c.started_at, c.limit_value, c.unit, c.extended_by, c.suspended_days, c.yellow_ratio,
-                          c.yellow_days)
-            found[key] = (c.deadline, status(cal, limit, now).level)  # a case's binding clock: its earliest
+    for case_id, running in by_case.items():
+        for c in running:
+            if c.kind == "step":
+                found[(case_id, c.task_id)] = (c.deadline, status(cal, clocks.limit_of(c), now).level)
+        binding = clocks.binding_clock({c.kind: c for c in running if c.kind in clocks.CASE_CLOCKS})
+        if binding is not None:
+            found[(case_id, None)] = (binding.deadline, status(cal, clocks.limit_of(binding), now).level)
     return found
 
 

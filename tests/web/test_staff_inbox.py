@@ -10,7 +10,7 @@ import pytest
 
 from app.services import inbox as service
 from app.services.auth import authenticate
-from app.workdays import end_of_day
+from app.workdays import default_calendar, end_of_day
 from tests.conftest import START
 from tests.e2e.flows import (
     FOOD,
@@ -25,6 +25,8 @@ from tests.e2e.flows import (
 )
 
 from .staff_helpers import Browser, count, main_text, rows, text
+
+CAL = default_calendar()
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -88,12 +90,12 @@ def test_due_soon_and_lights_follow_the_rule(app, api, demo, clock):
 def test_eighty_percent_of_the_time_turns_the_light_yellow(demo, clock):
     created = START  # Monday 23 Nov, 09:00 Beijing
     due = end_of_day(date(2026, 12, 4))  # Friday of the next week
-    assert service.light(due, created, created + timedelta(days=5)) == "green"  # Saturday: 4 working days left
+    assert service.light(due, created, created + timedelta(days=5), CAL) == "green"  # Saturday: 4 working days left
     wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # 18:00 Beijing: 2 working days left, 81 % gone
-    assert service.remaining_workdays(due, wednesday) == 2
-    assert service.light(due, created, wednesday) == "yellow"
-    assert service.light(None, created, wednesday) is None
-    assert service.light(due, created, due + timedelta(seconds=1)) == "red"
+    assert service.remaining_workdays(due, wednesday, CAL) == 2
+    assert service.light(due, created, wednesday, CAL) == "yellow"
+    assert service.light(None, created, wednesday, CAL) is None
+    assert service.light(due, created, due + timedelta(seconds=1), CAL) == "red"
     # and the due-soon view agrees with the light (SQL and Python share the rule)
     case_no = food_in(demo)
     clerk = authenticate(demo, "market_clerk", "demo1234")

@@ -35,7 +35,8 @@ def task(task_id: str) -> Any:
     except (TaskNotFound, TaskAlreadyCompleted):
         abort(404)
     form = _form(page.task.get("form_key"))
-    correction = portal.window_correction(ctx(), me, task_id)
+    # Only a case awaiting correction has a correction step: no second lookup for every other task.
+    correction = portal.window_correction(ctx(), me, task_id) if page.case["status"] == "correction" else None
     if request.method == "GET":
         return _render(page, form, _prefill(form, page.context), correction=correction)
     if not page.may_work:
