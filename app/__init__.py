@@ -51,6 +51,7 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
     app.config.from_object(config_class or CONFIGS[name])
     _check_settings(app.config)
     app.extensions["banjian"] = build_context(app.config, clock or SystemClock())
+    app.extensions["banjian_outbox_sender"] = _outbox_sender(app.config)
     app.register_blueprint(api_bp)
     init_web(app)
     register_cli(app)
@@ -68,3 +69,16 @@ def _check_settings(config: Any) -> None:
             raise SettingsError(f"{name} {config[name]} is not a directory")
     if float(config["SCRIPT_TIME_LIMIT"]) <= 0 or int(config["SCRIPT_STEP_LIMIT"]) <= 0:
         raise SettingsError("script limits must be positive")
+    if int(config["OUTBOX_MAX_ATTEMPTS"]) < 1 or int(config["OUTBOX_BATCH"]) < 1:
+        raise SettingsError("OUTBOX_MAX_ATTEMPTS and OUTBOX_BATCH must be at least 1")
+
+
+def _outbox_sender(config: Any) -> Any:
+    """The e-mail/SMS sender named by OUTBOX_SENDER, built once at start-up so a wrong name stops the
+    app here instead of failing on every scheduler tick."""
+    from .services.outbox import make_sender
+
+    try:
+        return make_sender(config["OUTBOX_SENDER"], config)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc

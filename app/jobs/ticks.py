@@ -6,7 +6,7 @@ from flask import Flask
 
 from app.services.calendar_admin import raise_missing_year_alarm
 from app.services.clock_sweep import sweep_clocks
-from app.services.outbox import dispatch_outbox, make_sender
+from app.services.outbox import dispatch_outbox
 from app.services.supervision import sweep_orders
 from app.services.timers import fire_due_timers
 
@@ -29,11 +29,9 @@ def orders_tick(app: Flask) -> int:
 
 
 def outbox_tick(app: Flask) -> int:
-    """Send the due e-mails and text messages; the sender is built once per app from OUTBOX_SENDER."""
+    """Send the due e-mails and text messages with the sender built at start-up (OUTBOX_SENDER)."""
     with app.app_context():
         ctx = app.extensions["banjian"]
-        if "banjian_outbox_sender" not in app.extensions:
-            app.extensions["banjian_outbox_sender"] = make_sender(app.config["OUTBOX_SENDER"], app.config)
         return dispatch_outbox(ctx, ctx.clock.now(), int(app.config["OUTBOX_BATCH"]),
                                sender=app.extensions["banjian_outbox_sender"],
                                max_attempts=int(app.config["OUTBOX_MAX_ATTEMPTS"]))

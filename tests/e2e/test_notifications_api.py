@@ -93,8 +93,11 @@ def test_scheduler_tick_sends_the_outbox(app, ctx, clock, caplog):
         assert (msg.state, msg.attempts, msg.recipient) == ("sent", 1, "13812345678")
 
 
-def test_scheduler_tick_with_an_unknown_sender_fails_in_one_line(app, ctx, clock):
-    app.config["OUTBOX_SENDER"] = "carrier-pigeon"
-    result = app.test_cli_runner().invoke(args=["scheduler", "tick"])
-    assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith("Error: OUTBOX_SENDER must be one of logging")
+def test_an_unknown_sender_stops_the_app_at_start_up(clock):
+    from app import SettingsError, create_app
+    from tests.conftest import make_config
+
+    with pytest.raises(SettingsError, match="OUTBOX_SENDER must be one of logging"):
+        create_app(make_config("sqlite://", OUTBOX_SENDER="carrier-pigeon"), clock=clock)
+    with pytest.raises(SettingsError, match="OUTBOX_MAX_ATTEMPTS"):
+        create_app(make_config("sqlite://", OUTBOX_MAX_ATTEMPTS=0), clock=clock)
