@@ -97,6 +97,6 @@ def test_dashboard_shows_a_case_gone_red(app, api, ctx, clock):
     after = text(supervisor.get("/supervision/?department=market"))
     assert f'href="/staff/cases/{case_no}"' in after and "超期办件" in after
     row = re.search(r'<tr id="department-market">(.*?)</tr>', after, re.S)
-    assert row and 'class="num level-red"><span class="light light-red">1</span>' in row.group(1)
+    assert row and 'class="num level-red"><span class="lvl lvl-red">1</span>' in row.group(1)
     english = text(Browser(app, "supervisor", lang="en").get("/supervision/"))
     assert "Overdue cases" in english and "On-time completion rate" in english
