@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.services.clock_sweep import sweep_clocks
 from app.services.supervision import sweep_orders
 
-from .flows import FOOD, food_to_review
+from .flows import APPROVE, FOOD, GRANT, complete, food_to_review
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -128,3 +128,18 @@ def test_dashboard_shows_a_case_gone_red(api, ctx, clock):
 
     _issue(api, case_no, reply_by="2026-12-15")
     assert api.get("/dashboard", "supervisor").get_json()["open_orders"] == 1
+
+
+def test_dashboard_on_time_rate_and_average_working_days_within_the_date_range(api, clock):
+    on_time, late = food_to_review(api), food_to_review(api)  # both accepted Monday 2026-11-23 (10 wd)
+    clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # Wednesday: 2 working days later
+    complete(api, on_time, "review", "market_approver", APPROVE)
+    complete(api, on_time, "decision", "market_head", GRANT)
+    clock.set(datetime(2026, 12, 9, 2, 0, tzinfo=UTC))  # 12 working days: past the 2026-12-07 deadline
+    complete(api, late, "review", "market_approver", APPROVE)
+    complete(api, late, "decision", "market_head", GRANT)
+    board = api.get("/dashboard?from=2026-11-01&to=2026-12-31", "supervisor").get_json()
+    assert board["on_time"] == {"on_time": 1, "completed": 2, "rate": 0.5}
+    assert board["handling"] == {"cases": 2, "average_workdays": 7.0}
+    outside = api.get("/dashboard?from=2027-01-01&to=2027-01-31", "supervisor").get_json()
+    assert outside["on_time"]["completed"] == 0 and outside["handling"]["cases"] == 0
