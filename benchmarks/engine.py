@@ -34,7 +34,6 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.api.schemas import ItemBody
@@ -43,10 +42,11 @@ from app.clock import ManualClock
 from app.engine.parser import BPMN_NS, CAMUNDA_NS
 from app.engine.runtime import WorkflowEngine
 from app.engine.serializer import StateSerializer
-from app.engine.specs import BpmnSource, SpecBundle, build_bundle
+from app.engine.specs import BpmnSource, SpecBundle, build_bundle  # noqa: E402
 from app.services import cases, items, processes, tasks, users
 from app.services.context import ServiceContext
 from app.services.principal import Principal
+from benchmarks.pgschema import fresh_schema_url  # noqa: E402
 from config import TestConfig
 
 CHAIN = 10
@@ -190,22 +190,6 @@ def bench_api(app: Any, n: int) -> tuple[Timings, Timings, Timings]:
     return [a + b for a, b in zip(creates, completes, strict=True)], creates, completes
 
 
-def pg_url(base: str) -> str | None:
-    """A URL whose search_path is a fresh schema `bench`, or None when PostgreSQL is unreachable."""
-    try:
-        engine = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1),
-                               connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-            conn.execute(text("CREATE SCHEMA bench"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        print(f"note: PostgreSQL skipped ({base} unreachable: {str(exc).splitlines()[0]})")
-        return None
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3Dbench"
-
-
-# -- report ---------------------------------------------------------------------------------------------
 def p95(xs: Timings) -> float:
     return statistics.quantiles(xs, n=20, method="inclusive")[18]
 
@@ -229,7 +213,7 @@ def main() -> None:
             '(a") WorkflowEngine: sandbox + StateSerializer': raw_runner("engine")}
         apps: list[tuple[Any, ServiceContext]] = []
         for name, url in (("SQLite (file, WAL)", f"sqlite:///{tmp}/sqlite/bench.sqlite3"),
-                          ("PostgreSQL", pg_url(args.pg) if args.pg else None)):
+                          ("PostgreSQL", fresh_schema_url(args.pg, "bench") if args.pg else None)):
             if url is None:
                 runners[f"(b)  complete_task, {name}"] = None
                 continue

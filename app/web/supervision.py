@@ -16,12 +16,12 @@ from app.workdays import as_date
 
 from .formjs import localized
 from .session import ctx, principal, roles_required, staff_required
+from .staff.common import CLOCK_NAMES
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
 STATE_NAMES = {"open": _l("Awaiting reply"), "replied": _l("Replied"), "closed": _l("Closed")}
 LEVEL_NAMES = {"green": _l("Green"), "yellow": _l("Yellow"), "red": _l("Red")}
-CLOCK_NAMES = {"notice": _l("Correction notice"), "decision": _l("Decision"), "issuance": _l("Issuance")}
 
 
 @bp.get("/")
