@@ -34,11 +34,7 @@ class ServiceContext:
     max_bpmn_bytes: int = 5 * 1024 * 1024
     password_method: str = "scrypt"
     upload_dir: Path = Path("instance/uploads")
-    calendar: CalendarHolder = field(default=None)  # type: ignore[assignment]  # built from `db` when absent
-
-    def __post_init__(self) -> None:
-        if self.calendar is None:
-            self.calendar = CalendarHolder(self.db)
+    calendar: CalendarHolder = field(kw_only=True)  # the working-day calendar the process counts on
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

@@ -103,8 +103,8 @@ def recount_after_calendar_change(ctx: ServiceContext, s: Session, since: date, 
         moved += count
         old = {t.id: t.due_at for t in s.scalars(select(EngineTimer).where(EngineTimer.case_id == case_id))}
         for view in ctx.engine.timers(workflow):
-            s.execute(update(EngineTimer).where(EngineTimer.id == view.id).values(due_at=view.due_at))
             if old.get(view.id) != view.due_at:
+                s.execute(update(EngineTimer).where(EngineTimer.id == view.id).values(due_at=view.due_at))
                 log_event(s, case_id, now, "deadline_moved", actor_id, message=f"calendar:timer:{view.key}",
                           data_before={"deadline": _iso(old.get(view.id))}, data_after={"deadline": _iso(view.due_at)})
         case.engine_state = ctx.engine.dumps(workflow)

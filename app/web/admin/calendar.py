@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.clock import CHINA_TZ
-from app.errors import DomainError, Forbidden, InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.services import calendar_admin
 from app.services.calendar_files import LAST_YEAR, MAX_BYTES, parse_arrangement, parse_date
 from app.workdays import FIRST_YEAR
@@ -72,8 +72,6 @@ def set_day(year: int) -> Any:
     kind = {"": None, "local": "holiday"}.get(choice, choice)
     try:
         result = calendar_admin.set_day(ctx(), principal(), day, kind, form.get("name", ""), local=choice == "local")
-    except Forbidden:
-        return _forbidden()
     except DomainError as error:
         flash(_("%(day)s was not changed: %(reason)s", day=day.isoformat(), reason=_reasons(error)), "error")
         return redirect(url_for(".calendar_year", year=day.year))
@@ -93,8 +91,6 @@ def import_year() -> Any:
     try:
         year, entries = parse_arrangement(upload.read(MAX_BYTES + 1))
         result = calendar_admin.import_year(ctx(), principal(), year, entries, ctx().clock.now())
-    except Forbidden:
-        return _forbidden()
     except InvalidInput as error:
         return _page(back, import_errors=[(_where(d.get("field") or ""), localized(d["message"]))
                                           for d in error.as_errors()], filename=upload.filename), 400
@@ -109,8 +105,6 @@ def publish(year: int) -> Any:
     published = request.form.get("published") == "1"
     try:
         result = calendar_admin.set_published(ctx(), principal(), year, published)
-    except Forbidden:
-        return _forbidden()
     except DomainError as error:
         flash(_reasons(error), "error")
         return redirect(url_for(".calendar_year", year=min(max(year, FIRST_YEAR), LAST_YEAR)))
@@ -123,10 +117,7 @@ def publish(year: int) -> Any:
 def _page(year: int, **extra: Any) -> Any:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         return render_template("errors/error.html", code=404, message=""), 404
-    try:
-        view = calendar_admin.calendar_year_view(ctx(), year, principal())
-    except Forbidden:
-        return _forbidden()
+    view = calendar_admin.calendar_year_view(ctx(), year, principal())
     today = ctx().clock.now().astimezone(CHINA_TZ).date()
     return render_template(
         "admin/calendar.html", view=view, year=year, today=today, months=MONTHS, weekdays=WEEKDAYS,
@@ -148,7 +139,3 @@ def _where(field: str) -> str:
 
 def _reasons(error: DomainError) -> str:
     return "; ".join(localized(d["message"]) for d in error.as_errors())
-
-
-def _forbidden() -> Any:
-    return render_template("errors/error.html", code=403, message=""), 403
