@@ -76,7 +76,7 @@ def _check_settings(config: Any) -> None:
 def _outbox_sender(config: Any) -> Any:
     """The e-mail/SMS sender named by OUTBOX_SENDER, built once at start-up so a wrong name stops the
     app here instead of failing on every scheduler tick."""
-    from .services.outbox import make_sender
+    from .services.messaging.outbox import make_sender
 
     try:
         return make_sender(config["OUTBOX_SENDER"], config)

@@ -43,9 +43,10 @@ from app.engine.parser import BPMN_NS, CAMUNDA_NS
 from app.engine.runtime import WorkflowEngine
 from app.engine.serializer import StateSerializer
 from app.engine.specs import BpmnSource, SpecBundle, build_bundle  # noqa: E402
-from app.services import cases, items, processes, tasks, users
+from app.services.casework import cases, items, processes, tasks
 from app.services.context import ServiceContext
-from app.services.principal import Principal
+from app.services.identity import users
+from app.services.identity.principal import Principal
 from benchmarks.pgschema import fresh_schema_url  # noqa: E402
 from config import TestConfig
 

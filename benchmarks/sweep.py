@@ -23,8 +23,8 @@ from sqlalchemy import insert, select, text  # noqa: E402
 
 from app.clock import ManualClock  # noqa: E402
 from app.models import Case, CaseClock, Item, User  # noqa: E402
-from app.services.clock_sweep import sweep_clocks  # noqa: E402
 from app.services.demo import load_demo  # noqa: E402
+from app.services.timelimits.clock_sweep import sweep_clocks  # noqa: E402
 from benchmarks.pgschema import fresh_schema_url  # noqa: E402
 from tests.conftest import build_app  # noqa: E402
 

@@ -20,7 +20,7 @@ from app import create_app
 from app.cli.db import upgrade_database
 from app.clock import ManualClock
 from app.models import Base
-from app.services import calendar_admin
+from app.services.admin import calendar_admin
 from app.services.context import ServiceContext
 from app.services.demo import load_demo
 from app.web.i18n import compile_catalogs

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from app.services.auth import issue_token
+from app.services.identity.auth import issue_token
 
 from . import bp
 from .schemas import TokenRequest

@@ -8,8 +8,8 @@ from flask import request
 from marshmallow import fields, validate
 
 from app.errors import InvalidInput
-from app.services import calendar_admin
-from app.services.calendar_files import MAX_NAME, parse_date
+from app.services.admin import calendar_admin
+from app.services.admin.calendar_files import MAX_NAME, parse_date
 from app.workdays import FIRST_YEAR
 
 from . import bp

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from app.services import cases
+from app.services.casework import cases
 
 from . import bp
 from .schemas import CaseCreate, Withdrawal

@@ -8,7 +8,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.models import PROCEDURES
-from app.services import clock_actions
+from app.services.timelimits import clock_actions
 
 from . import bp
 from .security import ctx, login_required, principal

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from app.services import items
+from app.services.casework import items
 
 from . import bp
 from .schemas import ItemBody

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.services import notifications as service
+from app.services.messaging import notifications as service
 
 from . import bp
 from .security import ctx, login_required, principal

@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 
 from app.errors import InvalidInput
-from app.services import processes
+from app.services.casework import processes
 
 from . import bp
 from .security import ctx, login_required, principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES
-from app.services.tasks import VIEWS
+from app.services.casework.tasks import VIEWS
 
 
 class Strict(Schema):

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from app.errors import AuthenticationFailed
-from app.services.auth import principal_from_token
 from app.services.context import ServiceContext
-from app.services.principal import Principal
+from app.services.identity.auth import principal_from_token
+from app.services.identity.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,7 +9,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.models.clock import ORDER_STATES
-from app.services import dashboard, supervision
+from app.services.timelimits import dashboard, supervision
 from app.workdays import as_date
 
 from . import bp

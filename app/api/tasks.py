@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from app.services import tasks
+from app.services.casework import tasks
 
 from . import bp
 from .schemas import TaskComplete, TaskQuery

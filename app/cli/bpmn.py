@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app.engine.specs import BpmnSource
-from app.services import processes
+from app.services.casework import processes
 
 from .common import ctx, one_line_errors
 

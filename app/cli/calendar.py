@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.services import calendar_admin
-from app.services.calendar_files import parse_arrangement
+from app.services.admin import calendar_admin
+from app.services.admin.calendar_files import parse_arrangement
 
 from .common import ctx, one_line_errors
 

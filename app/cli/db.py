@@ -10,7 +10,7 @@ from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import calendar_admin
+from app.services.admin import calendar_admin
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

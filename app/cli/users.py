@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.models import ROLES
-from app.services import users
+from app.services.identity import users
 
 from .common import ctx, one_line_errors
 

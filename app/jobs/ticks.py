@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.services.calendar_admin import raise_missing_year_alarm
-from app.services.clock_sweep import sweep_clocks
-from app.services.outbox import dispatch_outbox
-from app.services.supervision import sweep_orders
-from app.services.timers import fire_due_timers
+from app.services.admin.calendar_admin import raise_missing_year_alarm
+from app.services.casework.timers import fire_due_timers
+from app.services.messaging.outbox import dispatch_outbox
+from app.services.timelimits.clock_sweep import sweep_clocks
+from app.services.timelimits.supervision import sweep_orders
 
 
 def engine_timers_tick(app: Flask) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,8 +17,22 @@ from app.engine.runtime import WorkflowEngine
 from app.engine.specs import SpecCache
 from app.errors import Conflict
 from app.forms import FormRegistry
+from app.services.calendar import CalendarHolder
 
-from .calendar import CalendarHolder
+
+@dataclass(frozen=True)
+class StepHooks:
+    """Who hears of an engine step, wired in `wiring.build_context` so that the step module
+    (casework.steps) imports nothing above it.
+
+    `deadlines(ctx, session, case, status_before, statuses_reached, opened_tasks, ended_task_ids, now)` settles
+    the clocks before the task rows are written and returns each opened task's deadline;
+    each of `listeners(ctx, session, saved_step)` runs after the projections are written (notices, the
+    decisions of clock-action tasks), in the step's transaction.
+    """
+
+    deadlines: Callable[..., dict[str, Any]]
+    listeners: tuple[Callable[..., None], ...] = ()
 
 
 @dataclass
@@ -35,6 +51,7 @@ class ServiceContext:
     password_method: str = "scrypt"
     upload_dir: Path = Path("instance/uploads")
     calendar: CalendarHolder = field(kw_only=True)  # the working-day calendar the process counts on
+    step_hooks: StepHooks = field(kw_only=True)
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

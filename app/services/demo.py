@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from app.models import Item, User
-
-from . import items, processes, users
-from .context import ServiceContext
+from app.services.casework import items, processes
+from app.services.context import ServiceContext
+from app.services.identity import users
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "demo" / "data.json"
 

@@ -10,10 +10,11 @@ from app.db import Database
 from app.engine.runtime import WorkflowEngine
 from app.engine.specs import SpecCache
 from app.forms import FormRegistry
+from app.services.calendar import CalendarHolder
+from app.services.context import ServiceContext, StepHooks
+from app.services.documents import notices
+from app.services.timelimits import clock_actions, clocks
 from app.workdays import end_of_day
-
-from .calendar import CalendarHolder
-from .context import ServiceContext
 
 
 def script_helpers(calendar: CalendarHolder) -> dict[str, Any]:
@@ -46,4 +47,5 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         bpmn_dir=Path(config["BPMN_DIR"]), max_bpmn_bytes=int(config["MAX_BPMN_BYTES"]),
         password_method=str(config.get("PASSWORD_HASH_METHOD", "scrypt")),
         upload_dir=Path(config["UPLOAD_DIR"]),
+        step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step)),
     )

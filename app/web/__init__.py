@@ -10,7 +10,7 @@ from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from app.services.auth import principal_by_id
+from app.services.identity.auth import principal_by_id
 
 from .i18n import select_locale, translation_directories
 from .labels import NOTICE_NAMES, ROLE_NAMES, STAGE_NAMES, STATUS_NAMES, label

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from app.errors import AuthenticationFailed
-from app.services.auth import authenticate
+from app.services.identity.auth import authenticate
 
 from .i18n import LANGUAGES
 from .session import WebUser, ctx

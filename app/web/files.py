@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, request, send_file
 from flask_login import login_required
 
-from app.services.files import FileNotFound, open_file
+from app.services.documents.files import FileNotFound, open_file
 
 from .portal.common import upload_store
 from .session import ctx, principal

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 
 from app.errors import Forbidden, InvalidForm, InvalidInput, ItemNotFound, ProcessError
 from app.forms import FormDefinition
-from app.services import notices as notice_service
+from app.services.documents import notices as notice_service
 from app.services.portal import WalkIn, catalogue, item_guide, window_intake
 
 from .formjs import form_view, localized, parse_submission, rerender_values

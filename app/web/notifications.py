@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.errors import NotFound
-from app.services import notifications as service
+from app.services.messaging import notifications as service
 
 from .session import ctx, principal
 

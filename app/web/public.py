@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import login_required
 
-from app.services.items import list_items
+from app.services.casework.items import list_items
 
 from .session import ctx, principal
 

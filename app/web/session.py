@@ -10,7 +10,7 @@ from flask import abort, current_app
 from flask_login import UserMixin, current_user
 
 from app.services.context import ServiceContext
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from app.services import dashboard, supervision
+from app.services.timelimits import dashboard, supervision
 from app.workdays import as_date
 
 from .formjs import localized

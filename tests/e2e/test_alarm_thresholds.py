@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.services.clock_sweep import sweep_clocks
+from app.services.timelimits.clock_sweep import sweep_clocks
 from app.workdays import end_of_day, start_of_day
 
 from .flows import FOOD, food_to_review

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.jobs.ticks import calendar_tick
 from app.models import Alarm, Case, CaseClock, CaseEvent, Notification, User
-from app.services import calendar_admin, clocks
+from app.services.admin import calendar_admin
+from app.services.timelimits import clocks
 from app.workdays import end_of_day
 from tests.e2e.flows import FOOD, FOOD_APPLY, apply
 
@@ -161,7 +162,8 @@ def test_a_calendar_change_that_rolls_back_leaves_the_processs_calendar_as_it_wa
 
     import pytest
 
-    from app.services import calendar_admin, clocks
+    from app.services.admin import calendar_admin
+    from app.services.timelimits import clocks
 
     def fail_after_recount(*args, **kwargs):
         original(*args, **kwargs)  # the recount loads the uncommitted calendar...
@@ -182,7 +184,7 @@ def test_seeding_a_year_keeps_the_days_an_administrator_set_in_it(ctx, api):
     from sqlalchemy import delete
 
     from app.models import CalendarDay, CalendarYear
-    from app.services import calendar_admin
+    from app.services.admin import calendar_admin
 
     with ctx.uow(write=True) as uow:  # 2026 as if the package had not published it yet
         uow.session.execute(delete(CalendarDay).where(CalendarDay.day >= date(2026, 1, 1)))

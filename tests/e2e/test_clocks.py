@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from app.models import Alarm, Case, Notice, User
 from app.models.notification import Notification
-from app.services import processes
-from app.services.clock_sweep import sweep_clocks
+from app.services.casework import processes
+from app.services.timelimits.clock_sweep import sweep_clocks
 from app.workdays import end_of_day
 
 from .flows import (

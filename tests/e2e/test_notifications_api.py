@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import OutboxMessage, User
-from app.services.notifications import notify
+from app.services.messaging.notifications import notify
 from tests.e2e.flows import FOOD, FOOD_APPLY, apply
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -82,7 +82,7 @@ def test_openapi_lists_the_notification_paths(api):
 def test_scheduler_tick_sends_the_outbox(app, ctx, clock, caplog):
     send(ctx, clock, "company", "您的申请已受理", kind="notice", channels=("app", "sms"), dedupe_key="accept:1")
     cli = app.test_cli_runner()
-    with caplog.at_level(logging.INFO, logger="app.services.outbox"):
+    with caplog.at_level(logging.INFO, logger="app.services.messaging.outbox"):
         first = cli.invoke(args=["scheduler", "tick"])
     assert first.exit_code == 0, first.output
     assert "outbox: 1 message(s) sent" in first.output

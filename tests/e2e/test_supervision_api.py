@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services.clock_sweep import sweep_clocks
-from app.services.supervision import sweep_orders
+from app.services.timelimits.clock_sweep import sweep_clocks
+from app.services.timelimits.supervision import sweep_orders
 
 from .flows import APPROVE, FOOD, GRANT, complete, food_to_review
 

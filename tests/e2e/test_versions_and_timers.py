@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import EngineTimer
-from app.services.timers import fire_due_timers
+from app.services.casework.timers import fire_due_timers
 
 from .flows import ACCEPT, APPROVE, FOOD, FOOD_APPLY, GRANT, ISSUE, PASS, apply, case, complete, open_keys
 
@@ -101,7 +101,7 @@ def test_a_calendar_change_moves_a_waiting_working_day_timer(api, ctx, clock):
     from datetime import date
 
     from app.models import CaseEvent
-    from app.services.calendar_admin import set_day
+    from app.services.admin.calendar_admin import set_day
 
     assert deploy(api, TIMER_BPMN, "timed.bpmn").status_code == 201
     item = {"code": "T-2", "name": "限期补正", "type_code": "20", "department": "market",

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app import create_app
 from app.clock import ManualClock
-from app.services import alarms, clock_sweep
+from app.services.timelimits import alarms, clock_sweep
 from tests.conftest import make_config
 
 

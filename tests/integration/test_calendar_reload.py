@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from app import create_app
-from app.services.calendar_admin import set_day
+from app.services.admin.calendar_admin import set_day
 from app.services.wiring import script_helpers
 from tests.conftest import demo_app, make_config
 

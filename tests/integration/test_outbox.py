@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from app.models import Notification, OutboxMessage
 from app.services.context import ServiceContext
-from app.services.notifications import notify, notify_groups, notify_roles
-from app.services.outbox import DEFAULT_LEASE, OutgoingMessage, dispatch_outbox, make_sender
-from app.services.principal import Principal
-from app.services.users import create_user
+from app.services.identity.principal import Principal
+from app.services.identity.users import create_user
+from app.services.messaging.notifications import notify, notify_groups, notify_roles
+from app.services.messaging.outbox import DEFAULT_LEASE, OutgoingMessage, dispatch_outbox, make_sender
 from tests.conftest import START, build_app, wipe
 
 

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from app import create_app
 from app.models import Case, HumanTask
-from app.services import projection, tasks
-from app.services.auth import principal_from_token
+from app.services.casework import steps as projection
+from app.services.casework import tasks
+from app.services.identity.auth import principal_from_token
 from tests.conftest import make_config
 
 
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> int:
             os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before COMMIT
 
         tasks.save_step = save_then_die  # type: ignore[assignment]
-    from app.services.auth import issue_token
+    from app.services.identity.auth import issue_token
 
     principal = principal_from_token(ctx, issue_token(ctx, user, "demo1234"))
     with ctx.uow() as uow:

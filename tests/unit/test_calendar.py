@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from app.errors import InvalidInput
-from app.services.calendar_files import DayEntry, parse_arrangement, validate_entries
+from app.services.admin.calendar_files import DayEntry, parse_arrangement, validate_entries
 from app.workdays import WorkCalendar, default_calendar, package_arrangements
 
 CAL = default_calendar()

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from app.services import notices
-from app.services.auth import authenticate
 from app.services.context import ServiceContext
-from app.services.principal import Principal
+from app.services.documents import notices
+from app.services.identity.auth import authenticate
+from app.services.identity.principal import Principal
 
 from .signin import sign_in
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
-from app.services.identity import credit_code_check, resident_id_check
+from app.services.identity.identity import credit_code_check, resident_id_check
 
 from .signin import csrf_token as token
 from .signin import sign_in as sign_in  # the tests import it from here

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.services.clock_sweep import sweep_clocks
+from app.services.timelimits.clock_sweep import sweep_clocks
 from app.workdays import end_of_day
 from tests.e2e.flows import FOOD, FOOD_APPLY, apply
 

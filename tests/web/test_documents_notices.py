@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 
 from app.engine.runtime import StepResult
 from app.models import CaseEvent, Item, Notice
-from app.services import notices
-from app.services.notices import StatusChange
+from app.services.documents import notices
+from app.services.documents.notices import StatusChange
 from tests.e2e.flows import (
     ACCEPT,
     APPROVE,

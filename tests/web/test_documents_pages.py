@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from app.services import notices
+from app.services.documents import notices
 from tests.e2e.flows import (
     ACCEPT,
     APPROVE,

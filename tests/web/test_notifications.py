@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.models import Case, User
-from app.services.notifications import notify
+from app.services.messaging.notifications import notify
 from tests.e2e.flows import FOOD, FOOD_APPLY, apply
 
 from .staff_helpers import Browser, flashes, main_text, text

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from app.errors import DuplicateName, Forbidden, InvalidInput
 from app.models import User
-from app.services.auth import authenticate
 from app.services.context import ServiceContext
-from app.services.identity import (
+from app.services.identity.auth import authenticate
+from app.services.identity.identity import (
     Registration,
     find_or_create_walk_in,
     register_applicant,

@@ -118,7 +118,7 @@ def test_history_names_the_department_of_each_parallel_approval(app, api):
 def test_case_page_shows_each_time_limit_with_its_light(app, api, clock):
     from datetime import date, timedelta
 
-    from app.services.clock_sweep import sweep_clocks
+    from app.services.timelimits.clock_sweep import sweep_clocks
     from app.workdays import end_of_day
 
     case_no = food_to_review(api)

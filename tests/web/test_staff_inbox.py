@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.services import inbox as service
-from app.services.auth import authenticate
+from app.services.identity.auth import authenticate
+from app.services.workbench import inbox as service
 from app.workdays import default_calendar, end_of_day
 from tests.conftest import START
 from tests.e2e.flows import (
@@ -211,7 +211,7 @@ def current_tab(resp):
 
 
 def food_in(ctx):
-    from app.services.cases import create_case
+    from app.services.casework.cases import create_case
 
     return create_case(ctx, authenticate(ctx, "company", "demo1234"), FOOD, FOOD_APPLY)["case_no"]
 
@@ -230,7 +230,7 @@ def test_dated_views_read_the_same_whether_walking_the_due_index_or_not(api, dem
         clock.advance(timedelta(hours=5))
     complete(api, made[0], "preview", "market_clerk", PASS)  # its acceptance step is due a day later
     clerk = authenticate(demo, "market_clerk", "demo1234")
-    from app.services.tasks import claim_task
+    from app.services.casework.tasks import claim_task
 
     claim_task(demo, clerk, _task(api, made[1]))  # mine now, no longer the group's
     apply(api, JOINT, JOINT_APPLY, user="builder")  # housing's: in the date range, never in my views
@@ -278,7 +278,7 @@ FOUND_MANY = 10**9
 def test_each_count_is_the_number_of_rows_its_view_shows(api, demo, clock, username):
     cases = [food(api) for _ in range(3)]
     complete(api, cases[0], "preview", "market_clerk", PASS)
-    from app.services.tasks import claim_task
+    from app.services.casework.tasks import claim_task
 
     claim_task(demo, authenticate(demo, "market_clerk", "demo1234"), _task(api, cases[1]))
     apply(api, JOINT, JOINT_APPLY, user="builder")

@@ -298,7 +298,7 @@ def test_materials_with_download_and_inline_preview(app, api, demo, clock):
     from sqlalchemy import select
 
     from app.models import Case
-    from app.services.files import attach, store_for
+    from app.services.documents.files import attach, store_for
 
     case_no = food(api)
     with demo.uow(write=True) as uow:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services.clock_sweep import sweep_clocks
+from app.services.timelimits.clock_sweep import sweep_clocks
 from tests.e2e.flows import food_to_review
 
 from .staff_helpers import Browser, text

@@ -2,9 +2,9 @@
 resubmitting corrected materials (online, or at the window), public tracking (DB4201/T 571 §5.1.1.3)
 and window intake; one module per aggregate, the public names all here."""
 
-from .common import APPLICANT, MATERIAL, Upload
-from .correction import resubmit, resubmit_at_window, window_correction
-from .drafts import (
+from app.services.portal.common import APPLICANT, MATERIAL, Upload
+from app.services.portal.correction import resubmit, resubmit_at_window, window_correction
+from app.services.portal.drafts import (
     DraftNotFound,
     Saved,
     delete_draft,
@@ -14,10 +14,10 @@ from .drafts import (
     save_draft,
     submit_draft,
 )
-from .guide import catalogue, group_items, item_guide, process_steps, process_xml
-from .intake import WalkIn, window_intake
-from .mycases import WITHDRAWABLE, my_case, my_cases
-from .tracking import RESULTS, track
+from app.services.portal.guide import catalogue, group_items, item_guide, process_steps, process_xml
+from app.services.portal.intake import WalkIn, window_intake
+from app.services.portal.mycases import WITHDRAWABLE, my_case, my_cases
+from app.services.portal.tracking import RESULTS, track
 
 __all__ = [
     "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Saved", "Upload", "WalkIn", "catalogue",

@@ -14,10 +14,9 @@ from app.models import (
     Case,
     Item,
 )
-
-from ..context import ServiceContext
-from ..files import FileStore, StoredFile
-from ..principal import Principal
+from app.services.context import ServiceContext
+from app.services.documents.files import FileStore, StoredFile
+from app.services.identity.principal import Principal
 
 MATERIAL = "_material"  # error key prefix: "_material.3" is the item's fourth material
 

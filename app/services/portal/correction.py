@@ -19,13 +19,12 @@ from app.models import (
     Notice,
     TaskCandidate,
 )
-
-from .. import tasks
-from ..context import ServiceContext
-from ..files import FileStore, attach
-from ..principal import Principal
-from ..projection import add_event
-from .common import Upload, _form_errors, _materials, _missing, _own_case, _store
+from app.services.casework import tasks
+from app.services.casework.steps import add_event
+from app.services.context import ServiceContext
+from app.services.documents.files import FileStore, attach
+from app.services.identity.principal import Principal
+from app.services.portal.common import Upload, _form_errors, _materials, _missing, _own_case, _store
 
 
 def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],

@@ -15,12 +15,19 @@ from app.models import (
     CaseFile,
     Draft,
 )
-
-from .. import cases
-from ..context import ServiceContext
-from ..files import FileStore, attach, discard_unreferenced, view
-from ..principal import Principal
-from .common import Upload, _form_errors, _item, _materials, _missing, _require_applicant, _store
+from app.services.casework import cases
+from app.services.context import ServiceContext
+from app.services.documents.files import FileStore, attach, discard_unreferenced, view
+from app.services.identity.principal import Principal
+from app.services.portal.common import (
+    Upload,
+    _form_errors,
+    _item,
+    _materials,
+    _missing,
+    _require_applicant,
+    _store,
+)
 
 
 class DraftNotFound(NotFound):

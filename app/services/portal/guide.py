@@ -16,11 +16,10 @@ from app.models import (
     Item,
     ProcessDefinition,
 )
-
-from ..context import ServiceContext
-from ..items import item_view
-from ..processes import latest_definition
-from .common import _materials
+from app.services.casework.items import item_view
+from app.services.casework.processes import latest_definition
+from app.services.context import ServiceContext
+from app.services.portal.common import _materials
 
 
 def catalogue(ctx: ServiceContext, query: str = "") -> list[dict[str, Any]]:

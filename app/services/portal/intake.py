@@ -12,13 +12,12 @@ from app.errors import Forbidden, InvalidForm
 from app.models import (
     Case,
 )
-
-from .. import cases
-from ..context import ServiceContext
-from ..files import FileStore, attach
-from ..identity import find_or_create_walk_in, walk_in_errors
-from ..principal import Principal
-from .common import APPLICANT, Upload, _form_errors, _item, _materials, _missing, _store
+from app.services.casework import cases
+from app.services.context import ServiceContext
+from app.services.documents.files import FileStore, attach
+from app.services.identity.identity import find_or_create_walk_in, walk_in_errors
+from app.services.identity.principal import Principal
+from app.services.portal.common import APPLICANT, Upload, _form_errors, _item, _materials, _missing, _store
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from app.models import (
     HumanTask,
     Notice,
 )
-
-from .. import cases, clocks
-from ..context import ServiceContext
-from ..files import view
-from ..principal import Principal
-from ..views import case_summary
-from .common import _materials, _own_case
-from .correction import _deficiencies, _offered_correction
+from app.services.casework import cases
+from app.services.casework.views import case_summary
+from app.services.context import ServiceContext
+from app.services.documents.files import view
+from app.services.identity.principal import Principal
+from app.services.portal.common import _materials, _own_case
+from app.services.portal.correction import _deficiencies, _offered_correction
+from app.services.timelimits import clocks
 
 WITHDRAWABLE = cases.WITHDRAWABLE
 

@@ -17,10 +17,9 @@ from app.models import (
     HumanTask,
     User,
 )
-
-from .. import ratelimit
-from ..context import ServiceContext
-from ..identity import normalize_id, normalize_mobile
+from app.services.context import ServiceContext
+from app.services.identity import ratelimit
+from app.services.identity.identity import normalize_id, normalize_mobile
 
 RESULTS = {"issued": "granted", "decided": "granted", "closed": "completed", "withdrawn": "withdrawn"}
 

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.clock import CHINA_TZ
 from app.errors import DomainError, InvalidInput
-from app.services import calendar_admin
-from app.services.calendar_files import LAST_YEAR, MAX_BYTES, parse_arrangement, parse_date
+from app.services.admin import calendar_admin
+from app.services.admin.calendar_files import LAST_YEAR, MAX_BYTES, parse_arrangement, parse_date
 from app.workdays import FIRST_YEAR
 
 from ..formjs import localized

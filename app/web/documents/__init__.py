@@ -13,7 +13,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import format_date
 from flask_login import login_required
 
-from app.services import notices
+from app.services.documents import notices
 
 from ..i18n import select_locale
 from ..session import ctx, principal

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from app.errors import DuplicateName, InvalidInput
-from app.services.identity import Registration, register_applicant
+from app.services.identity.identity import Registration, register_applicant
 
 from ..session import WebUser, ctx
 from . import bp

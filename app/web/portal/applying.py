@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from app.errors import Conflict, Forbidden, InvalidForm, ItemNotFound, ProcessError
 from app.forms import FormDefinition
 from app.services import portal as service
-from app.services.files import FileView
+from app.services.documents.files import FileView
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
 from ..session import applicant_required, ctx, principal

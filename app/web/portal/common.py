@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.clock import CHINA_TZ
 from app.errors import DomainError
-from app.services.files import MAX_FILE_BYTES, FileStore
+from app.services.documents.files import MAX_FILE_BYTES, FileStore
 from app.services.portal import APPLICANT, MATERIAL, Upload
 
 from ..formjs import localized

@@ -9,9 +9,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from app.errors import CaseNotFound, Conflict, InvalidForm, ProcessError
-from app.services import notices as notice_service
 from app.services import portal as service
-from app.services.cases import withdraw_case
+from app.services.casework.cases import withdraw_case
+from app.services.documents import notices as notice_service
 
 from ..formjs import form_view, localized, parse_submission
 from ..session import applicant_required, ctx, principal

@@ -11,7 +11,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.errors import CaseNotFound, DomainError, Forbidden
 from app.forms import FormDefinition, FormDefinitionError
-from app.services import casework, clock_actions, notices
+from app.services.documents import notices
+from app.services.timelimits import clock_actions
+from app.services.workbench import case_pages as casework
 
 from ..formjs import answers, form_view, localized
 from ..session import ctx, principal, staff_required

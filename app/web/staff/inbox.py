@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError, Forbidden, InvalidInput
-from app.services import assignment
-from app.services import inbox as service
-from app.services.tasks import claim_task, unclaim_task
+from app.services.casework.tasks import claim_task, unclaim_task
+from app.services.workbench import assignment
+from app.services.workbench import inbox as service
 
 from ..formjs import localized
 from ..session import ctx, principal, staff_required

@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 
 from app.errors import DomainError, InvalidForm, ProcessError, TaskAlreadyCompleted, TaskNotFound
 from app.forms import FormDefinition, FormDefinitionError
-from app.services import casework, inbox, portal
-from app.services.tasks import complete_task
+from app.services import portal
+from app.services.casework.tasks import complete_task
+from app.services.workbench import case_pages as casework
+from app.services.workbench import inbox
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
 from ..labels import STATUS_NAMES, label

@@ -25,8 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 
 from app.models import OutboxMessage
-
-from .context import ServiceContext
+from app.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Case
-
-from . import notifications
+from app.services.messaging import notifications
 
 
 def send(s: Session, fired: list[dict[str, Any]], now: datetime) -> None:

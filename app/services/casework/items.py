@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from app.errors import Forbidden, InvalidInput, ItemNotFound, ProcessNotFound
 from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Department, Item
-
-from .context import ServiceContext
-from .principal import Principal
-from .processes import form_field_keys, latest_definition
+from app.services.casework.processes import form_field_keys, latest_definition
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
 
 # 《行政许可法》 Art. 42: 20 working days, 45 when handled jointly.
 STATUTORY_DEFAULT = {False: 20, True: 45}

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.models import Case, CaseFile, Draft
-
-from .cases import can_see_case
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.access import can_see_case
+from app.services.identity.principal import Principal
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK = 1024 * 1024

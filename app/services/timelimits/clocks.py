@@ -7,7 +7,7 @@
 | step     | a user task with `timeLimit` (e.g. `7wd`)   | the BPMN property                       | the task's end      |
 | issuance | the decision                                | 10 working days (Art. 44)               | issuance            |
 
-`after_step` runs inside every engine step's transaction (from projection.save_step). A clock's
+`after_step` runs inside every engine step's transaction (the step hook wired in wiring.build_context). A clock's
 `next_check_at` is the moment its level next changes; the scheduler (clock_sweep) claims clocks by it.
 Each open task's `due_at` (the inbox deadline) is its own step limit or the case clock that binds it.
 """
@@ -24,11 +24,10 @@ from sqlalchemy.orm import Session
 
 from app.models import Alarm, CaseClock, ClockExtension, HumanTask, Item
 from app.models.case import FINAL_STATUSES, Case
+from app.services.context import ServiceContext
+from app.services.events import log_event
 from app.timelimits import Limit, status
 from app.workdays import WorkCalendar, parse_limit, start_of_day
-
-from .context import ServiceContext
-from .events import log_event
 
 NOTICE_LIMIT = 5  # 《行政许可法》 Art. 32
 ISSUANCE_LIMIT = 10  # Art. 44

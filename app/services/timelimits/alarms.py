@@ -10,8 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Alarm
-
-from .context import ServiceContext
+from app.services.context import ServiceContext
 
 
 def insert_once(ctx: ServiceContext, s: Session, rows: list[dict[str, Any]]) -> set[str]:

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from app.errors import DomainError, Forbidden, InvalidInput, TaskNotFound
 from app.models import Case, Department, Group, HumanTask, TaskCandidate, User, memberships
-
-from .context import ServiceContext
-from .inbox import is_head
-from .principal import Principal
-from .projection import add_event
-from .tasks import claim_task
+from app.services.casework.steps import add_event
+from app.services.casework.tasks import claim_task
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
+from app.services.workbench.inbox import is_head
 
 MAX_BULK = 100
 

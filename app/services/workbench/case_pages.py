@@ -25,14 +25,13 @@ from app.models import (
     TaskCandidate,
     User,
 )
-
-from . import clocks
-from .cases import can_see_case
-from .context import ServiceContext
-from .files import FileView, case_files
-from .principal import Principal
-from .processes import bundle_for
-from .views import case_summary, event_view, task_view
+from app.services.casework.processes import bundle_for
+from app.services.casework.views import case_summary, event_view, task_view
+from app.services.context import ServiceContext
+from app.services.documents.files import FileView, case_files
+from app.services.identity.access import can_see_case
+from app.services.identity.principal import Principal
+from app.services.timelimits import clocks
 
 MAX_COMMENT = 2000
 

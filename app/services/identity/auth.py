@@ -11,9 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.errors import AuthenticationFailed
 from app.models import User
-
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
 
 _SALT = "banjian-api-token"
 

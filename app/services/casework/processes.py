@@ -18,9 +18,8 @@ from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.errors import Conflict, Forbidden, InvalidProcess, ProcessNotFound
 from app.forms import FormDefinitionError
 from app.models import Case, ProcessDefinition, User
-
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,12 @@ from app.errors import (
     TaskNotFound,
 )
 from app.models import Case, CaseEvent, Department, HumanTask, TaskCandidate, User
-
-from .cases import Records, record_incident
-from .context import ServiceContext
-from .principal import Principal
-from .processes import bundle_for
-from .projection import add_event, lock_case, save_step
-from .views import task_view
+from app.services.casework.cases import Records, record_incident
+from app.services.casework.processes import bundle_for
+from app.services.casework.steps import add_event, lock_case, save_step
+from app.services.casework.views import task_view
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
 
 VIEWS = ("mine", "group", "all")
 

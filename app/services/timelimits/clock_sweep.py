@@ -17,12 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import Alarm, Case, CaseClock
+from app.services.context import ServiceContext
+from app.services.events import log_event
+from app.services.timelimits import alarm_notes, alarms, clocks
 from app.timelimits import status
 from app.workdays import WorkCalendar
-
-from . import alarm_notes, alarms, clocks
-from .context import ServiceContext
-from .events import log_event
 
 BATCH = 500
 

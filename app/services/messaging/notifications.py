@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.models import NOTIFICATION_KINDS, Case, Group, Notification, OutboxMessage, User, memberships
-
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
 
 NOTIFY_CHANNELS = ("app", "email", "sms")
 

@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput
 from app.models import Case, CaseClock, Department, Item, SupervisionOrder
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
+from app.services.timelimits.clocks import CASE_CLOCKS
 from app.workdays import WorkCalendar, as_date, end_of_day, start_of_day
-
-from .clocks import CASE_CLOCKS
-from .context import ServiceContext
-from .principal import Principal
 
 LEVEL_RANK = {"green": 1, "yellow": 2, "red": 3}
 PER_PAGE = 50

@@ -15,17 +15,18 @@ from sqlalchemy.orm import Session
 from app.engine.runtime import EngineFailure, StepResult
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from app.models import PROCEDURES, Alarm, Case, CaseClock, ClockExtension, ClockSuspension, HumanTask, Item
+from app.services.casework.cases import record_incident
+from app.services.casework.processes import bundle_for
+from app.services.casework.steps import SavedStep, lock_case, save_step
+from app.services.context import ServiceContext
+from app.services.documents.notices import issue_notice
+from app.services.events import log_event
+from app.services.identity.access import can_see_case
+from app.services.identity.principal import Principal
+from app.services.messaging import notifications
+from app.services.timelimits import clocks
 from app.timelimits import status
 from app.workdays import as_date
-
-from . import clocks, notifications
-from .cases import can_see_case, record_incident
-from .context import ServiceContext
-from .events import log_event
-from .notices import issue_notice
-from .principal import Principal
-from .processes import bundle_for
-from .projection import lock_case, save_step
 
 PROCEDURE_NAMES = {"hearing": "听证", "tender": "招标", "auction": "拍卖", "inspection": "检验", "testing": "检测",
                    "quarantine": "检疫", "appraisal": "鉴定", "expert_review": "专家评审"}
@@ -221,9 +222,15 @@ def _send_to_workflow(ctx: ServiceContext, s: Session, case: Case, extension: Cl
     return True
 
 
+def on_step(ctx: ServiceContext, s: Session, step: SavedStep) -> None:
+    """Step listener: a completed `clockAction` task (the head's extension approval) decides its request."""
+    if any(p.manual and p.properties.get("clockAction") for p in step.result.passed):
+        after_clock_action(ctx, s, step.case, step.result, step.completed_data, step.now, step.actor_id)
+
+
 def after_clock_action(ctx: ServiceContext, s: Session, case: Case, result: StepResult,
                        completed_data: Callable[[str], list[dict[str, Any]]], now: datetime, actor_id: int | None) -> None:
-    """Called by projection.save_step: a completed `clockAction=extension` task decides its extension.
+    """A completed `clockAction=extension` task decides its extension.
 
     The task's candidate group (the department's head) was checked when it was completed.
     """

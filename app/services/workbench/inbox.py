@@ -35,12 +35,11 @@ from app.models import (
     TaskCandidate,
     User,
 )
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
+from app.services.timelimits import clocks
 from app.timelimits import status
 from app.workdays import WorkCalendar, end_of_day
-
-from . import clocks
-from .context import ServiceContext
-from .principal import Principal
 
 VIEWS = ("mine", "group", "due_soon", "overdue", "done", "department")
 SORTS = ("deadline", "-deadline", "received", "-received")

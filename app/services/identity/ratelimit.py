@@ -10,8 +10,7 @@ from sqlalchemy import delete, func, insert, select
 
 from app.errors import TooManyAttempts
 from app.models import RateLimitHit
-
-from .context import ServiceContext
+from app.services.context import ServiceContext
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.engine.runtime import EngineFailure, StepResult
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, ItemNotFound, ProcessError
-from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, TaskCandidate, User
-
-from .context import ServiceContext
-from .principal import Principal
-from .processes import bundle_for, latest_definition
-from .projection import add_event, lock_case, mark_status, save_step
-from .views import case_summary, event_view, task_view
+from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, User
+from app.services.casework.processes import bundle_for, latest_definition
+from app.services.casework.steps import add_event, lock_case, mark_status, save_step
+from app.services.casework.views import case_summary, event_view, task_view
+from app.services.context import ServiceContext
+from app.services.identity.access import can_see_case
+from app.services.identity.principal import Principal
 
 Records = Callable[[Session, Case], None]
 
@@ -118,26 +118,6 @@ def withdraw_case(ctx: ServiceContext, principal: Principal, case_no: str, reaso
         view = case_summary(case)
         uow.commit()
         return view
-
-
-def can_see_case(s: Session, principal: Principal, case: Case) -> bool:
-    """Applicants see their own cases; staff the cases their department or groups touch."""
-    if principal.sees_everything or case.applicant_id == principal.id:
-        return True
-    if not principal.is_staff:
-        return False
-    item = case.item
-    if principal.department and (principal.department == item.department.code
-                                 or principal.department in (item.departments or [])):
-        return True
-    candidate = exists().where(
-        TaskCandidate.task_id == HumanTask.id,
-        or_((TaskCandidate.kind == "group") & TaskCandidate.name.in_(principal.groups or {""}),
-            (TaskCandidate.kind == "user") & (TaskCandidate.name == principal.username)))
-    involved = s.scalar(select(
-        exists().where(HumanTask.case_id == case.id, or_(HumanTask.assignee_id == principal.id, candidate))
-        | exists().where(CaseEvent.case_id == case.id, CaseEvent.actor_id == principal.id)))
-    return bool(involved)
 
 
 def record_incident(ctx: ServiceContext, case_id: int, failure: EngineFailure, actor_id: int | None) -> int:

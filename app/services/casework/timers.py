@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
 from app.models import EngineTimer
+from app.services.casework.cases import record_incident
+from app.services.casework.processes import bundle_for
+from app.services.casework.steps import lock_case, save_step
+from app.services.context import ServiceContext
+from app.services.events import log_event
 from app.workdays import start_of_day
-
-from .cases import record_incident
-from .context import ServiceContext
-from .events import log_event
-from .processes import bundle_for
-from .projection import lock_case, save_step
 
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Written notices and receipts issued as a case moves (收件回执, 补正告知书, 受理通知书, ...).
 
-`after_step` is called by `projection.save_step` inside the step's transaction, after the projections
+`after_step` is called after `casework.steps.save_step` inside the step's transaction, after the projections
 are written, whenever the case was created or its status moved. It runs inside every such step, so it
 decides from the statuses alone whether anything is due and only then reads what that notice needs.
 
@@ -30,10 +30,11 @@ from app.clock import CHINA_TZ
 from app.engine.runtime import StepResult
 from app.errors import CaseNotFound, NotFound
 from app.models import NOTICE_KINDS, Case, CaseCounter, CaseEvent, CaseFile, Item, Notice, User
+from app.services.casework.steps import SavedStep
+from app.services.context import ServiceContext
+from app.services.identity.access import can_see_case
+from app.services.identity.principal import Principal
 from app.workdays import WorkCalendar
-
-from .context import ServiceContext
-from .principal import Principal
 
 # Number prefixes: 收件 SJ, 补正 BZ, 受理 SL, 不予受理 BSL, 领证 LZ, 决定 JD.
 PREFIXES = {"receipt": "SJ", "correction": "BZ", "acceptance": "SL", "refusal": "BSL", "pickup": "LZ",
@@ -68,6 +69,13 @@ class NoticeView:
     issued_by: str | None
     issued_by_staff_no: str | None
     read_at: datetime | None
+
+
+def on_step(ctx: ServiceContext, s: Session, step: SavedStep) -> None:
+    """Step listener: a new case or a status reached may call for a notice (receipt, acceptance, ...)."""
+    if step.new or step.reached:
+        after_step(s, ctx.calendar.get(s), step.case, StatusChange(step.before, step.reached, step.result),
+                   step.data, step.now, step.actor_id)
 
 
 def after_step(s: Session, cal: WorkCalendar, case: Case, change: StatusChange,
@@ -264,7 +272,6 @@ def for_case(ctx: ServiceContext, principal: Principal, case_no: str) -> list[No
 
     :raises CaseNotFound: unknown, or not visible to this user.
     """
-    from .cases import can_see_case  # cases → projection → notices: import when called
 
     with ctx.uow() as uow:
         s = uow.session
@@ -315,7 +322,6 @@ def open_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> No
 
 
 def _visible(s: Session, principal: Principal, notice_id: int) -> tuple[Notice, Case]:
-    from .cases import can_see_case
 
     notice = s.get(Notice, notice_id, options=[joinedload(Notice.issued_by)])
     case = s.get(Case, notice.case_id) if notice is not None else None

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Alarm, Case, Item, SupervisionOrder, User
+from app.services.context import ServiceContext
+from app.services.events import log_event
+from app.services.identity.principal import Principal
+from app.services.messaging import notifications
+from app.services.timelimits import alarms
 from app.workdays import as_date, end_of_day
-
-from . import alarms, notifications
-from .context import ServiceContext
-from .events import log_event
-from .principal import Principal
 
 BATCH = 500
 PER_PAGE = 20

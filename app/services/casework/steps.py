@@ -1,12 +1,16 @@
-"""Saving an engine step: the workflow state and, in the same transaction, everything read from it.
+"""One engine step: lock the case, then save the workflow state and, in the same transaction,
+everything read from it; then tell the listeners (clocks, notices, clock actions) that a step happened.
 
 Open user tasks, waiting timers, the case status and milestone times are projections of the workflow;
 they are rewritten here after every engine call so that inboxes and the scheduler never need to
-deserialize a workflow.
+deserialize a workflow. The listeners come from `ctx.step_hooks` (wired at start-up), so this module
+imports nothing from the contexts that react to a step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +20,28 @@ from sqlalchemy.orm import Session, lazyload, undefer
 from app.engine.runtime import StepResult, UserTaskView
 from app.engine.specs import SpecBundle
 from app.models import FINAL_STATUSES, Case, EngineTimer, HumanTask, TaskCandidate, User
-
-from . import clocks, notices
-from .context import ServiceContext
-from .events import log_event
-from .notices import StatusChange
+from app.services.context import ServiceContext
+from app.services.events import log_event
 
 MILESTONE_TIMES = {"accepted": "accepted_at", "decided": "decided_at"}
+
+
+@dataclass(frozen=True)
+class SavedStep:
+    """What a saved step did, as its listeners read it."""
+
+    case: Case
+    result: StepResult
+    before: str | None           # the case status before the step (None: the case was just created)
+    reached: list[str]           # statuses reached, in order
+    now: datetime
+    actor_id: int | None
+    data: Callable[[], dict[str, Any]]                        # the workflow data, read on demand
+    completed_data: Callable[[str], list[dict[str, Any]]]     # completed tasks' data by BPMN id
+
+    @property
+    def new(self) -> bool:
+        return self.before is None
 
 
 def lock_case(ctx: ServiceContext, session: Session, case_id: int | None = None,
@@ -67,18 +86,15 @@ def save_step(ctx: ServiceContext, s: Session, case: Case, workflow: Any, bundle
         if bundle.has_timers:
             _sync_timers(s, case, engine.timers(workflow), new)
         reached = _apply_status(s, case, result, views, engine.is_completed(workflow), now, actor_id)
-        due = clocks.after_step(ctx, s, case, before, reached, opened, gone, now)
+        due = ctx.step_hooks.deadlines(ctx, s, case, before, reached, opened, gone, now)
         _sync_tasks(s, case, opened, gone, due, now)
         case.engine_state = engine.dumps(workflow)
         case.updated_at = now
     s.flush()
-    if any(p.manual and p.properties.get("clockAction") for p in result.passed):
-        from .clock_actions import after_clock_action  # clock_actions → projection: import when called
-
-        after_clock_action(ctx, s, case, result, lambda key: engine.completed_data(workflow, key), now, actor_id)
-    if new or reached:
-        notices.after_step(s, ctx.calendar.get(s), case, StatusChange(before, reached, result),
-                           lambda: engine.data(workflow), now, actor_id)
+    saved = SavedStep(case, result, before, reached, now, actor_id, lambda: engine.data(workflow),
+                      lambda key: engine.completed_data(workflow, key))
+    for listener in ctx.step_hooks.listeners:
+        listener(ctx, s, saved)
     return views
 
 

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.errors import Forbidden, InvalidInput
 from app.models import Alarm, CalendarDay, CalendarYear
+from app.services.admin.calendar_files import LAST_YEAR, DayEntry, day_problem, validate_entries
+from app.services.calendar import bump_revision, seed_calendar
+from app.services.casework import timers
+from app.services.context import ServiceContext, UnitOfWork
+from app.services.identity.principal import Principal
+from app.services.messaging.notifications import notify_roles
+from app.services.timelimits import alarms, clocks
 from app.workdays import FIRST_YEAR, statutory_holidays
-
-from . import alarms
-from .calendar import bump_revision, seed_calendar
-from .calendar_files import LAST_YEAR, DayEntry, day_problem, validate_entries
-from .context import ServiceContext, UnitOfWork
-from .notifications import notify_roles
-from .principal import Principal
 
 log = logging.getLogger(__name__)
 ALARM_MONTH = 10  # from 1 October, next year's arrangement is overdue (it usually comes in November)
@@ -248,8 +248,6 @@ def _changing(ctx: ServiceContext) -> Iterator[UnitOfWork]:
 
 def _changed(ctx: ServiceContext, s: Session, since: date, now: datetime, actor: int | None) -> int:
     """Bump the revision and move the open deadlines from `since` on, in the caller's transaction."""
-    from . import clocks, timers
-
     s.flush()
     bump_revision(s, now)
     moved = clocks.recompute_deadlines(ctx, s, since=since, now=now, actor_id=actor)

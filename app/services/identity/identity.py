@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.errors import DuplicateName, ErrorDetail, Forbidden, InvalidInput
 from app.models import User
-
-from .auth import hash_password
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.auth import hash_password
+from app.services.identity.principal import Principal
 
 KINDS = ("person", "company")
 

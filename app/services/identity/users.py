@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import DuplicateName, InvalidInput
 from app.models import ROLES, Department, Group, User
-
-from .auth import hash_password
-from .context import ServiceContext
-from .principal import Principal
+from app.services.context import ServiceContext
+from app.services.identity.auth import hash_password
+from app.services.identity.principal import Principal
 
 
 def create_user(ctx: ServiceContext, username: str, password: str, role: str,

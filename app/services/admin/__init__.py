@@ -1,0 +1,1 @@
+"""Administration: the working-day calendar and its import files."""
