@@ -52,3 +52,10 @@ class Item(Base):
     updated_at: Mapped[datetime]
 
     department: Mapped[Department] = relationship()
+
+    @property
+    def handling_departments(self) -> list[str]:
+        """The codes of the departments that handle the item: its own (the lead), then the co-approving
+        `departments`, in order, each once."""
+        codes = [self.department.code] if self.department is not None else []
+        return list(dict.fromkeys([*codes, *(str(d) for d in self.departments or [])]))

@@ -15,9 +15,7 @@ def can_see_case(s: Session, principal: Principal, case: Case) -> bool:
         return True
     if not principal.is_staff:
         return False
-    item = case.item
-    if principal.department and (principal.department == item.department.code
-                                 or principal.department in (item.departments or [])):
+    if principal.department and principal.department in case.item.handling_departments:
         return True
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,

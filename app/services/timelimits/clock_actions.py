@@ -347,8 +347,7 @@ def _case_to_change(ctx: ServiceContext, s: Session, principal: Principal, case_
 
 def _handles(principal: Principal, item: Item) -> bool:
     """An approver or head of a department that handles the item (who may stop or extend its clock)."""
-    handling = {item.department.code, *(item.departments or [])}
-    return principal.has("approver", "head") and principal.department in handling
+    return principal.has("approver", "head") and principal.department in item.handling_departments
 
 
 def _step_clocks(s: Session, case: Case, state: str) -> list[CaseClock]:

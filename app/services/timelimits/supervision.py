@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
-from app.models import Alarm, Case, Item, SupervisionOrder, User
+from app.models import Alarm, Case, SupervisionOrder, User
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.identity.principal import Principal
@@ -36,12 +36,6 @@ class OrderSweep:
     alarms: int = 0
 
 
-def handling_departments(item: Item) -> list[str]:
-    """The departments that handle an item: its own, then the joint ones."""
-    codes = [item.department.code] if item.department is not None else []
-    return codes + [str(d) for d in (item.departments or []) if str(d) not in codes]
-
-
 def issue_order(ctx: ServiceContext, principal: Principal, case_no: str, department: str, reason: str,
                 reply_by: date) -> dict[str, Any]:
     """Issue a supervision order to a department that handles the case.
@@ -59,7 +53,7 @@ def issue_order(ctx: ServiceContext, principal: Principal, case_no: str, departm
             raise CaseNotFound(f"没有这个办件 / no case {case_no}",
                                [{"field": "case_no", "message": "no such case"}])
         errors = []
-        handling = handling_departments(case.item)
+        handling = case.item.handling_departments
         if department not in handling:
             errors.append({"field": "department", "message": f"one of the case's departments: {', '.join(handling)}"})
         if not reason:
