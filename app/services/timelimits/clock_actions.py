@@ -65,6 +65,7 @@ def _clock_view(cal: Any, c: CaseClock, now: datetime, suspensions: Any, extensi
         "id": c.id, "kind": c.kind, "name": c.name, "task_id": c.task_id, "department": c.department,
         "started_at": c.started_at, "limit": c.limit_value, "unit": c.unit, "statutory_limit": c.statutory_limit,
         "extended_by": c.extended_by, "suspended_days": c.suspended_days, "deadline": c.deadline,
+        "statutory_deadline": clocks.statutory_deadline(cal, c),
         "provisional": c.provisional, "state": c.state, "level": st.level if c.state == "running" else c.level, "stopped_at": c.stopped_at,
         "on_time": c.on_time, "elapsed": max(elapsed, 0), "remaining": None if c.state == "suspended" else st.remaining,
         "suspensions": [_suspension_view(x) for x in suspensions if x.clock_id == c.id],

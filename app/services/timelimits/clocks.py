@@ -15,7 +15,7 @@ Each open task's `due_at` (the inbox deadline) is its own step limit or the case
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from app.models import Alarm, CaseClock, ClockExtension, HumanTask, Item
 from app.models.case import FINAL_STATUSES, Case
 from app.services.context import ServiceContext
 from app.services.events import log_event
-from app.timelimits import Limit, status
+from app.timelimits import Limit, deadline, status
 from app.workdays import WorkCalendar, parse_limit, start_of_day
 
 NOTICE_LIMIT = 5  # 《行政许可法》 Art. 32
@@ -52,6 +52,14 @@ class Thresholds:
 def limit_of(clock: CaseClock) -> Limit:
     return Limit(clock.started_at, clock.limit_value, clock.unit, clock.extended_by, clock.suspended_days,
                  clock.yellow_ratio, clock.yellow_days)
+
+
+def statutory_deadline(cal: WorkCalendar, clock: CaseClock) -> datetime | None:
+    """The statutory limit's (法定时限) deadline, counted like the promised one: same start, same suspended
+    days and extension; None for a clock without a statutory limit."""
+    if clock.statutory_limit is None:
+        return None
+    return deadline(cal, replace(limit_of(clock), limit_value=clock.statutory_limit))
 
 
 def start_clock(s: Session, cal: WorkCalendar, case: Case, kind: str, started_at: datetime, limit: int,
