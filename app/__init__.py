@@ -71,6 +71,17 @@ def _check_settings(config: Any) -> None:
         raise SettingsError("script limits must be positive")
     if int(config["OUTBOX_MAX_ATTEMPTS"]) < 1 or int(config["OUTBOX_BATCH"]) < 1:
         raise SettingsError("OUTBOX_MAX_ATTEMPTS and OUTBOX_BATCH must be at least 1")
+    _check_upload_settings(config)
+
+
+def _check_upload_settings(config: Any) -> None:
+    if float(config["UPLOAD_QUOTA_MB"]) <= 0:
+        raise SettingsError("UPLOAD_QUOTA_MB must be positive")
+    if int(config["UPLOAD_FILES_PER_DRAFT"]) < 1 or int(config["DRAFT_DAYS"]) < 1:
+        raise SettingsError("UPLOAD_FILES_PER_DRAFT and DRAFT_DAYS must be at least 1")
+    # An upload records its bytes moments after writing them; a grace shorter than that could sweep them.
+    if float(config["FILE_GRACE_HOURS"]) < 1 or float(config["CLEANUP_INTERVAL"]) <= 0:
+        raise SettingsError("FILE_GRACE_HOURS must be at least 1 and CLEANUP_INTERVAL positive")
 
 
 def _outbox_sender(config: Any) -> Any:

@@ -33,8 +33,9 @@ def download(file_id: int) -> Any:
     except FileNotFound:
         abort(404)
     inline = request.args.get("inline") == "1" and file.inline
-    response = send_file(path, mimetype=file.content_type, as_attachment=not inline, download_name=file.filename,
-                         conditional=True, etag=file.sha256, max_age=0)
+    # The name carries the extension of the type the bytes showed (`x.html` holding a PDF: `x.html.pdf`).
+    response = send_file(path, mimetype=file.content_type, as_attachment=not inline,
+                         download_name=file.download_name, conditional=True, etag=file.sha256, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     if inline:

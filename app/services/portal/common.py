@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -15,7 +17,7 @@ from app.models import (
     Item,
 )
 from app.services.context import ServiceContext
-from app.services.documents.files import FileStore, StoredFile
+from app.services.documents.files import FileStore, StoredFile, files_cap_message, stored_bytes
 from app.services.identity.principal import Principal
 
 MATERIAL = "_material"  # error key prefix: "_material.3" is the item's fourth material
@@ -58,23 +60,64 @@ def _materials(item: Item) -> list[dict[str, Any]]:
             for i, m in enumerate(item.materials or []) if isinstance(m, dict) and m.get("name")]
 
 
-def _store(uploads: Sequence[Upload], materials: list[dict[str, Any]], store: FileStore
+@dataclass(frozen=True)
+class Allowance:
+    """What one request may still store: `budget` bytes of the applicant's quota (None: no quota) and
+    `slots` files (None: no cap)."""
+
+    budget: int | None = None
+    slots: int | None = None
+
+
+def _store(uploads: Sequence[Upload], materials: list[dict[str, Any]], store: FileStore,
+           allowance: Allowance = Allowance(), now: datetime | None = None
            ) -> tuple[list[tuple[Upload, StoredFile]], dict[str, list[str]]]:
-    """Store each upload by content; refused ones become messages under their material's key."""
+    """Store each upload by content within `allowance`; refused ones become messages under their
+    material's key and leave nothing in the store (sizes are checked before bytes are written)."""
     keys = {m["name"]: f"{MATERIAL}.{m['index']}" for m in materials}
     stored: list[tuple[Upload, StoredFile]] = []
     errors: dict[str, list[str]] = {}
+    budget, slots = allowance.budget, allowance.slots
     for upload in uploads:
         key = keys.get(upload.material)
         if key is None:
             errors.setdefault(f"{MATERIAL}", []).append("未知材料 / unknown material")
             continue
         try:
-            stored.append((upload, store.put(upload.stream, key)))
+            if slots is not None and len(stored) >= slots:
+                raise InvalidInput("too many files",
+                                   [{"field": key, "message": files_cap_message(store.files_per_draft)}])
+            known = _size(upload.stream)
+            if known is not None:
+                store.check_size(known, budget, key)
+            file = store.put(upload.stream, key, budget=budget, written_at=now)
         except InvalidInput as exc:
             errors.setdefault(key, []).extend(_named(d.get("message", exc.message), upload.filename)
                                               for d in exc.as_errors())
+            continue
+        stored.append((upload, file))
+        budget = None if budget is None else budget - file.size
     return stored, errors
+
+
+def _size(stream: IO[bytes]) -> int | None:
+    """The bytes left in a seekable stream (an upload spooled by the web server), else None."""
+    try:
+        if not stream.seekable():
+            return None
+        start = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(start)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return end - start
+
+
+def _allowance(s: Session, store: FileStore, applicant_id: int | None, files_now: int = 0) -> Allowance:
+    """The room left: the applicant's quota (no quota when the applicant is not known yet) and the
+    file slots of an application that already has `files_now` files."""
+    budget = None if applicant_id is None else max(store.quota_bytes - stored_bytes(s, applicant_id), 0)
+    return Allowance(budget, max(store.files_per_draft - files_now, 0))
 
 
 def _named(message: str, filename: str) -> str:

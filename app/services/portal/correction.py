@@ -24,7 +24,15 @@ from app.services.casework.steps import add_event
 from app.services.context import ServiceContext
 from app.services.documents.files import FileStore, attach
 from app.services.identity.principal import Principal
-from app.services.portal.common import Upload, _form_errors, _materials, _missing, _own_case, _store
+from app.services.portal.common import (
+    Upload,
+    _allowance,
+    _form_errors,
+    _materials,
+    _missing,
+    _own_case,
+    _store,
+)
 
 
 def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],
@@ -80,10 +88,11 @@ class _Correction:
     form_key: str | None
     deficiencies: list[dict[str, str]]
     materials: list[dict[str, Any]]
+    applicant_id: int  # whose upload quota the new files count against
 
     @classmethod
     def of(cls, s: Session, case: Case, task: HumanTask) -> _Correction:
-        return cls(task.id, task.form_key, _deficiencies(s, case), _materials(case.item))
+        return cls(task.id, task.form_key, _deficiencies(s, case), _materials(case.item), case.applicant_id)
 
 
 def _window_correction(s: Session, task_id: str) -> _Correction | None:
@@ -101,7 +110,9 @@ def _resubmit(ctx: ServiceContext, principal: Principal, step: _Correction, data
               uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
     listed = {d["material"] for d in step.deficiencies}
     errors = _form_errors(ctx, step.form_key, data)
-    stored, file_errors = _store(uploads, step.materials, store)
+    with ctx.uow() as uow:
+        allowance = _allowance(uow.session, store, step.applicant_id)
+    stored, file_errors = _store(uploads, step.materials, store, allowance, ctx.clock.now())
     missing = _missing([{**m, "required": True} for m in step.materials if m["name"] in listed],
                        {u.material for u, _f in stored})
     errors.update({**missing, **file_errors})  # a refused file says why, not only that one is missing

@@ -1,9 +1,12 @@
-"""Drafts (暂存): saving with uploads, reading, deleting (with the stored bytes no one else uses), submitting."""
+"""Drafts (暂存): saving with uploads (within the applicant's quota), reading, deleting, submitting, and
+expiring: a draft left unchanged for DRAFT_DAYS natural days is deleted by the clean-up job. Stored
+bytes no record refers to any more are left to that job too (documents.cleanup)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -14,17 +17,29 @@ from app.models import (
     Case,
     CaseFile,
     Draft,
+    User,
 )
 from app.services.casework import cases
 from app.services.context import ServiceContext
-from app.services.documents.files import FileStore, attach, discard_unreferenced, view
+from app.services.documents.cleanup import DRAFT_DAYS
+from app.services.documents.files import (
+    FileStore,
+    StoredFile,
+    attach,
+    files_cap_message,
+    quota_message,
+    view,
+)
 from app.services.identity.principal import Principal
 from app.services.portal.common import (
+    MATERIAL,
     Upload,
+    _allowance,
     _form_errors,
     _item,
     _materials,
     _missing,
+    _named,
     _require_applicant,
     _store,
 )
@@ -46,17 +61,21 @@ def save_draft(ctx: ServiceContext, principal: Principal, item_code: str, data: 
                uploads: Sequence[Upload], store: FileStore, draft_id: int | None = None) -> Saved:
     """Create or update a draft with the form data as typed, and keep every acceptable upload on it.
 
-    Refused files (type, size) are reported in `Saved.errors`; the rest is saved anyway.
+    Refused files (type, size, the applicant's quota, the files a draft may carry) are reported in
+    `Saved.errors` and recorded nowhere; the rest is saved anyway.
     :raises ItemNotFound, DraftNotFound, Forbidden:
     """
     _require_applicant(principal)
     with ctx.uow() as uow:
-        item = _item(uow.session, item_code) if draft_id is None else _draft(uow.session, principal, draft_id).item
+        s = uow.session
+        item = _item(s, item_code) if draft_id is None else _draft(s, principal, draft_id).item
         item_id, materials = item.id, _materials(item)
-    stored, errors = _store(uploads, materials, store)
+        allowance = _allowance(s, store, principal.id, _file_count(s, draft_id))
+    stored, errors = _store(uploads, materials, store, allowance, ctx.clock.now())
     with ctx.uow(write=True) as uow:
         s = uow.session
         now = ctx.clock.now()
+        _lock_applicant(s, principal.id)
         if draft_id is None:
             draft = Draft(applicant_id=principal.id, item_id=item_id, data=data, created_at=now, updated_at=now)
             s.add(draft)
@@ -64,12 +83,52 @@ def save_draft(ctx: ServiceContext, principal: Principal, item_code: str, data: 
             draft = _draft(s, principal, draft_id)
             draft.data, draft.updated_at = data, now
         s.flush()
-        for upload, file in stored:
+        for upload, file in _still_within(s, store, principal.id, draft.id, stored, _keys(materials, errors)):
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=principal.id, now=now,
                    draft_id=draft.id)
         saved = Saved(draft.id, errors)
         uow.commit()
         return saved
+
+
+def _lock_applicant(s: Session, applicant_id: int) -> None:
+    """Serialises one applicant's saves, so two at once cannot both spend the last of the quota
+    (SQLite's write transaction already does; PostgreSQL needs the row lock)."""
+    s.execute(select(User.id).where(User.id == applicant_id).with_for_update())
+
+
+def _still_within(s: Session, store: FileStore, applicant_id: int, draft_id: int,
+                  stored: list[tuple[Upload, StoredFile]], refuse: Callable[[Upload, str], None]
+                  ) -> list[tuple[Upload, StoredFile]]:
+    """The stored uploads that still fit, counted again under the lock (another save of the same
+    applicant may have finished since); the others are refused like an oversized file, and the
+    clean-up job removes their bytes."""
+    allowance = _allowance(s, store, applicant_id, _file_count(s, draft_id))
+    budget, slots = allowance.budget or 0, allowance.slots or 0
+    kept = []
+    for upload, file in stored:
+        if len(kept) < slots and file.size <= budget:
+            kept.append((upload, file))
+            budget -= file.size
+            continue
+        refuse(upload, quota_message(store.quota_bytes) if len(kept) < slots
+               else files_cap_message(store.files_per_draft))
+    return kept
+
+
+def _keys(materials: list[dict[str, Any]], errors: dict[str, list[str]]) -> Callable[[Upload, str], None]:
+    """Records a refusal of an upload under its material's error key, as `_store` does."""
+    keys = {m["name"]: f"{MATERIAL}.{m['index']}" for m in materials}
+
+    def refuse(upload: Upload, message: str) -> None:
+        errors.setdefault(keys.get(upload.material, MATERIAL), []).append(_named(message, upload.filename))
+    return refuse
+
+
+def _file_count(s: Session, draft_id: int | None) -> int:
+    if draft_id is None:
+        return 0
+    return int(s.scalar(select(func.count()).select_from(CaseFile).where(CaseFile.draft_id == draft_id)) or 0)
 
 
 def get_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[str, Any]:
@@ -83,7 +142,8 @@ def get_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[
                 "files": [view(f) for f in files], "created_at": draft.created_at, "updated_at": draft.updated_at}
 
 
-def list_drafts(ctx: ServiceContext, principal: Principal) -> list[dict[str, Any]]:
+def list_drafts(ctx: ServiceContext, principal: Principal, keep_days: int = DRAFT_DAYS) -> list[dict[str, Any]]:
+    """The applicant's drafts, newest first, each with when the clean-up job will delete it."""
     with ctx.uow() as uow:
         s = uow.session
         counts = dict(s.execute(select(CaseFile.draft_id, func.count()).join(Draft, Draft.id == CaseFile.draft_id)
@@ -91,41 +151,39 @@ def list_drafts(ctx: ServiceContext, principal: Principal) -> list[dict[str, Any
         drafts = s.scalars(select(Draft).where(Draft.applicant_id == principal.id)
                            .order_by(Draft.updated_at.desc(), Draft.id.desc()))
         return [{"id": d.id, "item_code": d.item.code, "item_name": d.item.name, "updated_at": d.updated_at,
-                 "files": counts.get(d.id, 0)} for d in drafts]
+                 "expires_at": expires_at(d.updated_at, keep_days), "files": counts.get(d.id, 0)} for d in drafts]
 
 
-def delete_draft(ctx: ServiceContext, principal: Principal, draft_id: int, store: FileStore | None = None) -> None:
-    """Delete a draft and its file records, and from `store` the bytes no other record shares.
+def expires_at(updated_at: datetime, keep_days: int = DRAFT_DAYS) -> datetime:
+    return updated_at + timedelta(days=keep_days)
+
+
+def delete_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> None:
+    """Delete a draft and its file records; the clean-up job removes bytes no record refers to.
 
     :raises DraftNotFound:
     """
     with ctx.uow(write=True) as uow:
         s = uow.session
         draft = _draft(s, principal, draft_id)
-        hashes = s.scalars(delete(CaseFile).where(CaseFile.draft_id == draft.id, CaseFile.case_id.is_(None))
-                           .returning(CaseFile.sha256)).all()
+        s.execute(delete(CaseFile).where(CaseFile.draft_id == draft.id, CaseFile.case_id.is_(None)))
         s.delete(draft)
         uow.commit()
-    if store is not None:
-        discard_unreferenced(ctx, store, hashes)
 
 
-def remove_draft_file(ctx: ServiceContext, principal: Principal, draft_id: int, file_id: int,
-                      store: FileStore | None = None) -> None:
-    """Remove a file from a draft, and its bytes from `store` unless another record shares them.
+def remove_draft_file(ctx: ServiceContext, principal: Principal, draft_id: int, file_id: int) -> None:
+    """Remove a file from a draft (its bytes go with the clean-up job unless another record shares them).
 
     :raises DraftNotFound: the draft or the file on it is unknown or someone else's.
     """
     with ctx.uow(write=True) as uow:
         s = uow.session
         draft = _draft(s, principal, draft_id)
-        hashes = s.scalars(delete(CaseFile).where(CaseFile.id == file_id, CaseFile.draft_id == draft.id,
-                                                  CaseFile.case_id.is_(None)).returning(CaseFile.sha256)).all()
-        if not hashes:
+        gone = s.execute(delete(CaseFile).where(CaseFile.id == file_id, CaseFile.draft_id == draft.id,
+                                                CaseFile.case_id.is_(None))).rowcount
+        if not gone:
             raise DraftNotFound("文件不存在 / file not found")
         uow.commit()
-    if store is not None:
-        discard_unreferenced(ctx, store, hashes)
 
 
 def submit_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[str, Any]:

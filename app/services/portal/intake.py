@@ -17,7 +17,16 @@ from app.services.context import ServiceContext
 from app.services.documents.files import FileStore, attach
 from app.services.identity.identity import find_or_create_walk_in, walk_in_errors
 from app.services.identity.principal import Principal
-from app.services.portal.common import APPLICANT, Upload, _form_errors, _item, _materials, _missing, _store
+from app.services.portal.common import (
+    APPLICANT,
+    Allowance,
+    Upload,
+    _form_errors,
+    _item,
+    _materials,
+    _missing,
+    _store,
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +59,14 @@ def window_intake(ctx: ServiceContext, clerk: Principal, walk_in: WalkIn, item_c
     for detail in walk_in_errors(ctx, walk_in.kind, walk_in.id_number, walk_in.name, walk_in.phone,
                                  walk_in.contact_name):
         errors.setdefault(f"{APPLICANT}.{detail['field']}", []).append(detail["message"])
-    stored, file_errors = _store(uploads, materials, store)
+    # The applicant may not have an account yet, so no quota here; the cap on files per application holds.
+    stored, file_errors = _store(uploads, materials, store, Allowance(slots=store.files_per_draft), ctx.clock.now())
     errors.update(file_errors)
     if errors:
         raise InvalidForm(errors)
     username = find_or_create_walk_in(ctx, clerk, kind=walk_in.kind, id_number=walk_in.id_number,
-                                      name=walk_in.name, phone=walk_in.phone, contact_name=walk_in.contact_name)
+                                      name=walk_in.name, phone=walk_in.phone, contact_name=walk_in.contact_name,
+                                      checked=True)
     def attach_scans(s: Session, case: Case) -> None:  # same transaction as the case
         for upload, file in stored:
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=clerk.id,

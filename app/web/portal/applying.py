@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.errors import Conflict, Forbidden, InvalidForm, ItemNotFound, ProcessError
 from app.forms import FormDefinition
 from app.services import portal as service
-from app.services.documents.files import FileView
+from app.services.documents.files import FileStore, FileView
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
 from ..session import applicant_required, ctx, principal
 from . import bp
-from .common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors, upload_store
+from .common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors
 
 
 @bp.route("/items/<code>/apply", methods=["GET", "POST"])
@@ -31,7 +31,8 @@ def apply(code: str) -> Any:
 @bp.get("/my/drafts")
 @applicant_required
 def drafts() -> Any:
-    return render_template("portal/drafts.html", drafts=service.list_drafts(ctx(), principal()))
+    drafts = service.list_drafts(ctx(), principal(), int(current_app.config["DRAFT_DAYS"]))
+    return render_template("portal/drafts.html", drafts=drafts)
 
 
 @bp.route("/my/drafts/<int:draft_id>", methods=["GET", "POST"])
@@ -49,11 +50,16 @@ def draft(draft_id: int) -> Any:
 @applicant_required
 def delete_draft(draft_id: int) -> Any:
     try:
-        service.delete_draft(ctx(), principal(), draft_id, upload_store())
+        service.delete_draft(ctx(), principal(), draft_id)
     except service.DraftNotFound:
         abort(404)
     flash(_("The draft was deleted."), "info")
     return redirect(url_for("portal.drafts"))
+
+
+def _limited_store() -> FileStore:
+    """The upload store with the quota and the files-per-draft cap from the settings."""
+    return FileStore.from_settings(ctx().upload_dir, current_app.config)
 
 
 def _own_draft(draft_id: int) -> dict[str, Any]:
@@ -72,7 +78,7 @@ def _application(item: dict[str, Any], draft: dict[str, Any] | None) -> Any:
     draft_id = draft["id"] if draft else None
     try:
         saved = service.save_draft(ctx(), principal(), item["code"], refresh or data,
-                                   material_uploads(item["materials"]), upload_store(), draft_id)
+                                   material_uploads(item["materials"]), _limited_store(), draft_id)
     except Forbidden:
         abort(403)
     except service.DraftNotFound:
@@ -81,7 +87,7 @@ def _application(item: dict[str, Any], draft: dict[str, Any] | None) -> Any:
     removing = request.form.get("_remove_file", "")
     if removing.isdigit():
         try:
-            service.remove_draft_file(ctx(), principal(), saved.draft_id, int(removing), upload_store())
+            service.remove_draft_file(ctx(), principal(), saved.draft_id, int(removing))
         except service.DraftNotFound:
             abort(404)
     current = service.get_draft(ctx(), principal(), saved.draft_id)
