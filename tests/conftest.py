@@ -126,6 +126,13 @@ def app(db_url: str, clock: ManualClock) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def bare_app(clock: ManualClock) -> Flask:
+    """An app for tests that render or parse and never touch the database: built once per test on
+    in-memory SQLite, not once per database."""
+    return create_app(make_config("sqlite://"), clock=clock)
+
+
+@pytest.fixture
 def ctx(app: Flask) -> ServiceContext:
     return app.extensions["banjian"]
 

@@ -47,6 +47,12 @@ KITCHEN_SINK = {
 
 
 @pytest.fixture
+def app(bare_app):
+    """Rendering needs an app, not a database: these tests run once, not once per database."""
+    return bare_app
+
+
+@pytest.fixture
 def sink():
     return parse_form(KITCHEN_SINK, "sink.form")
 
