@@ -73,11 +73,13 @@ def test_another_name_for_a_registered_number_is_refused(app: Flask, demo: Servi
     new_applicant(app.test_client(), "firm", kind="company", number=KNOWN_CREDIT, name="江城公司")
     users = count(demo, User)
     clerk = sign_in(app.test_client(), "market_clerk")
-    resp = post(clerk, PAGE, walk_in(kind="company", id_number=KNOWN_CREDIT, name="别家公司", phone="13700000000"),
-                form_page=PAGE, headers=headers, **MULTI)
+    form = {k: v for k, v in walk_in(kind="company", id_number=KNOWN_CREDIT, name="别家公司",
+                                     phone="13700000000").items() if k != "business_name"}
+    resp = post(clerk, PAGE, form, form_page=PAGE, headers=headers, **MULTI)
     assert resp.status_code == 422
     body = text(resp)
     field = body[body.index('id="name"'):]
-    assert message in field[:field.index("</div>")]
+    assert message in field[:field.index("</div>")]  # in the same answer as the form's errors, not after them
+    assert 'aria-invalid="true"' in body[body.index('id="f-business_name"') - 400:body.index('id="f-business_name"') + 400]
     assert user(demo, KNOWN_CREDIT) == ("江城公司", "13912345678", "王五")
     assert count(demo, Case) == 0 and count(demo, User) == users

@@ -132,30 +132,28 @@ def register_applicant(ctx: ServiceContext, form: Registration) -> Principal:
 
 
 def find_or_create_walk_in(ctx: ServiceContext, clerk: Principal, *, kind: str, id_number: str,
-                           name: str = "", phone: str = "", contact_name: str = "") -> str:
+                           name: str = "", phone: str = "", contact_name: str = "", checked: bool = False) -> str:
     """The user name of the applicant with this identity, for window intake: an existing account (only
     its blank fields filled: what the applicant registered is theirs), or a new one that cannot sign
-    in (a random password nobody knows) until the applicant registers it at a window.
+    in (a random password nobody knows) until the applicant registers it at a window. `checked`: the
+    caller has just run `walk_in_errors` and found nothing.
 
-    :raises Forbidden: not a window clerk. :raises InvalidInput: bad identity fields, or a name other
-        than the existing account's (the number is someone else's, or mistyped); nothing is changed.
+    :raises Forbidden: not a window clerk. :raises InvalidInput: what `walk_in_errors` finds; nothing is changed.
     """
     if not clerk.has("clerk", "admin"):
         raise Forbidden("只有窗口人员可以代为申请 / only window clerks may apply on behalf of someone")
-    errors = walk_in_errors(ctx, kind, id_number, name, phone, contact_name)
+    errors = [] if checked else walk_in_errors(ctx, kind, id_number, name, phone, contact_name)
     number, phone = normalize_id(id_number), normalize_mobile(phone)
     if errors:
         raise InvalidInput("申请人信息有误 / invalid applicant identity", errors)
     with ctx.uow(write=True) as uow:
         s = uow.session
         user = _by_identity(s, number)
-        if user is not None and user.role != "applicant":
-            raise InvalidInput("not an applicant", [{"field": "id_number", "message":
-                               "该证件号码不属于申请人账号 / this number belongs to a staff account"}])
+        # The account may have been opened or renamed since the check: the same rule on the row read here.
+        errors = _account_errors(user, name)
+        if errors:
+            raise InvalidInput("申请人信息有误 / invalid applicant identity", errors)
         if user is None:
-            if not name.strip():
-                raise InvalidInput("name needed", [{"field": "name", "message": "新申请人需填写名称 / "
-                                   "a new applicant needs a name"}])
             user = User(username=_free_username(s, number), role="applicant", id_kind=kind, id_number=number,
                         password_hash=hash_password(secrets.token_urlsafe(32), ctx.password_method),
                         full_name=name.strip(), phone=phone or None, contact_name=_contact(kind, contact_name),
@@ -170,14 +168,7 @@ def find_or_create_walk_in(ctx: ServiceContext, clerk: Principal, *, kind: str, 
 
 
 def _fill_blanks(user: User, name: str, phone: str, contact_name: str) -> None:
-    """Window intake for an existing account: fill what it lacks, never overwrite what it has.
-
-    :raises InvalidInput: the clerk typed another name than the account's.
-    """
-    if name.strip() and user.full_name and " ".join(name.split()) != " ".join(user.full_name.split()):
-        raise InvalidInput("name mismatch", [{"field": "name", "message":
-                           "该证件号码已登记在另一名称下，请核对证件号码和名称 / this ID number is registered "
-                           "under another name; please check the number and the name"}])
+    """Window intake for an existing account: fill what it lacks, never overwrite what it has."""
     user.full_name = user.full_name or name.strip()
     user.phone = user.phone or phone or None
     user.contact_name = user.contact_name or _contact(user.id_kind or "", contact_name)
@@ -217,9 +208,14 @@ def _identity_errors(kind: str, number: str, today: date) -> list[ErrorDetail]:
 
 def walk_in_errors(ctx: ServiceContext, kind: str, id_number: str, name: str, phone: str,
                    contact_name: str = "") -> list[ErrorDetail]:
-    """What is wrong with a walk-in applicant's identity fields (empty list: nothing)."""
-    phone = normalize_mobile(phone)
-    errors = _identity_errors(kind, normalize_id(id_number), _today(ctx))
+    """What is wrong with a walk-in applicant's identity (empty list: nothing): the fields, and for a valid
+    number the account it already has (a staff account; another name) or, without one, a missing name.
+    Reads only: run it before anything is stored."""
+    phone, number = normalize_mobile(phone), normalize_id(id_number)
+    errors = _identity_errors(kind, number, _today(ctx))
+    if not errors:
+        with ctx.uow() as uow:
+            errors = _account_errors(_by_identity(uow.session, number), name)
     if len(name.strip()) > 100:
         errors.append({"field": "name", "message": "最多 100 字 / at most 100 characters"})
     if len(contact_name.strip()) > 100:
@@ -227,6 +223,18 @@ def walk_in_errors(ctx: ServiceContext, kind: str, id_number: str, name: str, ph
     if phone and not valid_mobile(phone):
         errors.append({"field": "phone", "message": "手机号码无效 / not a valid mobile number"})
     return errors
+
+
+def _account_errors(user: User | None, name: str) -> list[ErrorDetail]:
+    """Window intake against the account a number already has, or the account it would open."""
+    if user is None:
+        return [] if name.strip() else [{"field": "name", "message": "新申请人需填写名称 / a new applicant needs a name"}]
+    if user.role != "applicant":
+        return [{"field": "id_number", "message": "该证件号码不属于申请人账号 / this number belongs to a staff account"}]
+    if name.strip() and user.full_name and " ".join(name.split()) != " ".join(user.full_name.split()):
+        return [{"field": "name", "message": "该证件号码已登记在另一名称下，请核对证件号码和名称 / this ID number is "
+                 "registered under another name; please check the number and the name"}]
+    return []
 
 
 def _by_identity(s: Session, number: str) -> User | None:
