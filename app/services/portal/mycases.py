@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.models import (
     Case,
     CaseEvent,
     CaseFile,
+    Comment,
+    Department,
     HumanTask,
     Notice,
+    User,
 )
 from app.services.casework import cases
 from app.services.casework.views import case_summary
@@ -64,7 +68,8 @@ def my_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str
             files=[view(f) for f in files], materials=_materials(case.item),
             history=[{"at": e.at, "action": e.action, "status": (e.data_after or {}).get("status"),
                       "message": e.message if e.action != "status" else None} for e in events],
-            correction=None, withdrawable=case.accepted_at is None and case.status in WITHDRAWABLE)
+            correction=None, withdrawable=case.accepted_at is None and case.status in WITHDRAWABLE,
+            comments=_public_comments(s, case.id))
         decision = clocks.decision_deadline(s, case.id)
         if decision is not None and case.decided_at is None:
             view_.update(decision_due=decision[0], decision_due_provisional=decision[1])
@@ -72,3 +77,14 @@ def my_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str
             view_["correction"] = {"task_id": mine.id, "form_key": mine.form_key,
                                    "deficiencies": _deficiencies(s, case)}
         return view_
+
+
+def _public_comments(s: Session, case_id: int) -> list[dict[str, Any]]:
+    """The staff's public remarks on the case, oldest first, with the author's role and department;
+    internal remarks stay with the staff."""
+    rows = s.execute(select(Comment.body, Comment.created_at, User.role, Department.name)
+                     .join(User, User.id == Comment.author_id)
+                     .outerjoin(Department, Department.id == User.department_id)
+                     .where(Comment.case_id == case_id, Comment.public.is_(True)).order_by(Comment.id))
+    return [{"body": body, "at": at, "author_role": role, "author_department": department}
+            for body, at, role, department in rows]
