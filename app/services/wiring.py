@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app import SettingsError
 from app.clock import Clock
 from app.db import Database
+from app.engine.helpers import calendar_helpers
 from app.engine.runtime import WorkflowEngine
 from app.engine.specs import SpecCache
 from app.forms import FormRegistry
@@ -14,32 +16,50 @@ from app.services.calendar import CalendarHolder
 from app.services.context import ServiceContext, StepHooks
 from app.services.documents import notices
 from app.services.timelimits import clock_actions, clocks
-from app.workdays import end_of_day
 
 
 def script_helpers(calendar: CalendarHolder) -> dict[str, Any]:
-    """Functions BPMN expressions may call besides the sandbox's defaults; they count on the
-    administrators' calendar as it is when the expression runs."""
+    """The working-day helpers BPMN expressions may call (app/engine/helpers.py: bounded arguments),
+    counting on this process's calendar as it is when they run; the engine hands its workers a copy."""
+    return calendar_helpers(calendar.get)
 
-    def add_workdays(start: Any, days: int) -> Any:
-        """The `days`-th working day strictly after `start` (a date)."""
-        return calendar.get().add_workdays(start, int(days))
 
-    def is_working_day(day: Any) -> bool:
-        return calendar.get().is_working_day(day)
+def _setting(config: Any, name: str, kind: type, low: float, high: float) -> Any:
+    raw = config.get(name)
+    try:
+        value = kind(str(raw).strip()) if raw is not None else None
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"BANJIAN_{name} must be {what} from {low:g} to {high:g}, got {raw!r}")
+    return value
 
-    def workday_deadline(start: Any, days: int) -> str:
-        """ISO time at which the `days`-th working day after `start` has passed (for timer timeDate)."""
-        return end_of_day(calendar.get().add_workdays(start, int(days))).isoformat()
 
-    return {"add_workdays": add_workdays, "is_working_day": is_working_day, "workday_deadline": workday_deadline}
+def _switch(config: Any, name: str) -> bool:
+    raw = str(config.get(name, "on")).strip().lower()
+    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise SettingsError(f"BANJIAN_{name} must be on or off, got {raw!r}")
+    return raw in {"1", "true", "yes", "on"}
+
+
+def build_engine(config: Any, calendar: CalendarHolder) -> WorkflowEngine:
+    """The workflow engine from settings (see config.py): BPMN code runs in worker processes under OS
+    limits; the helpers count on the calendar as read for each step.
+    :raises SettingsError: a setting is not valid."""
+    return WorkflowEngine(
+        time_limit=_setting(config, "SCRIPT_TIME_LIMIT", float, 0.05, 300),
+        step_limit=_setting(config, "SCRIPT_STEP_LIMIT", int, 1000, 10**9),
+        memory_limit_mb=_setting(config, "SCRIPT_MEMORY_LIMIT_MB", int, 32, 1024 * 1024),
+        workers=_setting(config, "ENGINE_WORKERS", int, 1, 64),
+        max_loop_instances=_setting(config, "MAX_LOOP_INSTANCES", int, 1, 100_000),
+        isolated=_switch(config, "ENGINE_ISOLATION"), calendar=calendar.get)
 
 
 def build_context(config: Any, clock: Clock) -> ServiceContext:
     db = Database(config["DATABASE_URL"], echo=bool(config.get("SQL_ECHO")))
     calendar = CalendarHolder(db, float(config.get("CALENDAR_RECHECK_SECONDS", 10)))
-    engine = WorkflowEngine(helpers=script_helpers(calendar), time_limit=float(config["SCRIPT_TIME_LIMIT"]),
-                            step_limit=int(config["SCRIPT_STEP_LIMIT"]))
+    engine = build_engine(config, calendar)
     return ServiceContext(
         db=db, engine=engine, calendar=calendar,
         specs=SpecCache(), forms=FormRegistry(Path(config["FORMS_DIR"])), clock=clock,
