@@ -31,10 +31,9 @@ class Config:
     UPLOAD_QUOTA_MB = float(os.environ.get("BANJIAN_UPLOAD_QUOTA_MB", 200))
     UPLOAD_FILES_PER_DRAFT = int(os.environ.get("BANJIAN_UPLOAD_FILES_PER_DRAFT", 30))
     # The clean-up job: drafts unchanged this many natural days are deleted; stored bytes no record
-    # refers to are removed once this many hours old; how often it runs (seconds).
+    # refers to are removed once this many hours old (the job runs hourly).
     DRAFT_DAYS = int(os.environ.get("BANJIAN_DRAFT_DAYS", 30))
     FILE_GRACE_HOURS = float(os.environ.get("BANJIAN_FILE_GRACE_HOURS", 24))
-    CLEANUP_INTERVAL = float(os.environ.get("BANJIAN_CLEANUP_INTERVAL", 3600))
     # API bearer tokens: signed, expire after this many seconds.
     TOKEN_MAX_AGE = int(os.environ.get("BANJIAN_TOKEN_MAX_AGE", 8 * 3600))
     # Restricted script engine limits per expression or script.

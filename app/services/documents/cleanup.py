@@ -31,7 +31,7 @@ from app.services.documents.files import TEMP_PREFIX
 log = logging.getLogger(__name__)
 
 DRAFT_DAYS = 30  # natural days a draft is kept after its last change
-GRACE = timedelta(hours=24)  # how old unreferenced bytes must be before they are removed
+GRACE_HOURS = 24.0  # how old unreferenced bytes must be before they are removed
 ASIDE_PREFIX = ".sweep-"  # a file being removed: .sweep-<sha256>-<moved at>-<token>
 BATCH = 500
 
@@ -43,12 +43,12 @@ class CleanupResult:
     failures: int = 0
 
 
-def clean_up(ctx: ServiceContext, root: Path, *, draft_days: int = DRAFT_DAYS, grace: timedelta = GRACE
+def clean_up(ctx: ServiceContext, *, draft_days: int = DRAFT_DAYS, grace_hours: float = GRACE_HOURS
              ) -> CleanupResult:
-    """Expire old drafts, then remove the unreferenced stored bytes older than `grace` under `root`."""
+    """The job: expire old drafts, then remove the unreferenced stored bytes older than `grace_hours`."""
     now = ctx.clock.now()
     expired = expire_drafts(ctx, now, draft_days)
-    removed, failures = sweep_files(ctx, root, now - grace, now)
+    removed, failures = sweep_files(ctx, ctx.upload_dir, now - timedelta(hours=grace_hours), now)
     if expired or removed or failures:
         log.info("clean-up: %d drafts expired, %d files removed, %d failed", expired, removed, failures)
     return CleanupResult(expired, removed, failures)
@@ -98,7 +98,7 @@ def _remove(ctx: ServiceContext, root: Path, sha256: str, cutoff: float, now: fl
     path = root / sha256[:2] / sha256
     aside = root / f"{ASIDE_PREFIX}{sha256}-{int(now)}-{secrets.token_hex(4)}"
     try:
-        os.rename(path, aside)
+        _move_aside(path, aside)
     except FileNotFoundError:  # another sweep took it
         return 0
     if aside.stat().st_mtime >= cutoff or _referenced(ctx, {sha256}):
@@ -106,6 +106,10 @@ def _remove(ctx: ServiceContext, root: Path, sha256: str, cutoff: float, now: fl
         return 0
     aside.unlink()
     return 1
+
+
+def _move_aside(path: Path, aside: Path) -> None:
+    os.rename(path, aside)
 
 
 def _put_back(aside: Path, path: Path) -> None:
