@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.forms.feel import Condition, FeelError, parse_condition
+from app.forms.fields import MAX_ROWS
 from app.forms.model import FieldRules, FormDefinitionError, FormField, FormGroup, FormNode
 from app.forms.patterns import UnsafePattern, compile_pattern
 
@@ -85,9 +86,12 @@ class ComponentParser:
     ) -> FormField:
         validate = self._mapping(comp, "validate")
         low, high = self._count(comp, validate, "min"), self._count(comp, validate, "max")
+        if low is not None and low > MAX_ROWS:
+            raise self.error(comp, f"'validate.min' is more than the {MAX_ROWS} rows a list may have")
+        # The cap is the list's maximum, so the page offers no row beyond it either.
         rules = FieldRules(
             min=None if low is None else Decimal(low),
-            max=None if high is None else Decimal(high),
+            max=Decimal(MAX_ROWS if high is None else min(high, MAX_ROWS)),
         )
         return FormField(
             **self._common(comp, prefix + self._path(comp, "path"), validate, hide),

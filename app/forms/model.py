@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,7 +29,7 @@ class FieldRules:
 
     min_length: int | None = None
     max_length: int | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # a compiled `regex` pattern (forms.patterns), matched with a time limit
     min: Decimal | None = None  # numbers: the value; dynamiclist: the number of rows
     max: Decimal | None = None
     validation_type: str | None = None  # "email" | "phone"
