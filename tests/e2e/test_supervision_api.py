@@ -70,9 +70,9 @@ def test_who_may_issue_reply_and_close(api):
 def test_bad_input(api):
     case_no = food_to_review(api)
     resp = _issue(api, case_no, department="housing")
-    assert resp.status_code in (400, 422) and _fields(resp) == {"department"}
+    assert resp.status_code == 400 and _fields(resp) == {"department"}
     resp = _issue(api, case_no, reply_by="2026-11-23")
-    assert resp.status_code in (400, 422) and _fields(resp) == {"reply_by"}
+    assert resp.status_code == 400 and _fields(resp) == {"reply_by"}
     resp = _issue(api, case_no, reply_by="next week")
     assert resp.status_code == 400 and "reply_by" in _fields(resp)
     resp = api.post("/supervision-orders", "supervisor", json={"case_no": case_no})

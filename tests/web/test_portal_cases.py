@@ -156,7 +156,7 @@ def test_withdraw_refused_after_acceptance(app: Flask, demo: ServiceContext, own
     resp = post(owner, f"/my/cases/{case_no}/withdraw", {}, form_page=f"/my/cases/{case_no}")  # type: ignore[arg-type]
     assert resp.status_code == 302
     assert "只有尚未受理的申请可以撤回" in text(owner.get(f"/my/cases/{case_no}"))  # type: ignore[attr-defined]
-    assert state(demo, case_no)[0] == "accepted" or state(demo, case_no)[0] == "in_review"
+    assert state(demo, case_no)[0] == "in_review"
 
 
 def tracked(client: object, case_no: str, secret: str, headers: dict[str, str] | None = None) -> object:

@@ -81,10 +81,10 @@ def test_a_clerk_of_another_window_cannot_do_it(app: Flask, demo: ServiceContext
     tid = task_id(api, walk_in_case, "correction")
     other = sign_in(app.test_client(), "housing_clerk")
     page = other.get(f"/staff/tasks/{tid}")
-    assert page.status_code in (200, 404) and 'name="material-0"' not in text(page)
+    assert page.status_code == 404
     resp = post(other, f"/staff/tasks/{tid}", {**NOTE, "material-0": [upload(pdf_bytes(), "x.pdf")]},
                 form_page="/staff/inbox", **MULTI)
-    assert resp.status_code in (403, 404)
+    assert resp.status_code == 404
     assert status(demo, walk_in_case) == "correction" and len(files(demo, walk_in_case)) == 6
 
 
@@ -95,4 +95,4 @@ def test_other_steps_have_no_upload(app: Flask, demo: ServiceContext, api: Any) 
         case_no = str(uow.session.scalar(select(Case.case_no)))
     page = text(clerk.get(f"/staff/tasks/{task_id(api, case_no, 'preview')}"))
     assert 'name="material-0"' not in page and 'enctype="multipart/form-data"' not in page
-    assert FOOD in page or case_no in page
+    assert case_no in page and FOOD in page
