@@ -209,11 +209,11 @@ def test_senders_by_name_or_dotted_path():
             make_sender(bad)
 
 
-# --- two dispatchers on PostgreSQL ------------------------------------------------------------------
+# --- two dispatchers on PostgreSQL and on a SQLite file ----------------------------------------------
 
 @pytest.fixture
-def pg_app(pg_url: str, clock) -> Iterator[Flask]:
-    app = build_app(pg_url, clock)
+def pg_app(shared_url: str, clock) -> Iterator[Flask]:
+    app = build_app(shared_url, clock)
     try:
         yield app
     finally:
@@ -236,7 +236,6 @@ class Rendezvous(Recorder):
         super().send(message)
 
 
-@pytest.mark.postgres
 def test_two_dispatchers_send_each_of_500_messages_exactly_once(pg_app: Flask, clock):
     ctx: ServiceContext = pg_app.extensions["banjian"]
     alice, _ = users(ctx)
