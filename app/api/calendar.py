@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from marshmallow import fields, validate
 
 from app.errors import InvalidInput
@@ -13,6 +12,7 @@ from app.services.admin.calendar_files import MAX_NAME, parse_date
 from app.workdays import FIRST_YEAR
 
 from . import bp
+from .body import json_object
 from .schemas import Strict
 from .security import ctx, login_required, principal
 
@@ -53,7 +53,7 @@ def put_day(day: str) -> Any:
     when = parse_date(day)
     if when is None:
         raise InvalidInput("invalid date", [{"field": "date", "message": f"日期无效 / not a date: '{day[:20]}'"}])
-    body = CalendarDayBody().load(request.get_json(silent=True) or {})
+    body = CalendarDayBody().load(json_object())
     result = calendar_admin.set_day(ctx(), principal(), when, body["kind"], body["name"], body["local"])
     return {"date": when, "kind": result.kind, "name": body["name"] if result.kind else "",
             "local": bool(result.kind and body["local"]), "published": result.published,
@@ -63,7 +63,7 @@ def put_day(day: str) -> Any:
 @bp.post("/calendar/import")
 @login_required
 def import_year() -> Any:
-    body = CalendarImport().load(request.get_json(silent=True) or {})
+    body = CalendarImport().load(json_object())
     result = calendar_admin.import_year(ctx(), principal(), body["year"], body["days"], ctx().clock.now())
     return {"year": result.year, "days": result.days, "kept_local": result.kept_local,
             "published": result.published, "deadlines_moved": result.deadlines_moved}

@@ -8,9 +8,12 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.models import PROCEDURES
+from app.services.paging import MAX_PER_PAGE
 from app.services.timelimits import clock_actions
 
 from . import bp
+from .body import json_object
+from .schemas import Paging
 from .security import ctx, login_required, principal
 
 
@@ -29,9 +32,9 @@ class ExtensionDecision(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class AlarmQuery(Schema):
+class AlarmQuery(Paging):
     level = fields.String(load_default=None, validate=validate.OneOf(("yellow", "red")))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PER_PAGE))
 
 
 @bp.get("/cases/<case_no>/clocks")
@@ -43,12 +46,12 @@ def case_clocks(case_no: str) -> Any:
 @bp.post("/cases/<case_no>/suspensions")
 @login_required
 def start_suspension(case_no: str) -> Any:
-    body = SuspensionStart().load(request.get_json(silent=True) or {})
+    body = SuspensionStart().load(json_object())
     return clock_actions.start_suspension(ctx(), principal(), case_no, body["procedure"], body["expected_days"],
                                           body["reason"]), 201
 
 
-@bp.post("/cases/<case_no>/suspensions/<int:suspension_id>/end")
+@bp.post("/cases/<case_no>/suspensions/<id:suspension_id>/end")
 @login_required
 def end_suspension(case_no: str, suspension_id: int) -> Any:
     return clock_actions.end_suspension(ctx(), principal(), case_no, suspension_id)
@@ -57,14 +60,14 @@ def end_suspension(case_no: str, suspension_id: int) -> Any:
 @bp.post("/cases/<case_no>/extensions")
 @login_required
 def request_extension(case_no: str) -> Any:
-    body = ExtensionRequest().load(request.get_json(silent=True) or {})
+    body = ExtensionRequest().load(json_object())
     return clock_actions.request_extension(ctx(), principal(), case_no, body["reason"]), 201
 
 
-@bp.post("/cases/<case_no>/extensions/<int:extension_id>/decision")
+@bp.post("/cases/<case_no>/extensions/<id:extension_id>/decision")
 @login_required
 def decide_extension(case_no: str, extension_id: int) -> Any:
-    body = ExtensionDecision().load(request.get_json(silent=True) or {})
+    body = ExtensionDecision().load(json_object())
     return clock_actions.decide_extension(ctx(), principal(), case_no, extension_id, body["approve"], body["comment"])
 
 
@@ -72,4 +75,4 @@ def decide_extension(case_no: str, extension_id: int) -> Any:
 @login_required
 def alarms() -> Any:
     query = AlarmQuery().load(request.args.to_dict())
-    return clock_actions.open_alarms(ctx(), principal(), query["level"], query["page"])
+    return clock_actions.open_alarms(ctx(), principal(), query["level"], query["page"], query["per_page"])

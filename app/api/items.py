@@ -9,6 +9,7 @@ from flask import request
 from app.services.casework import items
 
 from . import bp
+from .body import json_object
 from .schemas import ItemBody
 from .security import ctx, login_required, optional_principal, principal
 
@@ -22,18 +23,22 @@ def list_items() -> Any:
 
 @bp.get("/items/<code>")
 def get_item(code: str) -> Any:
-    return items.get_item(ctx(), code)
+    """An item withdrawn from the catalogue (inactive) is there for administrators only."""
+    who = optional_principal()
+    return items.get_item(ctx(), code, include_inactive=bool(who and who.is_admin))
 
 
 @bp.post("/items")
 @login_required
 def create_item() -> Any:
-    body = ItemBody().load(request.get_json(silent=True) or {})
+    items.check_may_configure(principal())  # a 403 says more than the body's errors to a non-admin
+    body = ItemBody().load(json_object())
     return items.create_item(ctx(), principal(), body), 201
 
 
 @bp.put("/items/<code>")
 @login_required
 def update_item(code: str) -> Any:
-    body = ItemBody().load({"code": code, **(request.get_json(silent=True) or {})})
+    items.check_may_configure(principal())
+    body = ItemBody().load({"code": code, **json_object()})
     return items.update_item(ctx(), principal(), code, body)

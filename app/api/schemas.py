@@ -6,11 +6,27 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES
 from app.services.casework.tasks import VIEWS
+from app.services.paging import FIRST_DATE, LAST_DATE, MAX_PAGE, MAX_PER_PAGE
 
 
 class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class Paging(Schema):
+    """The query string of every paged list; other arguments a client adds are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+def bounded_date(**options: object) -> fields.Date:
+    """A date field that takes only dates within FIRST_DATE..LAST_DATE (year 9999 has no next day)."""
+    return fields.Date(validate=validate.Range(FIRST_DATE, LAST_DATE), **options)  # type: ignore[arg-type]
 
 
 class TokenRequest(Strict):
@@ -66,12 +82,7 @@ class TaskComplete(Strict):
     data = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-class TaskQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class TaskQuery(Paging):
     view = fields.String(load_default="all", validate=validate.OneOf(VIEWS))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
     item_code = fields.String(load_default=None)
     case_no = fields.String(load_default=None)

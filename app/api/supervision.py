@@ -13,6 +13,8 @@ from app.services.timelimits import dashboard, supervision
 from app.workdays import as_date
 
 from . import bp
+from .body import json_object
+from .schemas import Paging, bounded_date
 from .security import ctx, login_required, principal
 
 
@@ -20,25 +22,25 @@ class OrderCreate(Schema):
     case_no = fields.String(required=True, validate=validate.Length(min=1, max=32))
     department = fields.String(required=True, validate=validate.Length(min=1, max=64))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    reply_by = fields.Date(required=True)
+    reply_by = bounded_date(required=True)
 
 
 class OrderReply(Schema):
     reply = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
-class OrderQuery(Schema):
+class OrderQuery(Paging):
     state = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATES))
     department = fields.String(load_default=None, validate=validate.Length(max=64))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
 
 
-class DashboardQuery(Schema):
-    date_from = fields.Date(data_key="from", load_default=None)
-    date_to = fields.Date(data_key="to", load_default=None)
+class DashboardQuery(Paging):
+    date_from = bounded_date(data_key="from", load_default=None)
+    date_to = bounded_date(data_key="to", load_default=None)
     department = fields.String(load_default=None, validate=validate.Length(max=64))
     item = fields.String(load_default=None, validate=validate.Length(max=64))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
+    # a page of the overdue list
+    per_page = fields.Integer(load_default=dashboard.PER_PAGE, validate=validate.Range(1, dashboard.MAX_PER_PAGE))
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
@@ -56,31 +58,31 @@ def dashboard_range(date_from: Any, date_to: Any, today: Any) -> tuple[Any, Any]
 @login_required
 def list_orders() -> Any:
     query = OrderQuery().load(request.args.to_dict())
-    return supervision.list_orders(ctx(), principal(), query["state"], query["department"], query["page"])
+    return supervision.list_orders(ctx(), principal(), **query).as_dict()
 
 
 @bp.post("/supervision-orders")
 @login_required
 def issue_order() -> Any:
-    body = OrderCreate().load(request.get_json(silent=True) or {})
+    body = OrderCreate().load(json_object())
     return supervision.issue_order(ctx(), principal(), body["case_no"], body["department"], body["reason"],
                                    body["reply_by"]), 201
 
 
-@bp.get("/supervision-orders/<int:order_id>")
+@bp.get("/supervision-orders/<id:order_id>")
 @login_required
 def get_order(order_id: int) -> Any:
     return supervision.get_order(ctx(), principal(), order_id)
 
 
-@bp.post("/supervision-orders/<int:order_id>/reply")
+@bp.post("/supervision-orders/<id:order_id>/reply")
 @login_required
 def reply_order(order_id: int) -> Any:
-    body = OrderReply().load(request.get_json(silent=True) or {})
+    body = OrderReply().load(json_object())
     return supervision.reply_order(ctx(), principal(), order_id, body["reply"])
 
 
-@bp.post("/supervision-orders/<int:order_id>/close")
+@bp.post("/supervision-orders/<id:order_id>/close")
 @login_required
 def close_order(order_id: int) -> Any:
     return supervision.close_order(ctx(), principal(), order_id)
@@ -93,4 +95,4 @@ def supervision_dashboard() -> Any:
     context = ctx()
     date_from, date_to = dashboard_range(query["date_from"], query["date_to"], as_date(context.clock.now()))
     return dashboard.supervision_dashboard(context, principal(), date_from, date_to, query["department"],
-                                           query["item"], query["page"])
+                                           query["item"], query["page"], query["per_page"])

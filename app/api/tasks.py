@@ -9,6 +9,7 @@ from flask import request
 from app.services.casework import tasks
 
 from . import bp
+from .body import json_object
 from .schemas import TaskComplete, TaskQuery
 from .security import ctx, login_required, principal
 
@@ -17,8 +18,7 @@ from .security import ctx, login_required, principal
 @login_required
 def list_tasks() -> Any:
     query = TaskQuery().load(request.args)
-    page = tasks.list_tasks(ctx(), principal(), **query)
-    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+    return tasks.list_tasks(ctx(), principal(), **query).as_dict()
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -36,5 +36,5 @@ def unclaim(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/complete")
 @login_required
 def complete(task_id: str) -> Any:
-    body = TaskComplete().load(request.get_json(silent=True) or {})
+    body = TaskComplete().load(json_object())
     return tasks.complete_task(ctx(), principal(), task_id, body["data"])

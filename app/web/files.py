@@ -25,7 +25,7 @@ IMAGE_POLICY = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-i
 PDF_POLICY = "frame-ancestors 'self'"
 
 
-@bp.get("/files/<int:file_id>")
+@bp.get("/files/<id:file_id>")
 @login_required
 def download(file_id: int) -> Any:
     try:

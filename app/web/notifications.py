@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 
 from app.errors import NotFound
 from app.services.messaging import notifications as service
+from app.services.paging import MAX_PAGE
 
+from .params import page_arg, strict_int
 from .session import ctx, principal
 
 bp = Blueprint("notifications", __name__)
@@ -42,14 +44,13 @@ def _bell() -> dict[str, Any]:
 @login_required
 def index() -> Any:
     unread = request.args.get("unread") == "1"
-    page = service.list_notifications(ctx(), principal(), unread=unread,
-                                      page=request.args.get("page", 1, type=int) or 1)
+    page = service.list_notifications(ctx(), principal(), unread=unread, page=page_arg(request.args))
     g.unread_notifications = page.unread  # the header shows the same number without counting again
     return render_template("notifications/index.html", page=page, unread_only=unread, kind_names=KIND_NAMES,
                            case_link=_case_link)
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @login_required
 def read(notification_id: int) -> Any:
     try:
@@ -76,5 +77,5 @@ def _case_link(case_no: str | None) -> str | None:
 
 def _back() -> str:
     """The list again, with its filter and page (only those two: nothing the form could point elsewhere)."""
-    args = {k: v for k in ("unread", "page") if (v := request.form.get(k, "")).isdigit()}
+    args = {k: v for k in ("unread", "page") if (v := strict_int(request.form.get(k), 1, MAX_PAGE)) is not None}
     return url_for(".index", **args)

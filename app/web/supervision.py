@@ -11,10 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.services.paging import FIRST_DATE, LAST_DATE
 from app.services.timelimits import dashboard, supervision
 from app.workdays import as_date
 
 from .formjs import localized
+from .params import DateOutOfRange, date_arg, page_arg
 from .session import ctx, principal, roles_required, staff_required
 from .staff.common import CLOCK_NAMES
 
@@ -31,7 +33,7 @@ def index() -> Any:
     today = as_date(context.clock.now())
     date_from, date_to, errors = _range(today)
     department, item = request.args.get("department") or None, request.args.get("item") or None
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg(request.args)
     board = dashboard.supervision_dashboard(context, principal(), date_from, date_to, department, item, page)
     return render_template("supervision/dashboard.html", board=board, errors=errors,
                            options=dashboard.filter_options(context), level_names=LEVEL_NAMES,
@@ -52,9 +54,9 @@ def issue() -> Any:
     form = {k: request.form.get(k, "").strip() for k in ("case_no", "department", "reason", "reply_by")}
     errors: dict[str, str] = {}
     try:
-        reply_by = date.fromisoformat(form["reply_by"])
-    except ValueError:
-        errors["reply_by"] = _("Enter a date (YYYY-MM-DD).")
+        reply_by = date_arg(form["reply_by"])
+    except ValueError as error:
+        errors["reply_by"] = _date_message(error)
         reply_by = None
     if not errors:
         try:
@@ -69,7 +71,7 @@ def issue() -> Any:
     return _orders_page(form, errors), 400
 
 
-@bp.get("/orders/<int:order_id>")
+@bp.get("/orders/<id:order_id>")
 @staff_required
 def order(order_id: int) -> Any:
     try:
@@ -79,7 +81,7 @@ def order(order_id: int) -> Any:
     return render_template("supervision/order.html", order=found, state_names=STATE_NAMES)
 
 
-@bp.post("/orders/<int:order_id>/reply")
+@bp.post("/orders/<id:order_id>/reply")
 @staff_required
 def reply(order_id: int) -> Any:
     try:
@@ -95,7 +97,7 @@ def reply(order_id: int) -> Any:
     return redirect(url_for(".order", order_id=order_id))
 
 
-@bp.post("/orders/<int:order_id>/close")
+@bp.post("/orders/<id:order_id>/close")
 @roles_required("supervisor")
 def close(order_id: int) -> Any:
     try:
@@ -114,7 +116,7 @@ def _orders_page(form: dict[str, str], errors: dict[str, str]) -> str:
     if state not in STATE_NAMES:
         state = None
     department = request.args.get("department") or None
-    page = supervision.list_orders(ctx(), principal(), state, department, request.args.get("page", 1, type=int) or 1)
+    page = supervision.list_orders(ctx(), principal(), state, department, page_arg(request.args))
     who = principal()
     return render_template("supervision/orders.html", page=page, state=state, department=department or "",
                            state_names=STATE_NAMES, form=form, errors=errors,
@@ -129,9 +131,9 @@ def _range(today: date) -> tuple[date, date, dict[str, str]]:
     for key in ("from", "to"):
         raw = request.args.get(key, "").strip()
         try:
-            values[key] = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            errors[key] = _("Enter a date (YYYY-MM-DD).")
+            values[key] = date_arg(raw) if raw else None
+        except ValueError as error:
+            errors[key] = _date_message(error)
             values[key] = None
     date_to = values["to"] or today
     date_from = values["from"] or date_to - timedelta(days=30)
@@ -139,6 +141,12 @@ def _range(today: date) -> tuple[date, date, dict[str, str]]:
         errors["from"] = _("The start date must be on or before the end date.")
         date_from = date_to - timedelta(days=30)
     return date_from, date_to, errors
+
+
+def _date_message(error: ValueError) -> str:
+    if isinstance(error, DateOutOfRange):
+        return _("Enter a date from %(first)s to %(last)s.", first=FIRST_DATE.isoformat(), last=LAST_DATE.isoformat())
+    return _("Enter a date (YYYY-MM-DD).")
 
 
 def _field_message(detail: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str
     :raises Forbidden: not an admin. :raises InvalidInput: a rule across fields is broken.
     :raises Conflict: the code is taken.
     """
-    _require_admin(principal)
+    check_may_configure(principal)
     with ctx.uow(write=True) as uow:
         s = uow.session
         if s.scalar(select(Item.id).where(Item.code == data["code"])) is not None:
@@ -45,7 +45,7 @@ def update_item(ctx: ServiceContext, principal: Principal | None, code: str, dat
 
     :raises Forbidden, ItemNotFound, InvalidInput:
     """
-    _require_admin(principal)
+    check_may_configure(principal)
     with ctx.uow(write=True) as uow:
         s = uow.session
         item = s.scalar(select(Item).where(Item.code == code))
@@ -61,11 +61,11 @@ def update_item(ctx: ServiceContext, principal: Principal | None, code: str, dat
         return view
 
 
-def get_item(ctx: ServiceContext, code: str) -> dict[str, Any]:
-    """:raises ItemNotFound:"""
+def get_item(ctx: ServiceContext, code: str, include_inactive: bool = False) -> dict[str, Any]:
+    """:raises ItemNotFound: no such item, or an inactive one unless `include_inactive`."""
     with ctx.uow() as uow:
         item = uow.session.scalar(select(Item).where(Item.code == code))
-        if item is None:
+        if item is None or not (item.active or include_inactive):
             raise ItemNotFound(f"item '{code}' not found")
         return item_view(item)
 
@@ -126,6 +126,7 @@ def _apply(ctx: ServiceContext, s: Any, item: Item, data: dict[str, Any]) -> Non
     item.guide = {f: data.get(f) or "" for f in GUIDE_FIELDS}
 
 
-def _require_admin(principal: Principal | None) -> None:
+def check_may_configure(principal: Principal | None) -> None:
+    """Only administrators configure items (None: the CLI, trusted). :raises Forbidden:"""
     if principal is not None and not principal.is_admin:
         raise Forbidden("只有管理员可以配置事项 / only admins may configure items")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
@@ -25,21 +24,16 @@ from app.services.casework.processes import bundle_for
 from app.services.casework.steps import add_event, lock_case, save_step
 from app.services.casework.views import task_view
 from app.services.context import ServiceContext
+from app.services.identity.access import can_see_case
 from app.services.identity.principal import Principal
+from app.services.paging import Page, offset, window
 
 VIEWS = ("mine", "group", "all")
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    total: int
-    page: int
-    per_page: int
-
-
 def list_tasks(ctx: ServiceContext, principal: Principal, view: str = "all", page: int = 1,
-               per_page: int = 20, item_code: str | None = None, case_no: str | None = None) -> Page:
+               per_page: int = 20, item_code: str | None = None, case_no: str | None = None
+               ) -> Page[dict[str, Any]]:
     """Open tasks the user may work on, earliest due first.
 
     mine: claimed by or assigned to me; group: unclaimed tasks of my groups or offered to me;
@@ -48,6 +42,7 @@ def list_tasks(ctx: ServiceContext, principal: Principal, view: str = "all", pag
     """
     if view not in VIEWS:
         raise InvalidInput("unknown view", [{"field": "view", "message": f"one of {', '.join(VIEWS)}"}])
+    page, per_page = window(page, per_page)
     with ctx.uow() as uow:
         s = uow.session
         query = _visible(select(HumanTask, User.username, Case), principal, view)
@@ -58,8 +53,8 @@ def list_tasks(ctx: ServiceContext, principal: Principal, view: str = "all", pag
             query = query.where(Case.case_no == case_no)
         total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = s.execute(query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
-                         .limit(per_page).offset((page - 1) * per_page)).all()
-        return Page([task_view(t, assignee, case) for t, assignee, case in rows], total, page, per_page)
+                         .limit(per_page).offset(offset(page, per_page))).all()
+        return Page([task_view(t, assignee, case) for t, assignee, case in rows], page, per_page, total)
 
 
 def _visible(query: Select[Any], principal: Principal, view: str) -> Select[Any]:
@@ -101,17 +96,16 @@ def claim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[
 
 
 def unclaim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any]:
-    """Give a claimed task back to its groups (the assignee, a head of its department, or an admin).
+    """Give a claimed task back to its groups (the assignee, a head of its department, or an admin; for
+    a candidate an unclaimed task stays as it is).
 
-    :raises TaskNotFound, TaskAlreadyCompleted, Forbidden:
+    :raises TaskNotFound: also when the user may not see the task (as on the task page).
+    :raises TaskAlreadyCompleted, Forbidden:
     """
     with ctx.uow(write=True) as uow:
         s = uow.session
         task = _open_task(s, task_id)
-        head = "head" in principal.roles and principal.department is not None \
-            and principal.department == task.department
-        if task.assignee_id not in (None, principal.id) and not (head or principal.is_admin):
-            raise Forbidden("只能退回自己认领的任务 / only the assignee may unclaim this task")
+        _check_may_unclaim(s, principal, task)
         if task.assignee_id is not None:
             task.assignee_id, task.claimed_at = None, None
             add_event(s, _case(s, task), ctx.clock.now(), "unclaimed", principal.id, task_id=task.id,
@@ -223,11 +217,26 @@ def _raise_missing(s: Session, task_id: str) -> None:
     raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
 
 
+def _is_candidate(principal: Principal, task: HumanTask) -> bool:
+    return any((c.kind == "group" and c.name in principal.groups)
+               or (c.kind == "user" and c.name == principal.username) for c in task.candidates)
+
+
 def _check_candidate(principal: Principal, task: HumanTask) -> None:
-    offered = any((c.kind == "group" and c.name in principal.groups)
-                  or (c.kind == "user" and c.name == principal.username) for c in task.candidates)
-    if not offered:
+    if not _is_candidate(principal, task):
         raise NotACandidate("您不是此任务的候选人 / you are not a candidate for this task")
+
+
+def _check_may_unclaim(s: Session, principal: Principal, task: HumanTask) -> None:
+    head = "head" in principal.roles and principal.department is not None \
+        and principal.department == task.department
+    if task.assignee_id == principal.id or head or principal.is_admin:
+        return
+    candidate = _is_candidate(principal, task)
+    if not (candidate or (principal.is_staff and can_see_case(s, principal, _case(s, task)))):
+        raise TaskNotFound(f"任务不存在 / task '{task.id}' not found")
+    if task.assignee_id is not None or not candidate:
+        raise Forbidden("只能退回自己认领的任务 / only the assignee may unclaim this task")
 
 
 def _check_can_complete(principal: Principal, task: HumanTask) -> None:

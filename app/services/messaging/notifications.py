@@ -22,6 +22,7 @@ from app.errors import NotFound
 from app.models import NOTIFICATION_KINDS, Case, Group, Notification, OutboxMessage, User, memberships
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
+from app.services.paging import Page, offset, window
 
 NOTIFY_CHANNELS = ("app", "email", "sms")
 
@@ -35,16 +36,8 @@ class Notified:
 
 
 @dataclass(frozen=True)
-class NotificationPage:
-    items: list[dict[str, Any]]
-    total: int
-    unread: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class NotificationPage(Page[dict[str, Any]]):
+    unread: int = 0  # of all the user's notifications, for the bell and the tab
 
 
 def notify(s: Session, now: datetime, user_ids: Iterable[int], kind: str, title: str, body: str,
@@ -97,7 +90,7 @@ def unread_count(ctx: ServiceContext, principal: Principal) -> int:
 def list_notifications(ctx: ServiceContext, principal: Principal, unread: bool = False, page: int = 1,
                        per_page: int = 20) -> NotificationPage:
     """The user's own notifications, newest first."""
-    page, per_page = max(page, 1), min(max(per_page, 1), 100)
+    page, per_page = window(page, per_page)
     mine = Notification.user_id == principal.id
     with ctx.uow() as uow:
         s = uow.session
@@ -106,11 +99,11 @@ def list_notifications(ctx: ServiceContext, principal: Principal, unread: bool =
         total = unread_total if unread else (s.scalar(select(func.count()).select_from(Notification).where(mine)) or 0)
         query = (select(Notification, Case.case_no).outerjoin(Case, Case.id == Notification.case_id).where(mine)
                  .order_by(Notification.created_at.desc(), Notification.id.desc())
-                 .limit(per_page).offset((page - 1) * per_page))
+                 .limit(per_page).offset(offset(page, per_page)))
         if unread:
             query = query.where(Notification.read_at.is_(None))
         items = [_view(n, case_no) for n, case_no in s.execute(query)]
-    return NotificationPage(items, total, unread_total, page, per_page)
+    return NotificationPage(items, page, per_page, total, unread=unread_total)
 
 
 def mark_read(ctx: ServiceContext, principal: Principal, notification_id: int) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from app.errors import Forbidden, InvalidInput
 from app.models import Case, CaseClock, Department, Item, SupervisionOrder
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
+from app.services.paging import Page, clamp_date, window
 from app.services.timelimits.clocks import CASE_CLOCKS
 from app.workdays import WorkCalendar, as_date, end_of_day, start_of_day
 
 LEVEL_RANK = {"green": 1, "yellow": 2, "red": 3}
 PER_PAGE = 50
+MAX_PER_PAGE = 200
 
 
 def supervision_dashboard(ctx: ServiceContext, principal: Principal, date_from: date, date_to: date,
@@ -37,7 +39,8 @@ def supervision_dashboard(ctx: ServiceContext, principal: Principal, date_from: 
         raise Forbidden("仅限电子监察人员 / supervisors only")
     if date_from > date_to:
         raise InvalidInput("日期范围无效 / invalid date range", [{"field": "from", "message": "on or before 'to'"}])
-    page, per_page = max(page, 1), min(max(per_page, 1), 200)
+    date_from, date_to = clamp_date(date_from), clamp_date(date_to)
+    page, per_page = window(page, per_page, MAX_PER_PAGE)
     with ctx.uow() as uow:
         s = uow.session
         cal, now = ctx.calendar.get(s), ctx.clock.now()
@@ -118,8 +121,7 @@ def _overdue(s: Session, cal: WorkCalendar, now: Any, scope: _Scope, page: int, 
               "department_name": dept_name, "deadline": deadline,
               "overdue_workdays": max(cal.workdays_between(deadline, now), 0) if deadline else None}
              for kind, deadline, no, code, name, dept, dept_name in rows]
-    return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)),
-            "items": items}
+    return Page(items, page, per_page, total).as_dict()
 
 
 def _on_time(s: Session, scope: _Scope, date_from: date, date_to: date) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.identity.principal import Principal
 from app.services.messaging import notifications
+from app.services.paging import LAST_DATE, Page, offset, window
 from app.services.timelimits import alarms
 from app.workdays import as_date, end_of_day
 
@@ -60,6 +61,8 @@ def issue_order(ctx: ServiceContext, principal: Principal, case_no: str, departm
             errors.append({"field": "reason", "message": "required"})
         if not isinstance(reply_by, date) or reply_by <= as_date(now):
             errors.append({"field": "reply_by", "message": "a date after today"})
+        elif reply_by > LAST_DATE:
+            errors.append({"field": "reply_by", "message": f"a date up to {LAST_DATE.isoformat()}"})
         if errors:
             raise InvalidInput("督办单信息不完整 / invalid supervision order", errors)
         due = end_of_day(reply_by)
@@ -148,7 +151,7 @@ def get_order(ctx: ServiceContext, principal: Principal, order_id: int) -> dict[
 
 
 def list_orders(ctx: ServiceContext, principal: Principal, state: str | None = None, department: str | None = None,
-                page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+                page: int = 1, per_page: int = PER_PAGE) -> Page[dict[str, Any]]:
     """Orders newest first: supervisors and administrators see all, department staff their own department's.
 
     :raises Forbidden: not staff. :raises InvalidInput: an unknown state.
@@ -157,7 +160,7 @@ def list_orders(ctx: ServiceContext, principal: Principal, state: str | None = N
         raise Forbidden("仅限工作人员 / staff only")
     if state not in (None, "open", "replied", "closed"):
         raise InvalidInput("state", [{"field": "state", "message": "open, replied or closed"}])
-    page, per_page = max(page, 1), min(max(per_page, 1), 100)
+    page, per_page = window(page, per_page)
     with ctx.uow() as uow:
         s = uow.session
         query = select(SupervisionOrder, Case.case_no).join(Case, Case.id == SupervisionOrder.case_id)
@@ -169,9 +172,8 @@ def list_orders(ctx: ServiceContext, principal: Principal, state: str | None = N
             query = query.where(SupervisionOrder.state == state)
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.execute(query.order_by(SupervisionOrder.issued_at.desc(), SupervisionOrder.id.desc())
-                         .limit(per_page).offset((page - 1) * per_page)).all()
-        return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)),
-                "items": [_view(o, no) for o, no in rows]}
+                         .limit(per_page).offset(offset(page, per_page))).all()
+        return Page([_view(o, no) for o, no in rows], page, per_page, total)
 
 
 def sweep_orders(ctx: ServiceContext, now: datetime | None = None, batch: int = BATCH,

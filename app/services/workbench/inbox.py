@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from app.models import (
 )
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
+from app.services.paging import Page, page_count, window
 from app.services.timelimits import clocks
 from app.timelimits import status
 from app.workdays import WorkCalendar, end_of_day
@@ -44,7 +46,6 @@ from app.workdays import WorkCalendar, end_of_day
 VIEWS = ("mine", "group", "due_soon", "overdue", "done", "department")
 SORTS = ("deadline", "-deadline", "received", "-received")
 YELLOW_SHARE = 0.8  # share of the step's time elapsed that turns the light yellow
-MAX_PER_PAGE = 100
 WALK_LIMIT = 3000  # due-date index entries read for a page, at most, before sorting my own tasks costs less
 FOUND_LIMIT = 5000  # cases found by a search, at most, for their tasks and events to be read case by case
 
@@ -91,18 +92,15 @@ class InboxRow:
 
 
 @dataclass(frozen=True)
-class InboxPage:
-    view: str
-    rows: list[InboxRow]
-    total: int
-    page: int
-    per_page: int
-    counts: dict[str, int]
+class InboxPage(Page[InboxRow]):
+    view: str = "mine"
+    counts: dict[str, int] = field(default_factory=dict)
     is_head: bool = False
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    def rows(self) -> Sequence[InboxRow]:
+        """The page's items, by the name the inbox gives them."""
+        return self.items
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
     """
     _check(principal, query)
     now = ctx.clock.now()
-    per_page = min(max(query.per_page, 1), MAX_PER_PAGE)
+    page, per_page = window(query.page, query.per_page)
     with ctx.uow() as uow:
         s = uow.session
         cal = ctx.calendar.get(s)  # the administrators' calendar, for due-soon and remaining days
@@ -168,7 +166,7 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
         conditions = _view_conditions(ctx, principal, now, cal, searching=found is not None)
         counts = _counts(s, principal, query, conditions.counted, found)
         total = counts[query.view]
-        page = min(max(query.page, 1), max(1, -(-total // per_page)))
+        page = min(page, page_count(total, per_page))  # past the end: the last page
         if total == 0:
             rows = []
         elif query.view == "done":
@@ -179,7 +177,7 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
             condition = (conditions.walking if walk else conditions.views)[query.view]
             rows = _task_rows(s, principal, query, found, now, conditions.views["group"], condition, page, per_page,
                               cal)
-        return InboxPage(query.view, rows, total, page, per_page, counts, is_head(principal))
+        return InboxPage(rows, page, per_page, total, view=query.view, counts=counts, is_head=is_head(principal))
 
 
 def default_view(ctx: ServiceContext, principal: Principal) -> str:

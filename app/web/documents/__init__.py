@@ -23,7 +23,7 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 TEMPLATES = {kind: f"documents/{kind}.html" for kind in notices.PREFIXES}
 
 
-@bp.get("/<int:notice_id>")
+@bp.get("/<id:notice_id>")
 @login_required
 def notice(notice_id: int) -> Any:
     """The printable page of one notice; opening it as the case's applicant marks it read."""

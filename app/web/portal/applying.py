@@ -7,12 +7,14 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.converters import MAX_ID
 from app.errors import Conflict, Forbidden, InvalidForm, ItemNotFound, ProcessError
 from app.forms import FormDefinition
 from app.services import portal as service
 from app.services.documents.files import FileStore, FileView
 
 from ..formjs import form_view, localized, parse_submission, rerender_values
+from ..params import strict_int
 from ..session import applicant_required, ctx, principal
 from . import bp
 from .common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors
@@ -35,7 +37,7 @@ def drafts() -> Any:
     return render_template("portal/drafts.html", drafts=drafts)
 
 
-@bp.route("/my/drafts/<int:draft_id>", methods=["GET", "POST"])
+@bp.route("/my/drafts/<id:draft_id>", methods=["GET", "POST"])
 @applicant_required
 def draft(draft_id: int) -> Any:
     found = _own_draft(draft_id)
@@ -46,7 +48,7 @@ def draft(draft_id: int) -> Any:
     return _application(item, found)
 
 
-@bp.post("/my/drafts/<int:draft_id>/delete")
+@bp.post("/my/drafts/<id:draft_id>/delete")
 @applicant_required
 def delete_draft(draft_id: int) -> Any:
     try:
@@ -85,9 +87,10 @@ def _application(item: dict[str, Any], draft: dict[str, Any] | None) -> Any:
         abort(404)
     errors = split_errors(saved.errors)
     removing = request.form.get("_remove_file", "")
-    if removing.isdigit():
+    file_id = strict_int(removing, 1, MAX_ID)
+    if file_id is not None:
         try:
-            service.remove_draft_file(ctx(), principal(), saved.draft_id, int(removing))
+            service.remove_draft_file(ctx(), principal(), saved.draft_id, file_id)
         except service.DraftNotFound:
             abort(404)
     current = service.get_draft(ctx(), principal(), saved.draft_id)

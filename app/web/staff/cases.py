@@ -16,6 +16,7 @@ from app.services.timelimits import clock_actions
 from app.services.workbench import case_pages as casework
 
 from ..formjs import answers, form_view, localized
+from ..params import strict_int
 from ..session import ctx, principal, staff_required
 from . import bp
 from .common import safe_next
@@ -48,14 +49,13 @@ CLOCK_FIELDS = {"procedure": _l("Special procedure"), "expected_days": _l("Expec
 @bp.post("/cases/<case_no>/suspensions")
 @staff_required
 def start_suspension(case_no: str) -> Any:
-    raw_days = request.form.get("expected_days", "").strip()
-    days = int(raw_days) if raw_days.isdigit() and len(raw_days) < 6 else 0
+    days = strict_int(request.form.get("expected_days"), 0, 99_999) or 0  # the service says what it takes
     return _clock_action(case_no, lambda: clock_actions.start_suspension(
         ctx(), principal(), case_no, request.form.get("procedure", ""), days,
         request.form.get("reason", "").strip()), _("The special procedure has started; the applicant is notified."))
 
 
-@bp.post("/cases/<case_no>/suspensions/<int:suspension_id>/end")
+@bp.post("/cases/<case_no>/suspensions/<id:suspension_id>/end")
 @staff_required
 def end_suspension(case_no: str, suspension_id: int) -> Any:
     return _clock_action(case_no, lambda: clock_actions.end_suspension(ctx(), principal(), case_no, suspension_id),

@@ -11,10 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError, Forbidden, InvalidInput
 from app.services.casework.tasks import claim_task, unclaim_task
+from app.services.paging import MAX_PER_PAGE
 from app.services.workbench import assignment
 from app.services.workbench import inbox as service
 
 from ..formjs import localized
+from ..params import page_arg, strict_int
 from ..session import ctx, principal, staff_required
 from . import bp
 from .common import reason, safe_next
@@ -36,8 +38,8 @@ def inbox() -> Any:
     query = service.InboxQuery(
         view=view, item=args.get("item") or None, department=args.get("department") or None,
         step=args.get("step") or None, q=(args.get("q") or "").strip() or None,
-        sort=args.get("sort") or "deadline", page=args.get("page", 1, type=int) or 1,
-        per_page=args.get("per_page", 20, type=int) or 20)
+        sort=args.get("sort") or "deadline", page=page_arg(args),
+        per_page=strict_int(args.get("per_page"), 1, MAX_PER_PAGE) or 20)
     try:
         page = service.inbox(ctx(), me, query)
     except Forbidden:

@@ -1,0 +1,80 @@
+"""Request input: every JSON body of the API is parsed here, once, before its view runs.
+
+Flask's `request.get_json` lets a body nested 100 000 deep raise RecursionError (a 500), and a view
+that expects an object would fail on `[1]`, `"x"` or `5`. Here a body that is not JSON, or nested deeper
+than MAX_DEPTH, is a 400 for every endpoint (sign-in included); `json_object()` gives the view an object.
+A NUL character anywhere (body, query, path) is a 400 too: PostgreSQL text cannot hold one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import g, request
+
+from app.errors import InvalidInput
+
+from . import bp
+
+MAX_DEPTH = 32  # the deepest request any client sends is a form's data, a few levels
+
+
+@bp.before_request
+def _parse_json_body() -> None:
+    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+        if isinstance(value, str) and "\x00" in value:
+            raise _nul(name)
+    if not request.is_json:
+        return
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise InvalidInput("请求体不是有效的 JSON / the body is not valid JSON",
+                           [{"field": "_body", "message": f"不是有效的 JSON / not valid JSON: {exc}"[:200]}]) from None
+    _check(data)
+    g.json_body = data
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON body as an object ({} when there is none).
+
+    :raises InvalidInput: the body is JSON but not an object.
+    """
+    data = g.get("json_body")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput("请求体必须是 JSON 对象 / body must be a JSON object",
+                           [{"field": "_body", "message": "必须是 JSON 对象 / body must be a JSON object"}])
+    return data
+
+
+def _check(data: Any) -> None:
+    """Refuse arrays and objects nested deeper than MAX_DEPTH and strings (keys too) holding NUL;
+    iterative, so no input can exhaust the stack."""
+    stack = [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str) and "\x00" in node:
+            raise _nul("_body")
+        if isinstance(node, (dict, list)):
+            if level > MAX_DEPTH:
+                raise _too_deep()
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+
+
+def _nul(field: str) -> InvalidInput:
+    return InvalidInput("不能含 NUL 字符 / NUL characters are not allowed",
+                        [{"field": field, "message": "不能含 NUL 字符 / must not contain NUL characters"}])
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput("请求体嵌套过深 / the body is nested too deeply",
+                        [{"field": "_body", "message": f"嵌套不能超过 {MAX_DEPTH} 层 / nested more than {MAX_DEPTH} deep"}])
