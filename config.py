@@ -39,6 +39,13 @@ class Config:
     # Restricted script engine limits per expression or script.
     SCRIPT_TIME_LIMIT = float(os.environ.get("BANJIAN_SCRIPT_TIME_LIMIT", 1.0))
     SCRIPT_STEP_LIMIT = int(os.environ.get("BANJIAN_SCRIPT_STEP_LIMIT", 200_000))
+    # BPMN code runs in engine worker processes: memory each may add (MB), how many per web/scheduler
+    # process, the cap on multi-instance loops, and isolation itself (off only to benchmark the
+    # in-process baseline). Checked at start-up by app/services/wiring.py.
+    SCRIPT_MEMORY_LIMIT_MB = os.environ.get("BANJIAN_SCRIPT_MEMORY_LIMIT_MB", "256")
+    ENGINE_WORKERS = os.environ.get("BANJIAN_ENGINE_WORKERS", "2")
+    MAX_LOOP_INSTANCES = os.environ.get("BANJIAN_MAX_LOOP_INSTANCES", "200")
+    ENGINE_ISOLATION = os.environ.get("BANJIAN_ENGINE_ISOLATION", "on")
     MAX_BPMN_BYTES = int(os.environ.get("BANJIAN_MAX_BPMN_BYTES", 5 * 1024 * 1024))
     MAX_CONTENT_LENGTH = int(os.environ.get("BANJIAN_MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)

@@ -10,11 +10,17 @@ falls back to weekends plus its statutory festival dates (from `holidays`), and 
 depends on such a year is *provisional*. The administrator-edited calendar table (app/models/calendar)
 builds one of these; `default_calendar()` builds one straight from the `chinesecalendar` package.
 Lookups are array indexing over a precomputed span, so an inbox can count remaining days per row.
+
+A `WorkCalendar` is never changed after it is built and pickles as it is: the engine workers receive a
+copy, cached under its `key` (a fresh token per calendar built, so a reloaded calendar is sent again).
+The script helpers that count on it for BPMN expressions, with bounded arguments, are in
+app/engine/helpers.py.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -51,6 +57,7 @@ class WorkCalendar:
 
     def __init__(self, overrides: Mapping[date, bool], published_years: Iterable[int],
                  names: Mapping[date, str] | None = None) -> None:
+        self.key = uuid.uuid4().hex  # identifies this copy (engine workers cache calendars by it)
         self.overrides = dict(overrides)
         self.names = dict(names or {})
         self.published_years = frozenset(published_years)

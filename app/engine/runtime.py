@@ -1,147 +1,131 @@
-"""Running workflows: start, complete a user task, fire due timers, and read what is waiting.
+"""Running workflows: start, complete a user task, fire due timers, deliver a message, and read what waits.
 
 This is the only module the services call to make the engine act. It knows nothing about the database:
-it takes and returns workflows, plain data and small views, and raises `EngineFailure` with the BPMN
-element id when a script, condition or limit fails (the caller then discards the workflow).
+it takes and returns `CaseWorkflow`s (a case's state between engine calls), plain data and small views,
+and raises `EngineFailure` with the BPMN element id when a script, condition or limit fails (the
+caller then discards the workflow; the case keeps its last committed state).
+
+Isolation (the default, `isolated=True`): every call that may run designer code (start, complete,
+fire_timers, send_message, cancel, recount_timers) is a job for an engine worker process
+(app/engine/pool.py, worker.py), which the operating system limits in time and memory; this process
+sends the state, the action and the current time, and gets back the new state with what the services
+read after a step (open user tasks, timers, completion, data). Reads before a step (`user_tasks`,
+`task_data`, `completed_data`, ...) deserialize here, with a script engine that refuses to evaluate
+anything. `isolated=False` runs the steps in the calling thread, under the in-process sandbox only:
+for benchmarks and debugging, never with designs you do not trust.
+
+A step runs at one instant: `now()` is read once when the call starts.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import TaskState
 
-from .sandbox import RestrictedEnvironment, ScriptForbidden, ScriptLimitExceeded
-from .serializer import StateSerializer
+from app.workdays import WorkCalendar, default_calendar
+
+from .helpers import HELPER_NAMES
+from .pool import EnginePool, shared_pool
+from .sandbox import DEFAULT_HELPERS
+from .scripting import DEFAULT_MAX_LOOP_INSTANCES, RefusingScriptEngine
+from .serializer import StateSerializer, check_format, ready_user_task
 from .specs import SpecBundle
-from .timers import engine_time, recount_date_timers, waiting_timers
+from .steps import Job, Limits, Outcome, Snapshot, StepRunner, case_data
+from .timers import waiting_timers
+from .views import EngineFailure, Passed, StepResult, TimerView, UserTaskView, resolve, user_task_view
 
-_VAR = re.compile(r"\$\{\s*([A-Za-z_][\w.]*)\s*\}")
-
-
-class EngineFailure(Exception):
-    """A step failed inside the engine; the workflow object must be thrown away."""
-
-    def __init__(self, message: str, element_id: str | None, limit: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.element_id = element_id
-        self.limit = limit
+__all__ = ["CaseWorkflow", "EngineFailure", "Passed", "StepResult", "TimerView", "UserTaskView",
+           "WorkflowEngine", "resolve"]
 
 
-@dataclass(frozen=True)
-class UserTaskView:
-    """A READY user task as the projections need it."""
+class CaseWorkflow:
+    """A case's workflow as the services hold it between engine calls: opaque, pass it back to the
+    engine. It holds the serialized state, what the last step reported, and (only when a read needs
+    it) the workflow deserialized here."""
 
-    id: str
-    key: str
-    name: str
-    candidate_groups: tuple[str, ...]
-    candidate_users: tuple[str, ...]
-    assignee: str | None
-    form_key: str | None
-    form_fields: tuple[dict[str, Any], ...] | None
-    properties: Mapping[str, str]
-    department: str | None
+    __slots__ = ("bundle", "state", "snapshot", "_workflow")
 
-
-@dataclass(frozen=True)
-class TimerView:
-    id: str
-    key: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class Passed:
-    """A node the engine completed: its BPMN id, name, properties and whether it was a user task."""
-
-    key: str
-    name: str
-    properties: Mapping[str, str]
-    manual: bool
-
-
-@dataclass
-class StepResult:
-    """What an engine call passed through, in order."""
-
-    passed: list[Passed] = field(default_factory=list)
+    def __init__(self, bundle: SpecBundle, state: str | None) -> None:
+        self.bundle = bundle
+        self.state = state
+        self.snapshot: Snapshot | None = None
+        self._workflow: BpmnWorkflow | None = None
 
 
 class WorkflowEngine:
-    """Stateless apart from the script engine and serializer; one per app, safe to share."""
+    """One per app, safe to share between threads. See the module docstring for `isolated`.
 
-    def __init__(self, helpers: Mapping[str, Any] | None = None, time_limit: float = 1.0,
-                 step_limit: int = 200_000) -> None:
-        self.script_engine = PythonScriptEngine(
-            environment=RestrictedEnvironment(helpers=helpers, time_limit=time_limit, step_limit=step_limit))
-        self.serializer = StateSerializer()
+    `calendar()` gives the working-day calendar that `add_workdays` and the other helpers count on (read
+    once per step); `workers` is the size of this process's pool for these limits (pools are shared by
+    engines with the same limits)."""
+
+    def __init__(self, *, time_limit: float = 1.0, step_limit: int = 200_000, memory_limit_mb: int = 256,
+                 workers: int = 2, max_loop_instances: int = DEFAULT_MAX_LOOP_INSTANCES,
+                 isolated: bool = True, calendar: Callable[[], WorkCalendar] | None = None) -> None:
+        if time_limit <= 0 or step_limit <= 0 or memory_limit_mb <= 0 or workers < 1 or max_loop_instances < 1:
+            raise ValueError("engine limits must be positive and there must be at least one worker")
+        self.limits = Limits(float(time_limit), int(step_limit), int(memory_limit_mb), int(max_loop_instances))
+        self.workers = int(workers)
+        self.isolated = isolated
+        self._calendar = calendar or default_calendar
+        self._reader = StateSerializer()
+        self._reading = RefusingScriptEngine(self.reserved_names)
+        self._runners = threading.local()  # isolated=False: one runner per thread
+        self._pool: EnginePool | None = None
 
     @property
     def reserved_names(self) -> frozenset[str]:
         """Names task data must not use: they would hide a helper from every script."""
-        return frozenset(self.script_engine.environment.globals)
+        return frozenset(DEFAULT_HELPERS) | HELPER_NAMES
 
-    # -- persistence -------------------------------------------------------------------------------
-    def dumps(self, workflow: BpmnWorkflow) -> str:
-        return self.serializer.dumps(workflow)
+    @property
+    def max_loop_instances(self) -> int:
+        return self.limits.max_loop_instances
 
-    def loads(self, state: str, bundle: SpecBundle) -> BpmnWorkflow:
-        workflow = self.serializer.loads(state, bundle)
-        workflow.script_engine = self.script_engine  # not serialized: attach after every load
-        return workflow
+    # -- persistence -------------------------------------------------------------------------------------
+    def dumps(self, workflow: CaseWorkflow) -> str:
+        assert workflow.state is not None
+        return workflow.state
 
-    # -- acting ------------------------------------------------------------------------------------
+    def loads(self, state: str, bundle: SpecBundle) -> CaseWorkflow:
+        """:raises ValueError: `state` is not an engine state of this format."""
+        check_format(state)
+        return CaseWorkflow(bundle, state)
+
+    # -- acting ------------------------------------------------------------------------------------------
     def start(self, bundle: SpecBundle, data: Mapping[str, Any], now: Callable[[], datetime]
-              ) -> tuple[BpmnWorkflow, StepResult]:
-        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
-        workflow.task_tree.data.update(data)
-        result = StepResult()
-        self._guard(lambda: self._steps(workflow, result), now)
-        return workflow, result
+              ) -> tuple[CaseWorkflow, StepResult]:
+        """:raises EngineFailure: a script, condition or limit failed (no case should be created)."""
+        workflow = CaseWorkflow(bundle, None)
+        outcome = self._run(workflow, Job("start", bundle.cache_key, now=now(), data=dict(data)))
+        assert outcome.result is not None
+        return workflow, outcome.result
 
-    def complete(self, workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any],
+    def complete(self, workflow: CaseWorkflow, task_id: str, data: Mapping[str, Any],
                  now: Callable[[], datetime]) -> StepResult:
         """Complete the READY user task `task_id` with `data` and run the engine on.
 
         :raises KeyError: no READY user task with that id.
         :raises EngineFailure: a script, condition or limit failed.
         """
-        task = self._ready_user_task(workflow, task_id)
-        result = StepResult()
+        outcome = self._run(workflow, Job("complete", workflow.bundle.cache_key, now=now(), task_id=task_id,
+                                          data=dict(data)))
+        assert outcome.result is not None
+        return outcome.result
 
-        def act() -> None:
-            task.set_data(**data)
-            task.run()
-            result.passed.append(_describe(task))
-            self._steps(workflow, result)
-
-        self._guard(act, now, element_id=task.task_spec.bpmn_id)
-        return result
-
-    def fire_timers(self, workflow: BpmnWorkflow, now: Callable[[], datetime]) -> StepResult:
+    def fire_timers(self, workflow: CaseWorkflow, now: Callable[[], datetime]) -> StepResult:
         """Run every timer that is due at `now()` and whatever follows it."""
-        result = StepResult()
+        outcome = self._run(workflow, Job("fire_timers", workflow.bundle.cache_key, now=now()))
+        assert outcome.result is not None
+        return outcome.result
 
-        def act() -> None:
-            workflow.refresh_timers()  # due timers become READY but do not run: run them now
-            self._steps(workflow, result)
-
-        self._guard(act, now)
-        return result
-
-    def send_message(self, workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any],
+    def send_message(self, workflow: CaseWorkflow, name: str, payload: Mapping[str, Any],
                      now: Callable[[], datetime]) -> StepResult | None:
         """Deliver the message `name` (a message start or catch event waiting for it) and run the engine on.
 
@@ -150,161 +134,114 @@ class WorkflowEngine:
         in this process version waits for the message.
         :raises EngineFailure: a script, condition or limit failed.
         """
-        # The class must be the parser's (CaseParser is a SpiffBpmnParser): events match by class.
-        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
-        try:
-            with engine_time(now):
-                workflow.send_event(event)
-        except WorkflowException:
-            return None
-        for task in workflow.get_tasks(state=TaskState.READY):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if (isinstance(definition, MessageEventDefinition) and definition.name == name
-                    and definition.message_var is None and name in task.internal_data):
-                task.data.update(task.internal_data.pop(name) or {})
-        result = StepResult()
-        self._guard(lambda: self._steps(workflow, result), now)
-        return result
+        outcome = self._run(workflow, Job("send_message", workflow.bundle.cache_key, now=now(), name=name,
+                                          data=dict(payload)))
+        return None if outcome.nothing_waits else outcome.result
 
-    @staticmethod
-    def cancel(workflow: BpmnWorkflow) -> None:
+    def cancel(self, workflow: CaseWorkflow) -> None:
         """End the workflow where it stands: open tasks and timers are cancelled (a withdrawal)."""
-        workflow.cancel()
+        self._run(workflow, Job("cancel", workflow.bundle.cache_key))
 
-    # -- reading -----------------------------------------------------------------------------------
-    def user_tasks(self, workflow: BpmnWorkflow) -> list[UserTaskView]:
-        return [_view(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
-
-    def recount_timers(self, workflow: BpmnWorkflow, now: Callable[[], datetime]) -> int:
+    def recount_timers(self, workflow: CaseWorkflow, now: Callable[[], datetime]) -> int:
         """Re-evaluate waiting timeDate timers (after a calendar change); returns how many moved."""
-        moved = 0
+        return self._run(workflow, Job("recount_timers", workflow.bundle.cache_key, now=now())).moved
 
-        def act() -> None:
-            nonlocal moved
-            moved = recount_date_timers(workflow)
+    # -- reading (no designer code runs) -------------------------------------------------------------------
+    def user_tasks(self, workflow: CaseWorkflow) -> list[UserTaskView]:
+        if workflow.snapshot is not None:
+            return list(workflow.snapshot.views)
+        return [user_task_view(t) for t in self._live(workflow).get_tasks(state=TaskState.READY, manual=True)]
 
-        self._guard(act, now)
-        return moved
+    def timers(self, workflow: CaseWorkflow) -> list[TimerView]:
+        if workflow.snapshot is not None and workflow.snapshot.timers is not None:
+            return list(workflow.snapshot.timers)
+        return [TimerView(*t) for t in waiting_timers(self._live(workflow))]
 
-    def timers(self, workflow: BpmnWorkflow) -> list[TimerView]:
-        return [TimerView(tid, key, due) for tid, key, due in waiting_timers(workflow)]
+    def task_data(self, workflow: CaseWorkflow, task_id: str) -> dict[str, Any]:
+        """:raises KeyError: no READY user task with that id."""
+        return dict(ready_user_task(self._live(workflow), task_id).data)
 
-    def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
-        return dict(self._ready_user_task(workflow, task_id).data)
-
-    @staticmethod
-    def completed_data(workflow: BpmnWorkflow, key: str) -> list[dict[str, Any]]:
+    def completed_data(self, workflow: CaseWorkflow, key: str) -> list[dict[str, Any]]:
         """The data of every completed task with BPMN id `key` (a loop or an event subprocess may have
         run it more than once), the most recently completed first."""
-        done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == key]
+        done = [t for t in self._live(workflow).get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == key]
         return [dict(t.data) for t in sorted(done, key=lambda t: t.last_state_change, reverse=True)]
 
-    @staticmethod
-    def is_completed(workflow: BpmnWorkflow) -> bool:
-        return bool(workflow.is_completed())
+    def is_completed(self, workflow: CaseWorkflow) -> bool:
+        if workflow.snapshot is not None:
+            return workflow.snapshot.completed
+        return bool(self._live(workflow).is_completed())
 
-    @staticmethod
-    def data(workflow: BpmnWorkflow) -> dict[str, Any]:
-        """The data a case shows: the final data once completed, else the root task's."""
-        if workflow.is_completed():
-            return dict(workflow.data)
-        return dict(workflow.last_task.data if workflow.last_task else workflow.task_tree.data)
+    def data(self, workflow: CaseWorkflow) -> dict[str, Any]:
+        """The data a case shows: the final data once completed, else the last completed task's."""
+        if workflow.snapshot is not None and workflow.snapshot.data is not None:
+            return dict(workflow.snapshot.data)
+        return case_data(self._live(workflow))
 
-    # -- internals ---------------------------------------------------------------------------------
-    @staticmethod
-    def _steps(workflow: BpmnWorkflow, result: StepResult) -> None:
-        def did_complete(task: Any) -> None:
-            result.passed.append(_describe(task))
+    # -- internals -----------------------------------------------------------------------------------------
+    def _live(self, workflow: CaseWorkflow) -> BpmnWorkflow:
+        """The workflow deserialized here, for reading (its script engine refuses to run anything)."""
+        if workflow._workflow is None:
+            assert workflow.state is not None
+            workflow._workflow = self._reader.loads(workflow.state, workflow.bundle, self._reading)
+        return workflow._workflow
 
-        workflow.do_engine_steps(did_complete_task=did_complete)
+    def _run(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+        if job.op != "start" and workflow.state is None:
+            raise ValueError("the workflow has no state")
+        job.state = workflow.state
+        outcome = self._isolated(workflow, job) if self.isolated else self._in_process(workflow, job)
+        if not outcome.nothing_waits:
+            workflow.state = outcome.state
+            workflow.snapshot = outcome.snapshot
+        return outcome
 
-    @staticmethod
-    def _ready_user_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+    def _isolated(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+        calendar = self._calendar()
+        job.calendar_key = calendar.key
+        bundle = workflow.bundle
+
+        def answer(kind: str, key: str) -> Any:
+            if kind == "bundle" and key == bundle.cache_key:
+                return bundle.key, bundle.sources
+            if kind == "calendar" and key == calendar.key:
+                return calendar
+            raise EngineFailure(f"an engine worker asked for an unknown {kind}", None, limit=True)
+
+        reply = self._shared_pool().run(job, answer)
+        if reply[0] == "ok":
+            outcome: Outcome = reply[1]
+            if not outcome.nothing_waits:
+                workflow._workflow = None  # what was read here is the old state
+            return outcome
+        if reply[0] == "missing":
+            raise KeyError(job.task_id)
+        _, message, element_id, limit, _retire = reply
+        raise EngineFailure(str(message), element_id, limit=bool(limit))
+
+    def _in_process(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+        runner = getattr(self._runners, "runner", None)
+        if runner is None:
+            runner = self._runners.runner = StepRunner(self.limits, lambda: self._calendar())
+        live = workflow._workflow
+        if live is not None:
+            live.script_engine = runner.script_engine
         try:
-            task = workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, SpiffWorkflowException, KeyError):
-            task = None
-        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise KeyError(task_id)
-        return task
+            live, outcome = runner.run(job, workflow.bundle, live, snapshot=False)
+        except KeyError:
+            if workflow._workflow is not None:
+                workflow._workflow.script_engine = self._reading
+            raise
+        except EngineFailure:
+            workflow._workflow = None  # half-run: read the state again
+            raise
+        if live is not None:
+            live.script_engine = self._reading
+        workflow._workflow = live
+        return outcome
 
-    @staticmethod
-    def _guard(act: Callable[[], None], now: Callable[[], datetime], element_id: str | None = None) -> None:
-        try:
-            with engine_time(now):
-                act()
-        except SpiffWorkflowException as exc:
-            raise _failure(exc, element_id) from exc
-        except (ScriptLimitExceeded, ScriptForbidden, RecursionError) as exc:
-            raise EngineFailure(str(exc), element_id, limit=True) from exc
-
-
-def _failure(exc: SpiffWorkflowException, fallback_id: str | None) -> EngineFailure:
-    task = getattr(exc, "task", None) or getattr(exc, "sender", None)
-    spec = getattr(task, "task_spec", None) if task is not None else None
-    element_id = getattr(spec, "bpmn_id", None) or getattr(exc, "id", None) or fallback_id
-    causes = list(_chain(exc))
-    limit = any(isinstance(c, (ScriptLimitExceeded, RecursionError)) for c in causes)
-    message = str(exc)
-    for cause in causes[1:2]:
-        if str(cause) and str(cause) not in message:
-            message = f"{message}: {cause}"
-    return EngineFailure(message, element_id, limit=limit)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and what caused it: SpiffWorkflow re-raises inside `except`, so follow the context."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _describe(task: Any) -> Passed:
-    spec = task.task_spec
-    extensions = getattr(spec, "extensions", None) or {}
-    return Passed(spec.bpmn_id or spec.name, spec.bpmn_name or "", extensions.get("properties", {}),
-                  bool(spec.manual))
-
-
-def resolve(template: str, data: Mapping[str, Any]) -> str:
-    """Substitute `${var}` / `${var.key}` from task data; a missing value becomes empty."""
-
-    def value(match: re.Match[str]) -> str:
-        current: Any = data
-        for part in match.group(1).split("."):
-            current = current.get(part) if isinstance(current, Mapping) else None
-            if current is None:
-                return ""
-        return str(current)
-
-    return _VAR.sub(value, template)
-
-
-def _split(value: str | None, data: Mapping[str, Any]) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(p.strip() for p in resolve(value, data).split(",") if p.strip())
-
-
-def _view(task: Any) -> UserTaskView:
-    spec = task.task_spec
-    ext = getattr(spec, "extensions", None) or {}
-    data = task.data
-    groups = _split(ext.get("candidateGroups"), data)
-    users = _split(ext.get("candidateUsers"), data)
-    assignee = resolve(ext["assignee"], data).strip() or None if ext.get("assignee") else None
-    if not groups and not users and not assignee and spec.lane:
-        groups = (spec.lane,)  # a lane names a group when no attribute is given
-    department = data.get("department") if isinstance(data.get("department"), str) else None
-    if department is None and groups and "." in groups[0]:
-        department = groups[0].split(".", 1)[0]
-    form_data = ext.get("formData")
-    return UserTaskView(
-        id=str(task.id), key=spec.bpmn_id or spec.name, name=spec.bpmn_name or spec.bpmn_id or spec.name,
-        candidate_groups=groups, candidate_users=users, assignee=assignee, form_key=ext.get("formKey"),
-        form_fields=tuple(form_data) if form_data else None, properties=ext.get("properties", {}),
-        department=department,
-    )
+    def _shared_pool(self) -> EnginePool:
+        pool = self._pool
+        if pool is None or pool.closed or pool.pid != os.getpid():
+            pool = self._pool = shared_pool(self.limits, self.workers)
+        return pool

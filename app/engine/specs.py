@@ -1,7 +1,8 @@
 """Parsed process specs, built from stored BPMN and cached in memory by content hash.
 
 A spec is immutable once parsed, so one object is shared by every case on that version (spec objects,
-unlike workflows, are safe to share between threads).
+unlike workflows, are safe to share between threads). A bundle keeps the sources it was parsed from:
+an engine worker that has not seen its `cache_key` yet gets them once and parses its own copy.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class SpecBundle:
     subprocess_specs: dict[str, Any]
     cache_key: str
     has_timers: bool = False  # lets a save skip the timer projection for the many processes without
+    sources: tuple[BpmnSource, ...] = ()  # what it was parsed from (sent to engine workers on a miss)
 
 
 def bundle_key(process_key: str, sources: Sequence[BpmnSource]) -> str:
@@ -58,7 +60,7 @@ def build_bundle(process_key: str, sources: Sequence[BpmnSource]) -> SpecBundle:
     subprocess_specs = parser.get_subprocess_specs(process_key)
     timers = any(isinstance(getattr(t, "event_definition", None), TimerEventDefinition)
                  for s in (spec, *subprocess_specs.values()) if s is not None for t in s.task_specs.values())
-    return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources), timers)
+    return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources), timers, tuple(sources))
 
 
 class SpecCache:

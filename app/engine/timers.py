@@ -67,7 +67,9 @@ def _due(task: Any, definition: TimerEventDefinition) -> datetime | None:
         due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
     except ValueError:
         return None
-    return due.astimezone(UTC)
+    due = due.astimezone(UTC)
+    # SpiffWorkflow builds it with our `_EngineDatetime`: hand out a plain datetime.
+    return datetime(due.year, due.month, due.day, due.hour, due.minute, due.second, due.microsecond, UTC)
 
 
 def recount_date_timers(workflow: Any) -> int:

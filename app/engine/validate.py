@@ -2,7 +2,8 @@
 
 Order: safe XML parse, XSD, what we can execute (executable processes, routable user tasks, supported
 task types, expressions that compile in the restricted engine, forms that exist, called processes that
-are known), then a full parse of each executable process by SpiffWorkflow.
+are known, a literal `loopCardinality` within the multi-instance cap), then a full parse of each
+executable process by SpiffWorkflow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
 from .parser import BPMN_NS, CAMUNDA_NS, CaseParser
 from .sandbox import check_expression, check_script
+from .scripting import DEFAULT_MAX_LOOP_INSTANCES
 from .specs import BpmnSource
 from .xmlsafe import UnsafeXml, parse_xml
 
@@ -64,10 +66,12 @@ FormFields = Callable[[str], set[str] | None]
 
 
 def lint(source: BpmnSource, known_processes: Mapping[str, BpmnSource] | None = None,
-         form_fields: FormFields | None = None, reserved: frozenset[str] = frozenset()) -> LintResult:
+         form_fields: FormFields | None = None, reserved: frozenset[str] = frozenset(),
+         max_loop_instances: int = DEFAULT_MAX_LOOP_INSTANCES) -> LintResult:
     """Check one BPMN file. `known_processes` maps deployed process keys to their files (for call
     activities that point outside this file); `form_fields` gives the field keys of a formKey (None if
-    the form does not exist); `reserved` are names task data must not take (the script helpers)."""
+    the form does not exist); `reserved` are names task data must not take (the script helpers);
+    `max_loop_instances` is the engine's cap on multi-instance loops (`WorkflowEngine.max_loop_instances`)."""
     result = LintResult()
     try:
         tree = parse_xml(source.content)
@@ -81,7 +85,7 @@ def lint(source: BpmnSource, known_processes: Mapping[str, BpmnSource] | None = 
     result.problems.extend(_xsd_problems(tree))
     if result.problems:
         return result
-    _check_semantics(root, result, known_processes or {}, form_fields, reserved)
+    _check_semantics(root, result, known_processes or {}, form_fields, reserved, max_loop_instances)
     if not result.problems:
         _check_parse(source, result, known_processes or {})
     return result
@@ -113,7 +117,7 @@ def _element_at_line(tree: etree._ElementTree, line: int) -> str | None:
 
 
 def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[str, BpmnSource],
-                     form_fields: FormFields | None, reserved: frozenset[str]) -> None:
+                     form_fields: FormFields | None, reserved: frozenset[str], loop_cap: int) -> None:
     processes = root.findall(f"{{{BPMN_NS}}}process")
     defined = {p.get("id") for p in processes}
     for process in processes:
@@ -125,7 +129,7 @@ def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[st
         for element in process.iter():
             if not isinstance(element.tag, str):
                 continue
-            _check_element(element, laned, defined, known, form_fields, reserved, result)
+            _check_element(element, laned, defined, known, form_fields, reserved, loop_cap, result)
     if not result.processes:
         result.problems.extend(Problem(p.get("id"), f"process '{p.get('id')}' is not executable "
                                                      "(isExecutable is not \"true\")") for p in processes)
@@ -135,7 +139,7 @@ def _check_semantics(root: etree._Element, result: LintResult, known: Mapping[st
 
 def _check_element(element: etree._Element, laned: set[str], defined: set[str | None],
                    known: Mapping[str, BpmnSource], form_fields: FormFields | None, reserved: frozenset[str],
-                   result: LintResult) -> None:
+                   loop_cap: int, result: LintResult) -> None:
     local = etree.QName(element).localname
     eid = element.get("id")
     owner = _owner_id(element)
@@ -164,6 +168,8 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
     elif local in ("conditionExpression", "completionCondition", "loopCardinality",
                    "timeDuration", "timeDate", "timeCycle"):
         _check_code(owner, element.text, check_expression, local, problems)
+        if local == "loopCardinality":
+            _check_cardinality(owner, element.text, loop_cap, problems)
     elif local == "scriptTask" and not element.findall(f"{{{BPMN_NS}}}script"):
         problems.append(Problem(eid, "script task has no script"))
     elif local == "callActivity":
@@ -199,6 +205,17 @@ def _check_code(owner: str | None, text: str | None, check: Callable[[str], str 
     if forbidden:  # they would only fail at run time, in a citizen's case: say so now
         problems.append(Problem(owner, f"{what} uses what the restricted engine does not offer: "
                                        f"{', '.join(sorted(forbidden))}"))
+
+
+def _check_cardinality(owner: str | None, text: str | None, cap: int, problems: list[Problem]) -> None:
+    """A literal cardinality above the cap would fail every case at run time: refuse it now."""
+    try:
+        value = ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return  # an expression: checked when it runs
+    if isinstance(value, int) and not isinstance(value, bool) and value > cap:
+        problems.append(Problem(owner, f"loopCardinality {value} is above the limit of {cap} instances "
+                                       "of a multi-instance task"))
 
 
 def _forbidden_names(source: str) -> set[str]:
