@@ -36,7 +36,6 @@ def test_a_page_number_beyond_any_list_shows_the_page(app, path):
     ("supervisor", "GET", f"/supervision/orders/{BEYOND_BIGINT}"),
     ("supervisor", "POST", f"/supervision/orders/{BEYOND_BIGINT}/reply"),
     ("supervisor", "POST", f"/notifications/{BEYOND_BIGINT}/read"),
-    ("market_approver", "POST", f"/staff/cases/SC000001/suspensions/{BEYOND_BIGINT}/end"),
     ("supervisor", "GET", f"/supervision/orders/{BEYOND_INTEGER}"),
     ("supervisor", "POST", f"/notifications/{BEYOND_INTEGER}/read"),
     ("supervisor", "GET", "/files/0"),
@@ -45,6 +44,14 @@ def test_an_id_beyond_any_row_is_not_found(app, user, method, path):
     browser = Browser(app, user)
     resp = browser.get(path) if method == "GET" else browser.post(path, {})
     assert resp.status_code == 404
+
+
+def test_ending_a_special_procedure_beyond_any_row_is_not_found(app, api):
+    case_no = food_to_review(api)
+    approver = Browser(app, "market_approver")
+    ends = [approver.post(f"/staff/cases/{case_no}/suspensions/{big}/end", {}).status_code
+            for big in (BEYOND_INTEGER, BEYOND_BIGINT)]
+    assert ends == [404, 404]
 
 
 def test_a_draft_id_beyond_any_row_is_not_found(app):
