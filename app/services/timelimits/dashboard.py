@@ -20,7 +20,7 @@ from app.models import Case, CaseClock, Department, Item, SupervisionOrder
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 from app.services.paging import Page, clamp_date, window
-from app.services.timelimits.clocks import CASE_CLOCKS
+from app.services.timelimits.clocks import CASE_CLOCKS, statutory_deadline
 from app.workdays import WorkCalendar, as_date, end_of_day, start_of_day
 
 LEVEL_RANK = {"green": 1, "yellow": 2, "red": 3}
@@ -114,13 +114,14 @@ def _overdue(s: Session, cal: WorkCalendar, now: Any, scope: _Scope, page: int, 
     base = scope.cases(_joined(select(CaseClock.id).where(*where), CaseClock.case_id))
     total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = s.execute(scope.cases(_joined(
-        select(CaseClock.kind, CaseClock.deadline, Case.case_no, Item.code, Item.name, Department.code,
+        select(CaseClock, Case.case_no, Item.code, Item.name, Department.code,
                Department.name).where(*where), CaseClock.case_id))
         .order_by(CaseClock.deadline, CaseClock.id).limit(per_page).offset((page - 1) * per_page)).all()
-    items = [{"case_no": no, "clock": kind, "item": code, "item_name": name, "department": dept,
-              "department_name": dept_name, "deadline": deadline,
-              "overdue_workdays": max(cal.workdays_between(deadline, now), 0) if deadline else None}
-             for kind, deadline, no, code, name, dept, dept_name in rows]
+    items = [{"case_no": no, "clock": c.kind, "item": code, "item_name": name, "department": dept,
+              "department_name": dept_name, "deadline": c.deadline,
+              "statutory_deadline": statutory_deadline(cal, c),
+              "overdue_workdays": max(cal.workdays_between(c.deadline, now), 0) if c.deadline else None}
+             for c, no, code, name, dept, dept_name in rows]
     return Page(items, page, per_page, total).as_dict()
 
 
