@@ -12,20 +12,16 @@ from flask import Flask
 
 from app.clock import SystemClock
 
-from .ticks import calendar_tick, clocks_tick, engine_timers_tick, orders_tick, outbox_tick
+from .ticks import JOBS, run_job
 
 log = logging.getLogger(__name__)
 
 
 def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
-    interval = float(app.config["SCHEDULER_INTERVAL"])
-    # Hourly is plenty for the calendar: the missing-arrangement alarm is raised once per year (unique key).
-    jobs = (("engine_timers", engine_timers_tick, interval), ("clocks", clocks_tick, interval),
-            ("orders", orders_tick, interval), ("outbox", outbox_tick, interval), ("calendar", calendar_tick, 3600.0))
-    for job_id, tick, seconds in jobs:
+    for job in JOBS:
         # The first tick runs at once, so a restart catches up on what fell due while it was down.
-        scheduler.add_job(tick, "interval", args=[app], id=job_id, seconds=seconds, max_instances=1, coalesce=True,
-                          next_run_time=SystemClock().now())
+        scheduler.add_job(run_job, "interval", args=[app, job], id=job.id, seconds=job.interval(app),
+                          max_instances=1, coalesce=True, next_run_time=SystemClock().now())
 
 
 def start_background(app: Flask) -> BackgroundScheduler:
@@ -39,6 +35,7 @@ def start_background(app: Flask) -> BackgroundScheduler:
 
 
 def run_blocking(app: Flask) -> None:
+    """The scheduler in the foreground until interrupted (Ctrl+C / SIGINT)."""
     scheduler = BlockingScheduler()
     _add_jobs(scheduler, app)
     try:

@@ -1,6 +1,13 @@
-"""The jobs each tick runs."""
+"""The scheduler's jobs, listed once: `flask scheduler run` (and the development server) schedule every
+row of `JOBS`; `flask scheduler tick` runs every row once. Each job is thin: an app context and one
+service call, which isolates its items itself (one failing case, clock, order or message is recorded and
+postponed and never stops the others). To add a job, add a function and a row."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask
 
@@ -10,8 +17,11 @@ from app.services.messaging.outbox import dispatch_outbox
 from app.services.timelimits.clock_sweep import sweep_clocks
 from app.services.timelimits.supervision import sweep_orders
 
+log = logging.getLogger(__name__)
+
 
 def engine_timers_tick(app: Flask) -> int:
+    """Run the due BPMN timers; returns how many cases moved on."""
     with app.app_context():
         return fire_due_timers(app.extensions["banjian"])
 
@@ -38,7 +48,39 @@ def outbox_tick(app: Flask) -> int:
 
 
 def calendar_tick(app: Flask) -> int | None:
-    """From 1 October: alarm the administrators (once) when next year's holiday arrangement is missing."""
+    """From 1 October: alarm the administrators (once) when next year's holiday arrangement is missing;
+    returns the year alarmed for now, else None."""
     with app.app_context():
         ctx = app.extensions["banjian"]
         return raise_missing_year_alarm(ctx, ctx.clock.now())
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str  # the APScheduler job id
+    label: str  # how `flask scheduler tick` names it
+    counts: str  # what its count counts
+    run: Callable[[Flask], int]
+    seconds: float | None = None  # None: every SCHEDULER_INTERVAL
+
+    def interval(self, app: Flask) -> float:
+        return self.seconds if self.seconds is not None else float(app.config["SCHEDULER_INTERVAL"])
+
+
+JOBS: tuple[Job, ...] = (
+    Job("engine_timers", "timers", "case(s) moved", engine_timers_tick),
+    Job("clocks", "clocks", "alarm(s) fired", clocks_tick),
+    Job("orders", "supervision orders", "overdue alarm(s) fired", orders_tick),
+    Job("outbox", "outbox", "message(s) sent", outbox_tick),
+    # Hourly is plenty: the missing-arrangement alarm is raised once per year (unique key).
+    Job("calendar", "calendar", "alarm(s) raised", lambda app: int(calendar_tick(app) is not None), 3600.0),
+)
+
+
+def run_job(app: Flask, job: Job) -> int | None:
+    """Run one job; None if it failed as a whole (logged), so the other jobs of a tick still run."""
+    try:
+        return job.run(app)
+    except Exception:  # noqa: BLE001  (a job's own failure, e.g. the database down, must not stop the others)
+        log.exception("scheduler job %s failed", job.id)
+        return None

@@ -1,8 +1,10 @@
-"""Firing due BPMN timers: the scheduler's engine job.
+"""Firing due BPMN timers: the scheduler's engine job, and how every scheduler job records a failure.
 
 Each case is handled in its own transaction: claim one due timer row (skipping rows another scheduler
 process holds, on PostgreSQL), lock its case, run the engine, save. A crash loses at most the case in
-hand, whose transaction rolls back and is picked up again by the next tick.
+hand, whose transaction rolls back and is picked up again by the next tick. A case whose step fails
+(any exception: a script error, state that does not serialize, a limit overrun) rolls back alone, gets an
+incident, and its timers wait `RETRY_AFTER_FAILURE`; the other cases go on in the same tick.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
-from app.models import EngineTimer
-from app.services.casework.cases import record_incident
+from app.models import EngineTimer, Incident
 from app.services.casework.processes import bundle_for
 from app.services.casework.steps import lock_case, save_step
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.workdays import start_of_day
 
+# A failing item is tried again after this long, not on every tick (each try records an incident).
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 log = logging.getLogger(__name__)
 
@@ -38,45 +40,67 @@ def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:
     return moved
 
 
+def add_job_incident(s: Session, case_id: int, now: datetime, job: str, exc: Exception) -> None:
+    """In the caller's transaction: an incident on the case for a scheduler job that failed on it, and a
+    log line. Any exception counts, not only engine failures."""
+    if isinstance(exc, EngineFailure):
+        element, message = exc.element_id, exc.message
+    else:
+        element, message = None, f"{type(exc).__name__}: {exc}"
+    s.add(Incident(case_id=case_id, at=now, element_id=element, message=f"scheduler {job}: {message}"[:4000]))
+    log.warning("scheduler %s: case %s failed, retried in %s: %s", job, case_id, RETRY_AFTER_FAILURE, message,
+                exc_info=not isinstance(exc, EngineFailure))
+
+
 def _fire_one(ctx: ServiceContext, skip: set[int]) -> int | None:
+    """1 if a case moved, 0 if it failed, None when nothing is due."""
     now = ctx.clock.now()
-    case_id: int | None = None
+    claimed: list[int] = []
     try:
-        with ctx.uow(write=True) as uow:
-            s = uow.session
-            query = (select(EngineTimer).where(EngineTimer.due_at <= now).order_by(EngineTimer.due_at).limit(1))
-            if skip:
-                query = query.where(EngineTimer.case_id.not_in(skip))
-            if ctx.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            timer = s.scalar(query)
-            if timer is None:
-                return None
-            case_id = timer.case_id
-            case = lock_case(ctx, s, case_id)
-            assert case is not None  # the timer row references it
-            assert case.process_definition_id is not None and case.engine_state is not None
-            bundle = bundle_for(ctx, s, case.process_definition_id)
-            workflow = ctx.engine.loads(case.engine_state, bundle)
-            result = ctx.engine.fire_timers(workflow, ctx.clock.now)
-            save_step(ctx, s, case, workflow, bundle, result, now, None)
-            uow.commit()
-            skip.add(case_id)
-            return 1
-    except EngineFailure as failure:
-        assert case_id is not None
-        record_incident(ctx, case_id, failure, None)
-        _postpone(ctx, case_id)
-        skip.add(case_id)
+        return _run_case(ctx, now, skip, claimed)
+    except Exception as exc:  # noqa: BLE001  (one case's failure, whatever it is, must not stop the others)
+        if not claimed:
+            raise  # the claim itself failed: no case to blame, the job fails as a whole
+        skip.add(claimed[0])
+        _postpone(ctx, claimed[0], exc)
         return 0
 
 
-def _postpone(ctx: ServiceContext, case_id: int) -> None:
-    """Retry a failing case's timers later instead of failing on every tick."""
+def _run_case(ctx: ServiceContext, now: datetime, skip: set[int], claimed: list[int]) -> int | None:
     with ctx.uow(write=True) as uow:
-        for timer in uow.session.scalars(select(EngineTimer).where(EngineTimer.case_id == case_id)):
-            timer.due_at = ctx.clock.now() + RETRY_AFTER_FAILURE
+        s = uow.session
+        query = select(EngineTimer).where(EngineTimer.due_at <= now).order_by(EngineTimer.due_at).limit(1)
+        if skip:
+            query = query.where(EngineTimer.case_id.not_in(skip))
+        if ctx.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        timer = s.scalar(query)
+        if timer is None:
+            return None
+        claimed.append(timer.case_id)
+        case = lock_case(ctx, s, timer.case_id)
+        assert case is not None  # the timer row references it
+        assert case.process_definition_id is not None and case.engine_state is not None
+        bundle = bundle_for(ctx, s, case.process_definition_id)
+        workflow = ctx.engine.loads(case.engine_state, bundle)
+        result = ctx.engine.fire_timers(workflow, ctx.clock.now)
+        save_step(ctx, s, case, workflow, bundle, result, now, None)
         uow.commit()
+        skip.add(case.id)
+        return 1
+
+
+def _postpone(ctx: ServiceContext, case_id: int, exc: Exception) -> None:
+    """The failed case's transaction rolled back: record the incident and move its timers on, together."""
+    try:
+        with ctx.uow(write=True) as uow:
+            now = ctx.clock.now()
+            add_job_incident(uow.session, case_id, now, "engine_timers", exc)
+            uow.session.execute(update(EngineTimer).where(EngineTimer.case_id == case_id)
+                                .values(due_at=now + RETRY_AFTER_FAILURE))
+            uow.commit()
+    except Exception:  # noqa: BLE001  (the next tick tries the case again; the others go on now)
+        log.exception("scheduler engine_timers: case %s failed and its failure could not be recorded", case_id)
 
 
 def recount_after_calendar_change(ctx: ServiceContext, s: Session, since: date, now: datetime,

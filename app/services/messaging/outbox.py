@@ -4,7 +4,9 @@ backoff.
 One call claims up to `batch` due rows in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
 SQLite serializes writers), marks them "sending" with a lease and commits; then sends each and records
 the outcome in its own transaction. Two dispatchers therefore never claim the same message, and a
-message is marked sent right after its sender returns.
+message is marked sent right after its sender returns. One message's failure never stops the others: a
+failed send is logged with the message id and retried after `backoff`; an outcome that cannot be recorded
+is logged and the message is retried once its lease runs out.
 
 Delivery is exactly once except in one window: a dispatcher killed (or cut off from the database)
 after its sender accepted a message but before "sent" was committed leaves the message "sending"; once
@@ -109,13 +111,24 @@ def dispatch_outbox(ctx: ServiceContext, now: datetime, batch: int = 100, *, sen
         if ctx.clock.now() - started >= lease / 2:
             _release(ctx, claimed[position:])
             break
+        sent += _dispatch_one(ctx, sender, message, max_attempts)
+    return sent
+
+
+def _dispatch_one(ctx: ServiceContext, sender: Sender, message: OutgoingMessage, max_attempts: int) -> int:
+    """1 if sent. Whatever fails stays with this message: a failed send waits its backoff; a failure to
+    record the outcome leaves the row "sending" until its lease runs out, and then it is tried again."""
+    try:
         try:
             sender.send(message)
         except Exception as exc:  # noqa: BLE001  (any failure of a pluggable sender is one failed attempt)
             _failed(ctx, message, exc, max_attempts)
-        else:
-            sent += _sent(ctx, message)
-    return sent
+            return 0
+        return _sent(ctx, message)
+    except Exception:  # noqa: BLE001  (the other messages go on)
+        log.exception("outbox #%s: the outcome of attempt %s could not be recorded; retried after the lease",
+                      message.id, message.attempt)
+        return 0
 
 
 def _claim(ctx: ServiceContext, now: datetime, batch: int, lease: timedelta, max_attempts: int) -> list[OutgoingMessage]:
@@ -156,7 +169,8 @@ def _sent(ctx: ServiceContext, message: OutgoingMessage) -> int:
 
 
 def _failed(ctx: ServiceContext, message: OutgoingMessage, exc: Exception, max_attempts: int) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
+    # PostgreSQL text cannot hold NUL, which a gateway's error may carry.
+    error = f"{type(exc).__name__}: {exc}".replace("\x00", "\\0")[:2000]
     with ctx.uow(write=True) as uow:
         row = uow.session.scalar(select(OutboxMessage).where(_mine(message)))
         if row is not None:

@@ -1,10 +1,10 @@
-"""Who hears of a fired alarm: the department's heads (one message per department and batch, so a
-catch-up after downtime does not bury the bell), and for a deemed acceptance the applicant as well.
-Called with the alarms inserted just now only, so nobody hears of one twice."""
+"""Who hears of a fired alarm: the department's heads (one message per department and batch, naming
+each case once however many of its clocks went red, and a case once per sweep across its batches), and
+for a deemed acceptance the applicant as well. Called with the alarms inserted just now only, so nobody
+hears of one twice."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -14,26 +14,35 @@ from sqlalchemy.orm import Session
 from app.models import Case
 from app.services.messaging import notifications
 
+SHOWN = 20  # case numbers written out in one message; the rest are counted
 
-def send(s: Session, fired: list[dict[str, Any]], now: datetime) -> None:
-    wanted = [a for a in fired if a["level"] == "red"]
-    if not wanted:
+
+def tell_applicant(s: Session, alarm: dict[str, Any], now: datetime) -> None:
+    """A deemed acceptance (Art. 32), told to the applicant in the app and by text message."""
+    case_no, applicant_id = s.execute(select(Case.case_no, Case.applicant_id)
+                                      .where(Case.id == alarm["case_id"])).one()
+    notifications.notify(
+        s, now, [applicant_id], "deemed_accepted", f"您的申请 {case_no} 已视为受理",
+        "行政机关未在五个工作日内一次告知补正，自收到申请材料之日起即为受理（《行政许可法》第三十二条）。",
+        case_id=alarm["case_id"], link=f"/my/cases/{case_no}", channels=("app", "sms"), dedupe_key=alarm["key"])
+
+
+def tell_heads(s: Session, fired: list[dict[str, Any]], now: datetime, told: set[tuple[str, int]]) -> None:
+    """Tell each department's heads of its cases gone red; `told` holds the (department, case id) pairs
+    already told in this sweep and is updated."""
+    by_department: dict[str, list[int]] = {}
+    for alarm in fired:
+        pair = (alarm["department"], alarm["case_id"])
+        if alarm["level"] == "red" and alarm["department"] and pair not in told:
+            told.add(pair)
+            by_department.setdefault(alarm["department"], []).append(alarm["case_id"])
+    if not by_department:
         return
-    cases = {cid: (no, applicant) for cid, no, applicant in s.execute(
-        select(Case.id, Case.case_no, Case.applicant_id).where(Case.id.in_({a["case_id"] for a in wanted})))}
-    by_department: dict[str, list[str]] = defaultdict(list)
-    for alarm in wanted:
-        case_no, applicant_id = cases[alarm["case_id"]]
-        if alarm["department"]:
-            by_department[alarm["department"]].append(case_no)
-        if alarm["kind"] == "deemed":
-            notifications.notify(
-                s, now, [applicant_id], "deemed_accepted", f"您的申请 {case_no} 已视为受理",
-                "行政机关未在五个工作日内一次告知补正，自收到申请材料之日起即为受理（《行政许可法》第三十二条）。",
-                case_id=alarm["case_id"], link=f"/my/cases/{case_no}", channels=("app", "sms"),
-                dedupe_key=alarm["key"])
-    for department, case_nos in by_department.items():
-        shown = "、".join(case_nos[:20]) + (f" 等 {len(case_nos)} 件" if len(case_nos) > 20 else "")
+    ids = {cid for cids in by_department.values() for cid in cids}
+    numbers = {cid: no for cid, no in s.execute(select(Case.id, Case.case_no).where(Case.id.in_(ids)))}
+    for department, case_ids in by_department.items():
+        case_nos = [numbers[cid] for cid in case_ids]
+        shown = "、".join(case_nos[:SHOWN]) + (f" 等 {len(case_nos)} 件" if len(case_nos) > SHOWN else "")
         notifications.notify_groups(
             s, now, [f"{department}.head"], "alarm", f"{len(case_nos)} 件办件红灯预警",
             f"以下办件已超过办理时限：{shown}", case_id=None, link="/staff/inbox?view=overdue")

@@ -2,13 +2,16 @@
 
 Work is found by the indexed `case_clocks.next_check_at`, never by scanning open cases. Each batch is one
 transaction: claim due clocks (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent schedulers take
-disjoint rows; SQLite's write lock serializes them), act, move `next_check_at` on, commit. An alarm's
-unique key is a second guard: a row that somehow fired twice inserts nothing the second time. A
-scheduler killed mid-batch rolls back; the rows stay due and the next tick takes them.
+disjoint rows; SQLite's write lock serializes them), act on each inside its own savepoint, move
+`next_check_at` on, commit. An alarm's unique key is a second guard: a row that somehow fired twice
+inserts nothing the second time. A scheduler killed mid-batch rolls back; the rows stay due and the next
+tick takes them. A clock whose handling fails (any exception) rolls back to its savepoint alone, gets an
+incident on its case and is checked again after `RETRY_AFTER_FAILURE`; the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import Alarm, Case, CaseClock
+from app.services.casework.timers import RETRY_AFTER_FAILURE, add_job_incident
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.timelimits import alarm_notes, alarms, clocks
@@ -24,6 +28,7 @@ from app.timelimits import status
 from app.workdays import WorkCalendar
 
 BATCH = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,8 @@ class SweepResult:
     checked: int = 0
     alarms: int = 0
     deemed: list[str] = field(default_factory=list)
+    failed: int = 0  # clocks postponed after a failure
+    told: set[tuple[str, int]] = field(default_factory=set)  # (department, case id) the heads heard of
 
 
 def sweep_clocks(ctx: ServiceContext, now: datetime | None = None, batch: int = BATCH,
@@ -38,13 +45,13 @@ def sweep_clocks(ctx: ServiceContext, now: datetime | None = None, batch: int = 
     """Act on every clock due at `now` (default: the clock's now); returns what was done."""
     now = now or ctx.clock.now()
     result = SweepResult()
-    busy: set[int] = set()  # notice clocks whose case another transaction holds: next tick
+    skip: set[int] = set()  # clocks to leave to the next tick: case held by a user's step, or unrecordable
     for _ in range(max_batches):
         with ctx.uow(write=True) as uow:
-            claimed = _claim(ctx, uow.session, now, batch, busy)
+            claimed = _claim(ctx, uow.session, now, batch, skip)
             if not claimed:
                 break
-            _act(ctx, uow.session, claimed, now, result, busy)
+            _act(ctx, uow.session, claimed, now, result, skip)
             uow.commit()
         result.checked += len(claimed)
         if len(claimed) < batch:
@@ -52,47 +59,90 @@ def sweep_clocks(ctx: ServiceContext, now: datetime | None = None, batch: int = 
     return result
 
 
-def _claim(ctx: ServiceContext, s: Session, now: datetime, batch: int, busy: set[int]) -> list[CaseClock]:
+def _claim(ctx: ServiceContext, s: Session, now: datetime, batch: int, skip: set[int]) -> list[CaseClock]:
     query = (select(CaseClock).where(CaseClock.next_check_at <= now, CaseClock.state == "running")
              .order_by(CaseClock.next_check_at).limit(batch))
-    if busy:
-        query = query.where(CaseClock.id.not_in(busy))
+    if skip:
+        query = query.where(CaseClock.id.not_in(skip))
     if ctx.db.is_postgres:
         query = query.with_for_update(skip_locked=True)
     return list(s.scalars(query))
 
 
 def _act(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetime, result: SweepResult,
-         busy: set[int]) -> None:
+         skip: set[int]) -> None:
     cal = ctx.calendar.get(s)
-    fired: list[dict[str, Any]] = []
-    cleared: list[int] = []
-    deemed_now: dict[str, int] = {}
+    told: list[dict[str, Any]] = []
     for clock in claimed:
-        due = clock.next_check_at or now
-        if clock.kind == "notice" and _overdue(cal, clock, now):
-            case_no = _deem_accepted(ctx, s, cal, clock, now)
-            if case_no is None:
-                busy.add(clock.id)
-                continue
-            result.deemed.append(case_no)
-            deemed_now[case_no] = clock.case_id
-            fired.append(_alarm_row(clock, "red", due, now, kind="deemed"))
+        clock_id, case_id = clock.id, clock.case_id  # plain values: a rolled-back savepoint expires the row
+        try:
+            with s.begin_nested():
+                outcome = _act_on(ctx, s, cal, clock, now)
+        except Exception as exc:  # noqa: BLE001  (one bad clock must not stop the batch)
+            result.failed += 1
+            _postpone(s, clock_id, case_id, now, exc, skip)
             continue
-        level = clocks.refresh(cal, clock, now)
-        if level in ("yellow", "red"):
-            fired.append(_alarm_row(clock, level, due, now))
-            cleared.append(clock.id)
-    if cleared:  # a red alarm supersedes the clock's yellow one
-        s.execute(update(Alarm).where(Alarm.clock_id.in_(cleared), Alarm.level == "yellow",
-                                      Alarm.cleared_at.is_(None)).values(cleared_at=now),
-                  execution_options={"synchronize_session": False})
-    inserted = alarms.insert_once(ctx, s, fired)
-    result.alarms += len(inserted)
-    s.flush()
-    for case_no in deemed_now:  # a level change moves no deadline; a deemed acceptance starts a clock
-        clocks.sync_task_due(s, deemed_now[case_no])
-    alarm_notes.send(s, [a for a in fired if a["key"] in inserted], now)  # only what fired now
+        if outcome is None:
+            skip.add(clock_id)
+            continue
+        fired, case_no = outcome
+        result.alarms += len(fired)
+        told.extend(fired)
+        if case_no:
+            result.deemed.append(case_no)
+    _tell_heads(s, told, now, result.told)
+
+
+def _act_on(ctx: ServiceContext, s: Session, cal: WorkCalendar, clock: CaseClock,
+            now: datetime) -> tuple[list[dict[str, Any]], str | None] | None:
+    """One clock: the alarms it fired now, and the case number if the case was deemed accepted. None if
+    its case is locked by a user's step (the next tick tries again)."""
+    due = clock.next_check_at or now
+    if clock.kind == "notice" and _overdue(cal, clock, now):
+        case_no = _deem_accepted(ctx, s, cal, clock, now)
+        if case_no is None:
+            return None
+        fired = _insert(ctx, s, [_alarm_row(clock, "red", due, now, kind="deemed")])
+        s.flush()
+        clocks.sync_task_due(s, clock.case_id)  # a deemed acceptance starts the decision clock
+        for alarm in fired:
+            alarm_notes.tell_applicant(s, alarm, now)
+        return fired, case_no
+    level = clocks.refresh(cal, clock, now)
+    if level not in ("yellow", "red"):
+        return [], None
+    # A red alarm supersedes the clock's yellow one (and a recomputed yellow its predecessor).
+    s.execute(update(Alarm).where(Alarm.clock_id == clock.id, Alarm.level == "yellow",
+                                  Alarm.cleared_at.is_(None)).values(cleared_at=now),
+              execution_options={"synchronize_session": False})
+    return _insert(ctx, s, [_alarm_row(clock, level, due, now)]), None
+
+
+def _insert(ctx: ServiceContext, s: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows inserted now (not fired before)."""
+    inserted = alarms.insert_once(ctx, s, rows)
+    return [row for row in rows if row["key"] in inserted]
+
+
+def _postpone(s: Session, clock_id: int, case_id: int, now: datetime, exc: Exception, skip: set[int]) -> None:
+    """In the batch's transaction: an incident on the case, and the clock checked again later."""
+    try:
+        with s.begin_nested():
+            add_job_incident(s, case_id, now, "clocks", exc)
+            s.execute(update(CaseClock).where(CaseClock.id == clock_id)
+                      .values(next_check_at=now + RETRY_AFTER_FAILURE),
+                      execution_options={"synchronize_session": False})
+    except Exception:  # noqa: BLE001  (left to the next tick; the batch goes on)
+        log.exception("scheduler clocks: clock %s failed and its failure could not be recorded", clock_id)
+        skip.add(clock_id)
+
+
+def _tell_heads(s: Session, fired: list[dict[str, Any]], now: datetime, told: set[tuple[str, int]]) -> None:
+    try:
+        with s.begin_nested():
+            alarm_notes.tell_heads(s, fired, now, told)
+    except Exception:  # noqa: BLE001  (the alarms stand and show on the dashboards; only the message is lost)
+        log.exception("scheduler clocks: the heads could not be told of alarms %s", [a["key"] for a in fired])
 
 
 def _overdue(cal: WorkCalendar, clock: CaseClock, now: datetime) -> bool:

@@ -6,6 +6,7 @@ indexed `reply_check_at`, never by scanning open orders.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Alarm, Case, SupervisionOrder, User
+from app.services.casework.timers import RETRY_AFTER_FAILURE, add_job_incident
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.identity.principal import Principal
@@ -25,6 +27,7 @@ from app.workdays import as_date, end_of_day
 
 BATCH = 500
 PER_PAGE = 20
+log = logging.getLogger(__name__)
 
 
 class OrderNotFound(NotFound):
@@ -178,28 +181,54 @@ def list_orders(ctx: ServiceContext, principal: Principal, state: str | None = N
 
 def sweep_orders(ctx: ServiceContext, now: datetime | None = None, batch: int = BATCH,
                  max_batches: int = 1000) -> OrderSweep:
-    """Fire one red alarm for every open order whose reply day has passed; returns what was done."""
+    """Fire one red alarm for every open order whose reply day has passed; returns what was done.
+    Each order is handled in its own savepoint: one that fails (any exception) rolls back alone, gets an
+    incident on its case and is checked again after RETRY_AFTER_FAILURE; the others go on."""
     now = now or ctx.clock.now()
     result = OrderSweep()
+    skip: set[int] = set()  # orders whose failure could not be recorded: left to the next tick
     for _ in range(max_batches):
         with ctx.uow(write=True) as uow:
             s = uow.session
             query = (select(SupervisionOrder).where(SupervisionOrder.reply_check_at <= now,
                                                     SupervisionOrder.state == "open")
                      .order_by(SupervisionOrder.reply_check_at).limit(batch))
+            if skip:
+                query = query.where(SupervisionOrder.id.not_in(skip))
             if ctx.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             claimed = list(s.scalars(query))
             if not claimed:
                 break
             for order in claimed:
-                result.alarms += _fire_overdue(ctx, s, order, now)
-                order.reply_check_at = None
+                result.alarms += _sweep_one(ctx, s, order, now, skip)
             uow.commit()
         result.checked += len(claimed)
         if len(claimed) < batch:
             break
     return result
+
+
+def _sweep_one(ctx: ServiceContext, s: Session, order: SupervisionOrder, now: datetime, skip: set[int]) -> int:
+    order_id, case_id = order.id, order.case_id  # plain values: a rolled-back savepoint expires the row
+    try:
+        with s.begin_nested():
+            fired = _fire_overdue(ctx, s, order, now)
+            order.reply_check_at = None
+            s.flush()
+            return fired
+    except Exception as exc:  # noqa: BLE001  (one bad order must not stop the others)
+        failure = exc
+    try:
+        with s.begin_nested():
+            add_job_incident(s, case_id, now, f"orders (order {order_id})", failure)
+            s.execute(update(SupervisionOrder).where(SupervisionOrder.id == order_id)
+                      .values(reply_check_at=now + RETRY_AFTER_FAILURE),
+                      execution_options={"synchronize_session": False})
+    except Exception:  # noqa: BLE001  (left to the next tick; the batch goes on)
+        log.exception("scheduler orders: order %s failed and its failure could not be recorded", order_id)
+        skip.add(order_id)
+    return 0
 
 
 def _fire_overdue(ctx: ServiceContext, s: Session, order: SupervisionOrder, now: datetime) -> int:
