@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from app.engine.specs import BpmnSource, SpecBundle
-from app.engine.validate import LintResult, lint
-from app.engine.xmlsafe import UnsafeXml, parse_xml
+from app.engine.validate import LintResult, Problem, lint
+from app.engine.xmlsafe import UnsafeXml, XmlEncodingError, clean_bpmn, parse_xml
 from app.errors import Conflict, Forbidden, InvalidProcess, ProcessNotFound
 from app.forms import FormDefinitionError
 from app.models import Case, ProcessDefinition, User
@@ -48,8 +48,20 @@ def lint_file(ctx: ServiceContext, content: bytes, filename: str,
               others: Sequence[BpmnSource] = ()) -> LintResult:
     """Check a BPMN file as a deploy would, without deploying it; processes defined in `others` (files
     checked together) count as deployed."""
+    try:
+        content = clean_bpmn(content)
+    except XmlEncodingError as exc:
+        return LintResult(problems=[Problem(None, str(exc))])
+    others = [BpmnSource(o.filename, _cleaned(o.content)) for o in others]  # so this file is known among them
     with ctx.uow() as uow:
         return _lint(ctx, uow.session, content, filename, others)
+
+
+def _cleaned(content: bytes) -> bytes:
+    try:
+        return clean_bpmn(content)
+    except XmlEncodingError:
+        return content  # its own lint says why
 
 
 def deploy_order(paths: Sequence[Path]) -> list[Path]:
@@ -72,16 +84,20 @@ def deploy_order(paths: Sequence[Path]) -> list[Path]:
 
 def deploy(ctx: ServiceContext, principal: Principal | None, content: bytes, filename: str
            ) -> list[DeployedVersion]:
-    """Deploy every executable process in a BPMN file; unchanged content keeps its version.
+    """Deploy every executable process in a BPMN file; unchanged content keeps its version. The file is
+    stored as UTF-8 text without foreign-namespace elements (see `clean_bpmn`), and that is what is
+    checked, hashed and run.
 
     `principal` None means a trusted caller (the CLI).
     :raises Forbidden: not an admin or designer.
-    :raises InvalidProcess: the file fails validation; details name the elements.
+    :raises InvalidProcess: the file fails validation (details name the elements) or its encoding
+        cannot be read (the detail names the field `file`).
     """
     if principal is not None and not principal.has("admin", "designer"):
         raise Forbidden("只有管理员或流程设计人员可以部署流程 / only admins and designers may deploy")
     if len(content) > ctx.max_bpmn_bytes:
         raise InvalidProcess("file too large", [{"field": "file", "message": f"at most {ctx.max_bpmn_bytes} bytes"}])
+    content = _readable(content)
     with ctx.uow(write=True) as uow:
         s = uow.session
         result = _lint(ctx, s, content, filename)
@@ -97,6 +113,14 @@ def deploy(ctx: ServiceContext, principal: Principal | None, content: bytes, fil
         except IntegrityError as exc:  # another deploy of the same key won the race for the version
             raise Conflict("同一流程正在被并发部署，请重试 / concurrent deploy of the same process, retry") from exc
         return deployed
+
+
+def _readable(content: bytes) -> bytes:
+    try:
+        return clean_bpmn(content)
+    except XmlEncodingError as exc:
+        raise InvalidProcess("无法读取文件编码 / the file's encoding cannot be read",
+                             [{"field": "file", "message": str(exc)}]) from exc
 
 
 def _deploy_one(ctx: ServiceContext, s: Session, principal: Principal | None, key: str, name: str,

@@ -117,7 +117,9 @@ def diagram(case_no: str) -> Any:
     response.headers["X-Diagram-Done"] = " ".join(found.done)
     response.headers["X-Diagram-Current"] = " ".join(found.current)
     response.headers["Cache-Control"] = "private, no-store"
+    # Opened directly, the XML is a document on our origin: whatever a designer put in it must not run.
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 
