@@ -39,7 +39,7 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
 
     from .api import bp as api_bp
     from .cli import register_cli
-    from .converters import CONVERTERS
+    from .converters import CONVERTERS, refuse_nul
     from .services.wiring import build_context
     from .web import init_web
 
@@ -54,6 +54,7 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
     app.extensions["banjian"] = build_context(app.config, clock or SystemClock())
     app.extensions["banjian_outbox_sender"] = _outbox_sender(app.config)
     app.url_map.converters.update(CONVERTERS)  # before any route that names them
+    app.before_request(refuse_nul)
     app.register_blueprint(api_bp)
     init_web(app)
     register_cli(app)

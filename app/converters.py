@@ -1,9 +1,12 @@
-"""URL converters shared by the API and the pages, registered app-wide by `create_app`."""
+"""What every URL is held to, for the API and the pages alike (registered by `create_app`): the
+converters, and no NUL character in the path, query or form (PostgreSQL text cannot hold one, so a
+lookup by such a value fails with an error instead of finding nothing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import abort, request
 from werkzeug.routing import IntegerConverter, Map
 
 # Row ids are INTEGER columns, 32 bits on PostgreSQL: a larger number names no row, and PostgreSQL
@@ -22,3 +25,10 @@ class DatabaseId(IntegerConverter):
 
 
 CONVERTERS = {"id": DatabaseId}
+
+
+def refuse_nul() -> None:
+    """A `before_request` hook: a NUL character in the path, the query or a form field is a 400."""
+    values = [request.path, *request.args.values(), *(request.form.values() if request.form else ())]
+    if any("\x00" in value for value in values):
+        abort(400, description="请求含 NUL 字符 / the request contains a NUL character")

@@ -3,7 +3,8 @@
 Flask's `request.get_json` lets a body nested 100 000 deep raise RecursionError (a 500), and a view
 that expects an object would fail on `[1]`, `"x"` or `5`. Here a body that is not JSON, or nested deeper
 than MAX_DEPTH, is a 400 for every endpoint (sign-in included); `json_object()` gives the view an object.
-A NUL character anywhere (body, query, path) is a 400 too: PostgreSQL text cannot hold one.
+A NUL character in a body is a 400 too, as it is in a path or query (app/converters.py): PostgreSQL
+text cannot hold one.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ MAX_DEPTH = 32  # the deepest request any client sends is a form's data, a few l
 
 @bp.before_request
 def _parse_json_body() -> None:
-    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
-        if isinstance(value, str) and "\x00" in value:
-            raise _nul(name)
     if not request.is_json:
         return
     raw = request.get_data(cache=True)
@@ -62,7 +60,7 @@ def _check(data: Any) -> None:
     while stack:
         node, level = stack.pop()
         if isinstance(node, str) and "\x00" in node:
-            raise _nul("_body")
+            raise _nul()
         if isinstance(node, (dict, list)):
             if level > MAX_DEPTH:
                 raise _too_deep()
@@ -70,9 +68,9 @@ def _check(data: Any) -> None:
             stack.extend((child, level + 1) for child in children)
 
 
-def _nul(field: str) -> InvalidInput:
+def _nul() -> InvalidInput:
     return InvalidInput("不能含 NUL 字符 / NUL characters are not allowed",
-                        [{"field": field, "message": "不能含 NUL 字符 / must not contain NUL characters"}])
+                        [{"field": "_body", "message": "不能含 NUL 字符 / must not contain NUL characters"}])
 
 
 def _too_deep() -> InvalidInput:

@@ -81,6 +81,13 @@ def test_a_body_that_is_not_json_is_refused(api):
     assert [e["field"] for e in resp.get_json()["errors"]] == ["_body"]
 
 
+def test_a_nul_character_is_refused(api):
+    # PostgreSQL text cannot hold NUL: looking a code up by one used to fail there with a 500.
+    assert [api.get(path, "admin").status_code for path in ("/items/%00", "/tasks?item_code=%00")] == [400, 400]
+    resp = api.post("/cases", "citizen", json={"item_code": FOOD, "data": {"business_name": "\x00"}})
+    assert resp.status_code == 400 and [e["field"] for e in resp.get_json()["errors"]] == ["_body"]
+
+
 def test_unclaim_by_someone_who_is_neither_candidate_assignee_head_nor_admin(api):
     case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
     preview = task_id(api, case_no, "preview")

@@ -75,6 +75,21 @@ def test_a_reply_date_in_year_9999_is_refused_on_the_order_form(app, api, ctx):
     assert count(ctx, SupervisionOrder) == 0
 
 
+@pytest.mark.parametrize("user, path", [
+    (None, "/items/%00"), ("market_clerk", "/staff/cases/%00"), ("market_clerk", "/staff/inbox?q=%00"),
+    ("supervisor", "/supervision/orders?department=%00"),
+])
+def test_a_nul_character_in_the_url_is_refused(app, user, path):
+    client = Browser(app, user) if user else app.test_client()
+    assert client.get(path).status_code == 400
+
+
+def test_a_nul_character_in_a_form_is_refused(app, api, ctx):
+    resp = Browser(app, "supervisor").post("/supervision/orders", {
+        "case_no": "\x00", "department": "market", "reason": "请说明", "reply_by": "2026-12-01"})
+    assert resp.status_code == 400 and count(ctx, SupervisionOrder) == 0
+
+
 def test_removing_a_file_by_a_superscript_number_removes_nothing(app, ctx):
     me = new_applicant(app.test_client(), "zhang")
     multi = {"content_type": "multipart/form-data"}
