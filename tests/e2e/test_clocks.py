@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Alarm, Case, Notice, User
-from app.models.notification import Notification
+from app.models.notification import Notification, OutboxMessage
 from app.services.casework import processes
 from app.services.timelimits.clock_sweep import sweep_clocks
 from app.workdays import end_of_day
@@ -33,6 +33,7 @@ from .flows import (
 
 pytestmark = pytest.mark.usefixtures("demo")
 ROOT = Path(__file__).resolve().parents[2]
+COMPANY_PHONE = "13812345678"  # the demo applicant "company"
 
 
 def clocks(api, case_no, user="admin"):
@@ -89,10 +90,16 @@ def test_deemed_acceptance_after_five_working_days_without_notice(api, ctx, cloc
     assert now["notice"]["state"] == "stopped" and now["notice"]["on_time"] is False
     assert day_of(now["decision"]["started_at"]) == date(2026, 11, 23)
     assert count_alarms(ctx, kind="deemed", level="red") == 1
+    told = [(n["title"], n["case_no"]) for n in api.get("/notifications", "company").get_json()["items"]
+            if n["kind"] == "deemed_accepted"]
+    assert told == [(f"您的申请 {case_no} 已视为受理", case_no)]  # the applicant, in the app...
     with ctx.uow() as uow:
-        told = uow.session.scalar(select(func.count()).select_from(Notification)
-                                  .where(Notification.kind == "deemed_accepted"))
-    assert told == 1
+        sms = uow.session.execute(select(OutboxMessage.channel, OutboxMessage.recipient, User.username)
+                                  .join(User, User.id == OutboxMessage.user_id)).all()
+        everyone = uow.session.scalar(select(func.count()).select_from(Notification)
+                                      .where(Notification.kind == "deemed_accepted"))
+    assert [tuple(m) for m in sms] == [("sms", COMPANY_PHONE, "company")]  # ...and by text message
+    assert everyone == 1  # and nobody else
     assert sweep_clocks(ctx).deemed == [] and count_alarms(ctx, kind="deemed") == 1  # once only
     # The clerk then accepts formally: the decision clock keeps its start at receipt.
     complete(api, case_no, "preview", "market_clerk", PASS)
@@ -195,9 +202,8 @@ def test_extension_is_the_heads_task_in_the_workflow_and_only_once(api, ctx):
     assert extension["state"] == "approved" and extension["comment"] == "同意" and extension["notice_id"]
     [notice] = applicant_notices(ctx, case_no, "extension")
     assert notice["days"] == 10 and notice["reason"] == "需现场核查"
-    with ctx.uow() as uow:
-        told = uow.session.scalars(select(Notification.title).where(Notification.kind == "extension")).all()
-    assert any("已延长" in t for t in told)
+    told = [n["title"] for n in api.get("/notifications", "company").get_json()["items"] if n["kind"] == "extension"]
+    assert told == [f"办件 {case_no} 审查期限已延长"]  # the applicant hears of it
     assert head_tasks(api, "market_head") == [] and "review" in open_keys(api, case_no)
     assert api.post(f"/cases/{case_no}/extensions", "market_approver",
                     json={"reason": "once more"}).status_code == 409
@@ -283,14 +289,25 @@ def test_clocks_are_private_to_who_may_see_the_case(api):
     assert api.get(f"/cases/{case_no}/clocks", "housing_approver").status_code == 404
 
 
-def test_the_heads_hear_of_every_red_case_even_when_a_tick_takes_several_batches(api, ctx, clock):
+def heads_alarms(api) -> list[tuple[str, list[str]]]:
+    """The market head's red-alarm messages as (title, case numbers listed), seen as the head sees them."""
+    items = api.get("/notifications", "market_head").get_json()["items"]
+    return [(n["title"], n["body"].split("：", 1)[1].split("、")) for n in items if n["kind"] == "alarm"]
+
+
+def test_the_heads_message_names_each_red_case_once(api, ctx, clock):
     first, second = food_to_review(api), food_to_review(api)
-    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))  # both decision clocks overdue
-    result = sweep_clocks(ctx, batch=1)
-    assert result.alarms >= 2
-    with ctx.uow() as uow:
-        bodies = uow.session.scalars(select(Notification.body).join(User, User.id == Notification.user_id)
-                                     .where(User.username == "market_head", Notification.kind == "alarm")).all()
-    told = " ".join(bodies)
-    assert first in told and second in told
-    assert sweep_clocks(ctx).alarms == 0  # and nothing again on the next tick
+    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))  # decision and review clocks of both overdue
+    assert sweep_clocks(ctx).alarms == 4  # two red clocks a case
+    [(title, listed)] = heads_alarms(api)
+    assert title == "2 件办件红灯预警" and sorted(listed) == sorted([first, second])
+
+
+def test_the_heads_hear_of_every_red_case_once_even_when_a_tick_takes_several_batches(api, ctx, clock):
+    first, second = food_to_review(api), food_to_review(api)
+    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))
+    assert sweep_clocks(ctx, batch=1).alarms == 4
+    told = heads_alarms(api)
+    assert [title for title, _ in told] == ["1 件办件红灯预警"] * 2
+    assert sorted(no for _, listed in told for no in listed) == sorted([first, second])
+    assert sweep_clocks(ctx).alarms == 0 and len(heads_alarms(api)) == 2  # and nothing again on the next tick

@@ -93,8 +93,11 @@ def test_notify_writes_in_app_and_outbox_rows_once_per_event(ctx, clock):
     assert (first.app, first.outbox) == (2, 1)
     assert (again.app, again.outbox) == (0, 0)
     [sms] = outbox(ctx)
-    assert (sms.channel, sms.recipient, sms.state, sms.next_attempt_at) == ("sms", "13900000001", "pending", START)
-    assert count(ctx, Notification) == 2
+    assert (sms.channel, sms.recipient, sms.user_id, sms.state, sms.next_attempt_at) == (
+        "sms", "13900000001", alice.id, "pending", START)
+    with ctx.uow() as uow:  # one in-app row each, alice named twice or not
+        got = sorted(uow.session.execute(select(Notification.user_id, Notification.title)).all())
+    assert got == sorted([(alice.id, "Overdue"), (bob.id, "Overdue")])
 
 
 def test_notify_does_not_commit_and_rolls_back_with_the_caller(ctx, clock):
