@@ -58,12 +58,22 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8))
     OUTBOX_BATCH = int(os.environ.get("BANJIAN_OUTBOX_BATCH", 100))
     PASSWORD_HASH_METHOD = "scrypt"
+    # Production refuses to start with the development SECRET_KEY or a short one.
+    PRODUCTION = True
+    # The session cookie goes back only on same-site navigations and, behind HTTPS, only over HTTPS.
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("BANJIAN_SECURE_COOKIES", True)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0: none), so
+    # limits count the real client address; more than the real number lets clients forge theirs.
+    TRUSTED_PROXIES = int(os.environ.get("BANJIAN_TRUSTED_PROXIES", 0))
 
 
 class DevConfig(Config):
     """`make run`: SQLite, demo data, scheduler inside the development server."""
 
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", True)
+    PRODUCTION = False
+    SESSION_COOKIE_SECURE = _bool("BANJIAN_SECURE_COOKIES", False)  # the dev server speaks plain HTTP
 
 
 class TestConfig(Config):
@@ -76,6 +86,8 @@ class TestConfig(Config):
     SCRIPT_TIME_LIMIT = 0.5
     # Hashing cost is not what tests measure; scrypt would make every demo load take seconds.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    PRODUCTION = False
+    SESSION_COOKIE_SECURE = False
 
 
 CONFIGS: dict[str, type[Config]] = {"production": Config, "development": DevConfig, "testing": TestConfig}

@@ -58,6 +58,10 @@ class User(Base):
     # A company applicant's contact person (a person applicant is their own contact).
     contact_name: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped when the user signs out: sessions and API tokens carry the value they were issued with, so
+    # older ones stop working on the server, whatever the browser kept (a password change does the
+    # same through the password stamp).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
 
     department: Mapped[Department | None] = relationship()

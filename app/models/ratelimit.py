@@ -1,4 +1,5 @@
-"""Attempts counted against a limit (public tracking guesses per client), shared by every process."""
+"""Attempts counted against a limit (sign-in failures, registrations, tracking guesses), shared by every
+process."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from .base import Base
 
 
 class RateLimitHit(Base):
-    """One counted attempt under `key` (e.g. "track:<ip>"); rows older than the window are pruned."""
+    """One counted attempt under `key` (a limit and a client address or account), at `at`; it stops
+    counting at `expires_at`, when any later attempt prunes it."""
 
     __tablename__ = "rate_limit_hits"
     __table_args__ = (Index("ix_rate_limit_hits_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128))
-    at: Mapped[datetime] = mapped_column(index=True)  # pruning by age
+    at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # pruning

@@ -16,14 +16,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class WebUser(UserMixin):
-    """The signed-in user as Flask-Login wants it; the session id carries the password stamp, so a
-    password change signs out every browser."""
+    """The signed-in user as Flask-Login wants it; the session id carries the password stamp and the
+    session version, so a password change or signing out ends the session on the server (a kept
+    copy of the cookie no longer opens anything)."""
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
 
     def get_id(self) -> str:
-        return f"{self.principal.id}:{self.principal.password_stamp}"
+        who = self.principal
+        return f"{who.id}:{who.password_stamp}:{who.session_version}"
 
 
 def ctx() -> ServiceContext:

@@ -117,7 +117,10 @@ def register_applicant(ctx: ServiceContext, form: Registration) -> Principal:
         if s.scalar(select(User.id).where(User.username == form.username)) is not None:
             taken.append({"field": "username", "message": "用户名已被使用 / this user name is taken"})
         if _by_identity(s, id_number) is not None:
-            taken.append({"field": "id_number", "message": "该证件号码已注册 / this number is already registered"})
+            # No more than needed: not whose account, nor whether it was opened online or at a window;
+            # registrations refused are rate-limited per address by the pages.
+            taken.append({"field": "id_number", "message": "该证件号码已注册或不能在线注册，如是本人请登录或到窗口办理 / "
+                          "this number cannot be registered online: if it is yours, sign in or ask at a window"})
         if taken:
             raise DuplicateName("已注册 / already registered", taken)
         user = User(username=form.username, password_hash=hash_password(form.password, ctx.password_method),

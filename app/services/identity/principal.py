@@ -22,6 +22,8 @@ class Principal:
     department_name: str | None = None
     # The tail of the password hash: sessions and tokens issued before a password change stop working.
     password_stamp: str = ""
+    # Sessions and tokens carry it; signing out bumps the stored one (User.session_version).
+    session_version: int = 0
 
     @classmethod
     def of(cls, user: User) -> Principal:
@@ -30,7 +32,7 @@ class Principal:
             roles=frozenset(user.roles), groups=frozenset(g.name for g in user.groups),
             department=user.department.code if user.department else None, staff_no=user.staff_no,
             department_name=user.department.name if user.department else None,
-            password_stamp=user.password_hash[-8:],
+            password_stamp=user.password_hash[-8:], session_version=user.session_version,
         )
 
     def has(self, *roles: str) -> bool:

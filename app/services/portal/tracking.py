@@ -34,12 +34,8 @@ def track(ctx: ServiceContext, case_no: str, secret: str, client: str | None = N
     """
     if client is None:
         return _track(ctx, case_no, secret)
-    ratelimit.check(ctx, ratelimit.TRACK, client)
-    try:
+    with ratelimit.attempt(ctx, (ratelimit.TRACK, client), counts=CaseNotFound):
         return _track(ctx, case_no, secret)
-    except CaseNotFound:
-        ratelimit.count_attempt(ctx, ratelimit.TRACK, client)
-        raise
 
 
 def _track(ctx: ServiceContext, case_no: str, secret: str) -> dict[str, Any]:
