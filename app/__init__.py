@@ -12,6 +12,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from .clock import Clock, SystemClock
+from .headers import init_headers, init_proxies
+
+DEV_SECRET_KEY = "dev-only-change-me"  # config.py's default: fine for `make run`, refused in production
 
 
 class SettingsError(RuntimeError):
@@ -51,6 +54,8 @@ def create_app(config_class: type | None = None, clock: Clock | None = None) -> 
         raise SettingsError(f"BANJIAN_CONFIG must be one of {', '.join(CONFIGS)}, got {name!r}")
     app.config.from_object(config_class or CONFIGS[name])
     _check_settings(app.config)
+    init_proxies(app, int(app.config.get("TRUSTED_PROXIES", 0)))
+    init_headers(app)
     app.extensions["banjian"] = build_context(app.config, clock or SystemClock())
     app.extensions["banjian_outbox_sender"] = _outbox_sender(app.config)
     app.url_map.converters.update(CONVERTERS)  # before any route that names them
@@ -67,6 +72,11 @@ def _check_settings(config: Any) -> None:
         raise SettingsError(f"DATABASE_URL must be a sqlite: or postgresql: URL, got {url!r}")
     if not config.get("SECRET_KEY"):
         raise SettingsError("SECRET_KEY must be set")
+    if config.get("PRODUCTION") and (config["SECRET_KEY"] == DEV_SECRET_KEY or len(config["SECRET_KEY"]) < 32):
+        raise SettingsError("SECRET_KEY must be a random value of at least 32 characters in production "
+                            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+    if int(config.get("TRUSTED_PROXIES", 0)) < 0:
+        raise SettingsError("BANJIAN_TRUSTED_PROXIES must be 0 or more")
     for name in ("BPMN_DIR", "FORMS_DIR"):
         if not Path(config[name]).is_dir():
             raise SettingsError(f"{name} {config[name]} is not a directory")
