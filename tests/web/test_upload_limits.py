@@ -4,6 +4,7 @@ A refused upload gets a message beside its material and changes nothing: no reco
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +14,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.clock import ManualClock
-from app.models import CaseFile
+from app.errors import InvalidForm
+from app.models import CaseFile, User
+from app.services import portal
 from app.services.context import ServiceContext
 from app.services.demo import load_demo
+from app.services.documents.files import FileStore
+from app.services.identity.principal import Principal
+from app.services.portal import Upload
 from tests.conftest import build_app, wipe
+from tests.e2e.flows import CORRECT, complete
 
-from .portal_helpers import EN, FOOD, FOOD_FORM, new_applicant, pdf_bytes, post, text, upload
+from .portal_helpers import EN, FOOD, FOOD_FORM, new_applicant, pdf_bytes, post, submit_food, text, upload
 
 APPLY = f"/items/{FOOD}/apply"
 MULTI = {"content_type": "multipart/form-data"}
@@ -109,3 +116,21 @@ def test_a_deleted_draft_frees_its_share_of_the_quota(limited: Flask) -> None:
     post(me, f"{draft}/delete", {}, form_page=draft)
     status, page = save(me, APPLY, {"material-0": [upload(scan("again", 400 * KB), "again.pdf")]})
     assert status == 302, page
+
+
+def test_corrected_materials_count_against_the_quota_too(app: Flask, demo: ServiceContext, api: object) -> None:
+    """Resubmission (补正) through the service with a store whose quota the case's files already fill."""
+    me = new_applicant(app.test_client(), "zhang")
+    case_no = submit_food(me)
+    complete(api, case_no, "preview", "market_clerk", CORRECT)
+    with demo.uow() as uow:
+        applicant = Principal.of(uow.session.scalar(select(User).where(User.username == "zhang")))
+    used = sum(size for _name, size in records(demo))
+    store = FileStore(demo.upload_dir, quota_bytes=used + 100 * KB)
+    before_files, before_records = stored_files(app), records(demo)
+    big = Upload("食品经营许可申请书", "signed.pdf", io.BytesIO(scan("signed", 200 * KB)))
+    with pytest.raises(InvalidForm) as refused:
+        portal.resubmit(demo, applicant, case_no, {"correction_note": "已签字", "correction_confirmed": True}, [big],
+                        store)
+    assert any("upload quota" in m for ms in refused.value.field_errors.values() for m in ms)
+    assert stored_files(app) == before_files and records(demo) == before_records
