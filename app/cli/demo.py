@@ -14,7 +14,9 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 
 @demo_cli.command("load")
 def load() -> None:
-    """Create departments, users for every role, the reference processes and items (idempotent)."""
+    """Create departments, users for every role, the reference processes and items (idempotent); print
+    what was new."""
     with one_line_errors():
         counts = load_demo(ctx())
-    click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + " (new: users, processes, items)")
+    listed = ", ".join(f"{n} {what}" for what, n in counts.items())
+    click.echo(f"demo data: new: {listed}" if any(counts.values()) else f"demo data: nothing new ({listed})")

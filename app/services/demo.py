@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.models import Item, User
+from app.models import Department, Item, User
 from app.services.casework import items, processes
 from app.services.context import ServiceContext
 from app.services.identity import users
@@ -20,12 +20,14 @@ DATA_FILE = Path(__file__).resolve().parents[1] / "demo" / "data.json"
 
 
 def load_demo(ctx: ServiceContext, data_file: Path = DATA_FILE) -> dict[str, int]:
-    """Load the demo set; returns counts of what was created."""
+    """Load the demo set; returns counts of what was new (0 each when it was all there already)."""
     data: dict[str, Any] = json.loads(data_file.read_text(encoding="utf-8"))
-    counts = {"departments": len(data["departments"]), "users": 0, "processes": 0, "items": 0}
+    counts = {"departments": 0, "users": 0, "processes": 0, "items": 0}
     with ctx.uow(write=True) as uow:
+        existing_departments = set(uow.session.scalars(select(Department.code)))
         for dept in data["departments"]:
             users.ensure_department(uow.session, dept["code"], dept["name"])
+        counts["departments"] = len({d["code"] for d in data["departments"]} - existing_departments)
         uow.commit()
     with ctx.uow() as uow:
         existing_users = set(uow.session.scalars(select(User.username)))
