@@ -1,5 +1,8 @@
 # banjian: `make run` (app on SQLite with demo data) and `make test` (all tests).
+# `make run PORT=8080` (or HOST=0.0.0.0 to listen on every interface) serves elsewhere.
 PYTHON ?= python3
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -31,11 +34,11 @@ translations: $(STAMP)
 
 install: $(STAMP) assets translations
 
-## Install, migrate, load demo data, serve http://127.0.0.1:5000 with the scheduler on.
+## Install, migrate, load demo data, serve http://$(HOST):$(PORT) with the scheduler on.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) serve --host 127.0.0.1 --port 5000
+	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 ## Install and run every test (PostgreSQL tests too when TEST_DATABASE_URL is set).
 test: install
