@@ -18,9 +18,10 @@ from app.services.context import ServiceContext
 class DatabaseStorage(Storage, MovingWindowSupport):
     """Moving-window entries as rows; taking an entry counts and inserts under a per-key lock (an
     advisory transaction lock on PostgreSQL, the write lock on SQLite), so concurrent takers are
-    serialized and never exceed the limit."""
+    serialized and never exceed the limit. Built with the service context, not from a storage URI, so
+    it registers no URI scheme."""
 
-    STORAGE_SCHEME = ["banjian-db"]
+    STORAGE_SCHEME = None
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__()
