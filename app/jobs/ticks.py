@@ -13,6 +13,7 @@ from flask import Flask
 
 from app.services.admin.calendar_admin import raise_missing_year_alarm
 from app.services.casework.timers import fire_due_timers
+from app.services.documents.cleanup import clean_up
 from app.services.messaging.outbox import dispatch_outbox
 from app.services.timelimits.clock_sweep import sweep_clocks
 from app.services.timelimits.supervision import sweep_orders
@@ -55,6 +56,14 @@ def calendar_tick(app: Flask) -> int | None:
         return raise_missing_year_alarm(ctx, ctx.clock.now())
 
 
+def files_tick(app: Flask) -> int:
+    """Delete drafts unchanged for DRAFT_DAYS, then stored bytes no record refers to that are older than
+    FILE_GRACE_HOURS; returns the files removed."""
+    with app.app_context():
+        return clean_up(app.extensions["banjian"], draft_days=int(app.config["DRAFT_DAYS"]),
+                        grace_hours=float(app.config["FILE_GRACE_HOURS"])).files_removed
+
+
 @dataclass(frozen=True)
 class Job:
     id: str  # the APScheduler job id
@@ -74,6 +83,7 @@ JOBS: tuple[Job, ...] = (
     Job("outbox", "outbox", "message(s) sent", outbox_tick),
     # Hourly is plenty: the missing-arrangement alarm is raised once per year (unique key).
     Job("calendar", "calendar", "alarm(s) raised", lambda app: int(calendar_tick(app) is not None), 3600.0),
+    Job("files", "file clean-up", "stored file(s) removed", files_tick, 3600.0),
 )
 
 

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.clock import ManualClock
+from app.jobs.ticks import JOBS, run_job
 from app.models import CaseFile, User
 from app.services import portal
 from app.services.context import ServiceContext
@@ -192,3 +193,13 @@ def _count(ctx: ServiceContext, model: type) -> int:
     with ctx.uow() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
+
+
+def test_the_scheduler_runs_the_job_hourly_with_the_settings(
+        app: Flask, demo: ServiceContext, me: FlaskClient, clock: ManualClock) -> None:
+    [job] = [j for j in JOBS if j.id == "files"]
+    assert job.interval(app) == 3600.0
+    content = pdf_bytes("left behind")
+    delete(me, save_draft(me, content))
+    clock.advance(timedelta(hours=app.config["FILE_GRACE_HOURS"] + 1))
+    assert run_job(app, job) == 1 and not stored(demo, content).exists()
