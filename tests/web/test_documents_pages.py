@@ -102,7 +102,7 @@ def test_each_kind_renders_in_both_languages(app, api, ctx, kind):
     assert f'<h1 id="doc-title">{zh_title}</h1>' in html
     assert f"<title>{zh_title} {notice.number}" in html
     assert notice.number in html and "编号：" in html
-    assert 'class="document document-' in html and "window.print()" in html and "打印" in html
+    assert 'class="document document-' in html and "data-print" in html and "打印" in html
     assert "市市场监督管理局" in html and "（印章）" in html
     assert "css/documents.css" in html
     for part in zh_parts:
