@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import CHINA_TZ
+from app.jobs.ticks import JOBS
 from app.models import OutboxMessage
 from tests.integration.test_scheduler_isolation import timer_item
 
@@ -36,7 +37,9 @@ def test_one_tick_acts_on_every_kind_of_due_work(app, api, ctx, clock):
     clock.set(beijing(12, 1, 0, 30))  # Tuesday 00:30: 11-30 is over
     result = app.test_cli_runner().invoke(args=["scheduler", "tick"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines() == [
+    lines = result.output.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [job.label for job in JOBS]  # every job, once
+    assert lines[:5] == [
         "timers: 1 case(s) moved", "clocks: 2 alarm(s) fired", "supervision orders: 1 overdue alarm(s) fired",
         "outbox: 1 message(s) sent", "calendar: 1 alarm(s) raised"]
 

@@ -32,7 +32,8 @@ def test_the_scheduler_process_fires_a_due_timer_and_stops_on_interrupt(tmp_path
     load_demo(ctx)
     case_no = apply(Api(app.test_client()), timer_item(Api(app.test_client()), "TR-1"), {})["case_no"]
     env = {**os.environ, "FLASK_APP": "wsgi", "BANJIAN_CONFIG": "production", "DATABASE_URL": url,
-           "BANJIAN_INSTANCE_DIR": str(tmp_path), "BANJIAN_SCHEDULER_INTERVAL": "0.5"}
+           "BANJIAN_INSTANCE_DIR": str(tmp_path), "BANJIAN_SCHEDULER_INTERVAL": "0.5",
+           "SECRET_KEY": "a-test-only-secret-key-of-forty-characters"}
     proc = subprocess.Popen([sys.executable, "-m", "flask", "scheduler", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     status = None
