@@ -115,29 +115,6 @@ def test_invalid_pattern_is_a_definition_error() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    [r"(a+)+$", r"(a*)*b", r"^(\w+\s?)*$", r"(?:x|(a+))+", r"(a+ba+)+c", r"(?:a+a)+b", r"(?:\.\w+\w?)+"],
-)
-def test_nested_quantifiers_are_rejected(pattern: str) -> None:
-    with pytest.raises(FormDefinitionError, match="nests an unbounded quantifier"):
-        make_form(field("textfield", "x", validate={"pattern": pattern}))
-
-
-@pytest.mark.parametrize("pattern", [r"\d*\d*\d*x", r"^\w+\d*[0-9]+$", r".*a.*b.*c", r"(?:\d+)\d*(?:\d+)"])
-def test_three_adjacent_overlapping_runs_are_rejected(pattern: str) -> None:
-    with pytest.raises(FormDefinitionError, match="three or more adjacent quantifiers"):
-        make_form(field("textfield", "x", validate={"pattern": pattern}))
-
-
-@pytest.mark.parametrize(
-    "pattern", [r"(a|a)*", r"(?:a|ab)+c", r"(\d|1x)+", r"(?:\w|_x)*", r"(?i:(?:a|Ab))*", r"(?:.|\n)*"]
-)
-def test_overlapping_alternatives_in_a_repeat_are_rejected(pattern: str) -> None:
-    with pytest.raises(FormDefinitionError, match="alternatives that can match the same text"):
-        make_form(field("textfield", "x", validate={"pattern": pattern}))
-
-
-@pytest.mark.parametrize(
-    "pattern",
     [
         r"(?:[\w-]++\.)+[a-z]{2,}",
         r"(?>a+)+b",
@@ -433,8 +410,8 @@ def test_dynamiclist_row_count() -> None:
 
 
 def test_dynamiclist_has_a_hard_row_limit() -> None:
-    assert errors_of(deficiency_form(), {"deficiencies": [{}] * 1001}) == {
-        "deficiencies": ["最多 1000 行 / at most 1000 rows"]
+    assert errors_of(deficiency_form(), {"deficiencies": [{}] * 201}) == {
+        "deficiencies": ["最多 200 行 / at most 200 rows"]
     }
 
 

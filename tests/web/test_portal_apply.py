@@ -89,6 +89,7 @@ def test_save_draft_with_two_files_and_resume_it(app: Flask, ctx: ServiceContext
         ("申请书.pdf", "application/pdf", "食品经营许可申请书"), ("签字页.png", "image/png", "食品经营许可申请书")]
     drafts = text(client.get("/my/drafts"))  # type: ignore[attr-defined]
     assert f'href="/my/drafts/{draft_id}"' in drafts and "食品经营许可" in drafts
+    assert "删除日期" in drafts and "2026-12-23" in drafts  # unchanged for DRAFT_DAYS (30): deleted
     # come back later and finish it: the two files are still there, the other materials come now
     rest = {**FOOD_FORM, "_action": "submit", **{k: v for k, v in food_files().items() if k != "material-0"}}
     done = post(client, draft_path, rest, **MULTI)  # type: ignore[arg-type]

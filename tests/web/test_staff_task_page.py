@@ -321,3 +321,17 @@ def test_materials_with_download_and_inline_preview(app, api, demo, clock):
     assert download.status_code == 200 and download.get_data() == b"%PDF-1.4\n%%EOF\n"
     download.close()
     assert Browser(app, "fire_approver").get(pdf).status_code == 404  # the link is no capability
+
+
+def test_a_posted_list_of_thousands_of_rows_is_refused_quickly_with_a_short_page(app, api):
+    """Dynamic lists are capped at 200 rows: a crafted post of 9 999 (9.9 s and a 15 MB page before) is
+    refused next to the list, the page shows at most 200 rows and the case is unchanged."""
+    case_no = food(api)
+    tid = task_id(api, case_no, "preview")
+    rows = [(f"deficiencies-{i}-{name}", value) for i in range(9999)
+            for name, value in (("_row", "1"), ("material", MATERIAL), ("requirement", "x"))]
+    page = Browser(app, "market_clerk").post(f"/staff/tasks/{tid}", [*rows, ("preview_result", "correct")])
+    assert page.status_code == 422
+    assert "最多 200 行" in text(page)
+    assert text(page).count('class="dl-row"') == 200 and len(page.get_data()) < 2_000_000
+    assert case(api, case_no)["status"] == "submitted"

@@ -183,6 +183,8 @@ class _Builder:
         rows = [r if isinstance(r, Mapping) else {} for r in value] if isinstance(value, list) else []
         addable = bool(comp.get("allowAddRemove", True)) and not spec.ignores_input
         high = int(spec.rules.max) if spec.rules.max is not None else None
+        if high is not None:
+            rows = rows[:high]  # never render more rows than a list may have (a posted 9 999 rows, say)
         if addable and (high is None or len(rows) < high):
             rows.append({})  # the spare row: fill it in, or leave it empty (empty rows are dropped)
             view.attrs["spare"] = True

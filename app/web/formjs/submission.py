@@ -9,6 +9,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from app.forms import FormDefinition, FormField
+from app.forms.fields import MAX_ROWS
 
 ROW_MARK = "_row"  # hidden input per dynamiclist row, so rows of unticked checkboxes still count
 
@@ -53,18 +54,22 @@ def _parse_fields(specs: list[FormField], formdata: MultiDict[str, str], prefix:
 
 def _parse_rows(spec: FormField, formdata: MultiDict[str, str], prefix: str, keep: bool) -> list[dict[str, Any]]:
     indexes: set[int] = set()
+    over = False
     for name in formdata:
         if name.startswith(prefix):
             match = _ROW_NAME.match(name[len(prefix):])
             if match and len(match.group(1)) <= 4:
-                indexes.add(int(match.group(1)))
+                index = int(match.group(1))
+                over = over or index >= MAX_ROWS
+                if index < MAX_ROWS:  # rows past the cap are not read: one stands for them all
+                    indexes.add(index)
     rows = []
     for i in sorted(indexes):
         row_prefix = f"{prefix}{i}-"
         if not keep and _row_empty(formdata, row_prefix):
             continue
         rows.append(_parse_fields(list(spec.row_fields()), formdata, row_prefix, keep))
-    return rows
+    return [*rows, {}] if over else rows  # one row too many: validation says "at most N rows"
 
 
 def _row_empty(formdata: MultiDict[str, str], row_prefix: str) -> bool:

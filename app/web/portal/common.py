@@ -24,8 +24,8 @@ ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 
 
 def upload_store() -> FileStore:
-    """The file store, with the size limit from UPLOAD_MAX_BYTES (default 20 MB)."""
-    return FileStore(ctx().upload_dir, int(current_app.config.get("UPLOAD_MAX_BYTES") or MAX_FILE_BYTES))
+    """The file store with the configured limits (file size, the applicant's quota, files per draft)."""
+    return FileStore.from_settings(ctx().upload_dir, current_app.config)
 
 
 def max_upload_mb() -> int:
