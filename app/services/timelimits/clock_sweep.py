@@ -27,7 +27,9 @@ from app.services.timelimits import alarm_notes, alarms, clocks
 from app.timelimits import status
 from app.workdays import WorkCalendar
 
-BATCH = 500
+# Each item runs in a savepoint: PostgreSQL caches 64 subtransactions per transaction before every
+# session's visibility checks slow down, so a batch stays below that.
+BATCH = 50
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +43,7 @@ class SweepResult:
 
 
 def sweep_clocks(ctx: ServiceContext, now: datetime | None = None, batch: int = BATCH,
-                 max_batches: int = 1000) -> SweepResult:
+                 max_batches: int = 10_000) -> SweepResult:
     """Act on every clock due at `now` (default: the clock's now); returns what was done."""
     now = now or ctx.clock.now()
     result = SweepResult()
