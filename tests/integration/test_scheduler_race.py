@@ -45,13 +45,12 @@ def test_two_schedulers_fire_every_due_timer_exactly_once(pg_url, clock):
         now = clock.advance(timedelta(hours=2))
         procs = [subprocess.Popen(_worker(pg_url, now), cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(WORKERS)]
-        for proc in procs:  # both ready (app built, engine warm) before either starts
-            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        outputs = [proc.communicate(timeout=300) for proc in procs]
+        try:
+            outputs = _start_together(procs)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
         assert [proc.returncode for proc in procs] == [0] * WORKERS, outputs
         moved = [json.loads(out)["moved"] for out, _ in outputs]
         ctx = app.extensions["banjian"]
@@ -64,6 +63,17 @@ def test_two_schedulers_fire_every_due_timer_exactly_once(pg_url, clock):
     assert sum(moved) == CASES and all(moved), moved  # both took part
     assert len(fired) == CASES and {n for _, n in fired} == {1}
     assert (left, failures) == (0, 0)
+
+
+def _start_together(procs: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
+    """Wait until every worker is ready (app built, engine warm), then let them all go."""
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return [proc.communicate(timeout=300) for proc in procs]
 
 
 def main(argv: list[str]) -> int:
