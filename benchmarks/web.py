@@ -68,12 +68,14 @@ def seed(ctx: Any, cases: int, open_tasks: int) -> None:
                 group = GROUPS[n % len(GROUPS)]
                 tid = f"seed-task-{n:08d}"
                 claimed = rng.random() < 0.3
+                due = received + timedelta(days=rng.randint(1, 20))
                 tasks.append({"id": tid, "case_id": 1_000_000 + n, "item_id": rows[-1]["item_id"],
                               "task_key": "review", "name": "审查", "stage": "review", "form_key": "review.form",
                               "department": group.split(".")[0], "candidate_groups": [group], "candidate_users": [],
                               "assignee_id": rng.choice(actor_ids) if claimed else None,
                               "claimed_at": received if claimed else None, "created_at": received,
-                              "due_at": received + timedelta(days=rng.randint(1, 20))})
+                              # as a clock writes them: the default 80 % threshold's yellow moment
+                              "due_at": due, "yellow_at": received + (due - received) * 0.8})
                 candidates.append({"task_id": tid, "kind": "group", "name": group})
         with ctx.uow(write=True) as uow:
             s = uow.session

@@ -37,6 +37,9 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
+    # From when the light of the clock behind `due_at` is yellow, by that clock's own thresholds (the due-soon
+    # view reads it); None for a task without a clock.
+    yellow_at: Mapped[datetime | None]
 
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 

@@ -26,7 +26,7 @@ class StepHooks:
     (casework.steps) imports nothing above it.
 
     `deadlines(ctx, session, case, status_before, statuses_reached, opened_tasks, ended_task_ids, now)` settles
-    the clocks before the task rows are written and returns each opened task's deadline;
+    the clocks before the task rows are written and returns each opened task's (deadline, yellow moment);
     each of `listeners(ctx, session, saved_step)` runs after the projections are written (notices, the
     decisions of clock-action tasks), in the step's transaction.
     """

@@ -109,7 +109,7 @@ def add_event(s: Session, case: Case, now: datetime, action: str, actor_id: int 
 
 
 def _sync_tasks(s: Session, case: Case, opened: list[UserTaskView], gone: set[str],
-                due: dict[str, datetime | None], now: datetime) -> None:
+                due: dict[str, tuple[datetime | None, datetime | None]], now: datetime) -> None:
     """Write the open tasks: delete those that ended, insert those that opened with their deadlines."""
     if gone:  # their candidate rows go with them (ON DELETE CASCADE)
         s.execute(delete(HumanTask).where(HumanTask.id.in_(gone)), execution_options={"synchronize_session": False})
@@ -117,18 +117,18 @@ def _sync_tasks(s: Session, case: Case, opened: list[UserTaskView], gone: set[st
         return
     assignees = _user_ids(s, {v.assignee for v in opened if v.assignee})
     s.execute(insert(HumanTask.__table__),
-              [_task_row(case, v, assignees.get(v.assignee or ""), now, due.get(v.id)) for v in opened])
+              [_task_row(case, v, assignees.get(v.assignee or ""), now, *due.get(v.id, (None, None))) for v in opened])
     s.execute(insert(TaskCandidate.__table__), [row for v in opened for row in _candidate_rows(v)])
 
 
 def _task_row(case: Case, view: UserTaskView, assignee_id: int | None, now: datetime,
-              due_at: datetime | None) -> dict[str, Any]:
+              due_at: datetime | None, yellow_at: datetime | None) -> dict[str, Any]:
     return {
         "id": view.id, "case_id": case.id, "item_id": case.item_id, "task_key": view.key, "name": view.name,
         "stage": view.properties.get("stage"), "form_key": view.form_key, "department": view.department,
         "candidate_groups": list(view.candidate_groups), "candidate_users": list(view.candidate_users),
         "assignee_id": assignee_id, "claimed_at": now if assignee_id else None, "created_at": now,
-        "due_at": due_at,  # from the case's clocks
+        "due_at": due_at, "yellow_at": yellow_at,  # from the case's clocks
     }
 
 

@@ -32,6 +32,8 @@ from app.workdays import WorkCalendar, parse_limit, start_of_day
 NOTICE_LIMIT = 5  # 《行政许可法》 Art. 32
 ISSUANCE_LIMIT = 10  # Art. 44
 CASE_CLOCKS = ("notice", "decision", "issuance")
+TaskDeadline = tuple[datetime | None, datetime | None]  # a task's (due_at, yellow_at)
+NO_DEADLINE: TaskDeadline = (None, None)
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,11 @@ def running(s: Session, case_id: int) -> list[CaseClock]:
 # -- the case's milestones ---------------------------------------------------------------------------
 
 def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, reached: list[str],
-               new_tasks: list[Any], gone_tasks: set[str], now: datetime) -> dict[str, datetime | None]:
+               new_tasks: list[Any], gone_tasks: set[str], now: datetime) -> dict[str, TaskDeadline]:
     """Start and stop clocks for what this step did, before its task rows are written.
 
-    `new_tasks`: the UserTaskViews that open now. Returns each new task's deadline (its step limit, else
-    the case clock that binds it); the deadlines of tasks that stay open follow a changed case clock here.
+    `new_tasks`: the UserTaskViews that open now. Returns each new task's deadline and yellow moment (its
+    step limit's, else the case clock's that binds it); tasks that stay open follow a changed case clock here.
     One query on the common step (the case's running clocks), none when nothing opened or ended.
     """
     if not (before is None or reached or gone_tasks or new_tasks):
@@ -143,9 +145,9 @@ def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, 
     binding = _binding(by_kind)
     if binding != binding_before and before is not None:  # the open tasks without a limit of their own
         s.execute(update(HumanTask).where(HumanTask.case_id == case.id, HumanTask.id.not_in(list(steps) or [""]),
-                                          HumanTask.id.not_in(list(gone_tasks) or [""])).values(due_at=binding),
-                  execution_options={"synchronize_session": False})
-    return {v.id: steps[v.id].deadline if v.id in steps and steps[v.id].state == "running" else binding
+                                          HumanTask.id.not_in(list(gone_tasks) or [""]))
+                  .values(due_at=binding[0], yellow_at=binding[1]), execution_options={"synchronize_session": False})
+    return {v.id: task_deadline(steps[v.id]) if v.id in steps and steps[v.id].state == "running" else binding
             for v in new_tasks}
 
 
@@ -155,9 +157,17 @@ def binding_clock(by_kind: dict[str, CaseClock]) -> CaseClock | None:
                default=None)
 
 
-def _binding(by_kind: dict[str, CaseClock]) -> datetime | None:
-    clock = binding_clock(by_kind)
-    return clock.deadline if clock else None
+def task_deadline(clock: CaseClock | None) -> TaskDeadline:
+    """What a task working to a running `clock` carries: its deadline, and from when its light is yellow by the
+    clock's own thresholds. A green clock's next check is its yellow moment; a clock already yellow (or red)
+    is yellow since some moment before now, and its start is one."""
+    if clock is None:
+        return NO_DEADLINE
+    return clock.deadline, clock.next_check_at if clock.level == "green" else clock.started_at
+
+
+def _binding(by_kind: dict[str, CaseClock]) -> TaskDeadline:
+    return task_deadline(binding_clock(by_kind))
 
 
 def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind: dict[str, CaseClock],
@@ -207,15 +217,16 @@ def decision_deadline(s: Session, case_id: int) -> tuple[datetime, bool] | None:
 # -- inbox deadlines ---------------------------------------------------------------------------------
 
 def sync_task_due(s: Session, case_id: int) -> None:
-    """Each open task's deadline: its own step limit if running, else the earliest running case clock
-    (for changes outside an engine step: special procedures, extensions, calendar changes)."""
+    """Each open task's deadline and yellow moment: its own step limit's if running, else the earliest
+    running case clock's (for changes outside an engine step: special procedures, extensions, calendar
+    changes)."""
     clocks = running(s, case_id)
-    steps = {c.task_id: c.deadline for c in clocks if c.kind == "step" and c.state == "running"}
+    steps = {c.task_id: task_deadline(c) for c in clocks if c.kind == "step" and c.state == "running"}
     binding = _binding({c.kind: c for c in clocks if c.kind in CASE_CLOCKS})
     s.execute(update(HumanTask).where(HumanTask.case_id == case_id, HumanTask.id.not_in(list(steps) or [""]))
-              .values(due_at=binding), execution_options={"synchronize_session": False})
-    for task_id, due in steps.items():
-        s.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=due),
+              .values(due_at=binding[0], yellow_at=binding[1]), execution_options={"synchronize_session": False})
+    for task_id, (due, yellow) in steps.items():
+        s.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=due, yellow_at=yellow),
                   execution_options={"synchronize_session": False})
 
 

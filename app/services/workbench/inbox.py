@@ -4,12 +4,13 @@ claim and a head's reassignment: app/services/assignment.py).
 Everything here reads the projections (human_tasks, task_candidates, case_events); no workflow is
 ever deserialized for an inbox.
 
-Deadline rule (electronic supervision practice, DESIGN.md §2; the supervision issue will refine it):
-remaining working days = the working days strictly after today (China time) up to the due date
-(0 when due today, negative when overdue). The light is red when the due time has passed; yellow when
-at most 1 working day is left or at least 80 % of the step's time (created → due) has elapsed;
-otherwise green; no light without a due date. The "due soon" view holds exactly the open, not yet
-overdue tasks with a yellow light.
+Deadline rule (electronic supervision practice, DESIGN.md §2): remaining working days = the working days
+strictly after today (China time) up to the due date (0 when due today, negative when overdue). The light
+is red when the due time has passed; otherwise the level of the clock behind the due date, by that clock's
+thresholds (item `yellow_ratio`/`yellow_days`, step `yellowRatio`/`yellowDays`); a task without a clock is
+yellow when at most 1 working day is left or at least 80 % of its time (created → due) has elapsed; no
+light without a due date. The "due soon" view holds exactly the open, not yet overdue tasks with a yellow
+light: it reads the clock's yellow moment that the task row carries (`yellow_at`).
 """
 
 from __future__ import annotations
@@ -215,14 +216,12 @@ def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime, c
     unclaimed = HumanTask.assignee_id.is_(None)
     group: ColumnElement[bool] = and_(unclaimed, _offered(principal))
     workable: ColumnElement[bool] = true() if principal.sees_everything else or_(mine, group)
-    soon_day = end_of_day(cal.add_workdays(now, 1))
-    elapsed = _seconds(ctx, HumanTask.due_at) - now.timestamp() <= \
-        (_seconds(ctx, HumanTask.due_at) - _seconds(ctx, HumanTask.created_at)) * (1 - YELLOW_SHARE)
+    yellow = _yellow(ctx, now, cal)
     department: ColumnElement[bool] = (HumanTask.department == principal.department) if is_head(principal) \
         else false()
 
     def dated(workable: ColumnElement[bool]) -> dict[str, ColumnElement[bool]]:
-        return {"due_soon": and_(workable, HumanTask.due_at >= now, or_(HumanTask.due_at <= soon_day, elapsed)),
+        return {"due_soon": and_(workable, HumanTask.due_at >= now, yellow),
                 "overdue": and_(workable, HumanTask.due_at < now)}
 
     counted = {"mine": mine, "group": group, **dated(workable), "department": department}
@@ -234,6 +233,16 @@ def _view_conditions(ctx: ServiceContext, principal: Principal, now: datetime, c
         mine, group, workable, department = map(_no_index, (mine, group, workable, department))
     return _Conditions({"mine": mine, "group": group, **dated(workable), "department": department},
                        dated(workable if principal.sees_everything or searching else _no_index(workable)), counted)
+
+
+def _yellow(ctx: ServiceContext, now: datetime, cal: WorkCalendar) -> ColumnElement[bool]:
+    """The light of a task not yet overdue is yellow now: past the yellow moment of its clock, or, for a row
+    without a clock, by the fixed rule of `light`."""
+    soon_day = end_of_day(cal.add_workdays(now, 1))
+    elapsed = _seconds(ctx, HumanTask.due_at) - now.timestamp() <= \
+        (_seconds(ctx, HumanTask.due_at) - _seconds(ctx, HumanTask.created_at)) * (1 - YELLOW_SHARE)
+    return or_(HumanTask.yellow_at <= now,
+               and_(HumanTask.yellow_at.is_(None), or_(HumanTask.due_at <= soon_day, elapsed)))
 
 
 def _no_index(condition: ColumnElement[bool]) -> ColumnElement[bool]:
