@@ -19,6 +19,7 @@ A step runs at one instant: `now()` is read once when the call starts.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -39,6 +40,8 @@ from .specs import SpecBundle
 from .steps import Job, Limits, Outcome, Snapshot, StepRunner, case_data
 from .timers import waiting_timers
 from .views import EngineFailure, Passed, StepResult, TimerView, UserTaskView, resolve, user_task_view
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CaseWorkflow", "EngineFailure", "Passed", "StepResult", "TimerView", "UserTaskView",
            "WorkflowEngine", "resolve"]
@@ -148,17 +151,25 @@ class WorkflowEngine:
 
     # -- reading (no designer code runs) -------------------------------------------------------------------
     def user_tasks(self, workflow: CaseWorkflow) -> list[UserTaskView]:
-        if workflow.snapshot is not None:
-            return list(workflow.snapshot.views)
+        """The open user tasks. Before a step (no snapshot yet) an engine worker reads them, with their
+        data, and keeps the workflow for the step that usually follows."""
+        snapshot = workflow.snapshot or self._read(workflow)
+        if snapshot is not None:
+            return list(snapshot.views)
         return [user_task_view(t) for t in self._live(workflow).get_tasks(state=TaskState.READY, manual=True)]
 
     def timers(self, workflow: CaseWorkflow) -> list[TimerView]:
+        if not workflow.bundle.has_timers:
+            return []
         if workflow.snapshot is not None and workflow.snapshot.timers is not None:
             return list(workflow.snapshot.timers)
         return [TimerView(*t) for t in waiting_timers(self._live(workflow))]
 
     def task_data(self, workflow: CaseWorkflow, task_id: str) -> dict[str, Any]:
         """:raises KeyError: no READY user task with that id."""
+        ready = workflow.snapshot.ready_data if workflow.snapshot is not None else None
+        if ready is not None:
+            return dict(ready[task_id])
         return dict(ready_user_task(self._live(workflow), task_id).data)
 
     def completed_data(self, workflow: CaseWorkflow, key: str) -> list[dict[str, Any]]:
@@ -186,6 +197,19 @@ class WorkflowEngine:
             workflow._workflow = self._reader.loads(workflow.state, workflow.bundle, self._reading)
         return workflow._workflow
 
+    def _read(self, workflow: CaseWorkflow) -> Snapshot | None:
+        """Isolated: an engine worker's snapshot of the state (None: read it here instead)."""
+        if not self.isolated or workflow.state is None:
+            return None
+        job = Job("read", workflow.bundle.cache_key, state=workflow.state)
+        try:
+            outcome = self._isolated(workflow, job)
+        except (EngineFailure, KeyError) as exc:  # an unreadable state: reading it here says why
+            log.warning("an engine worker could not read a workflow state: %s", exc)
+            return None
+        workflow.snapshot = outcome.snapshot
+        return workflow.snapshot
+
     def _run(self, workflow: CaseWorkflow, job: Job) -> Outcome:
         if job.op != "start" and workflow.state is None:
             raise ValueError("the workflow has no state")
@@ -211,7 +235,7 @@ class WorkflowEngine:
         reply = self._shared_pool().run(job, answer)
         if reply[0] == "ok":
             outcome: Outcome = reply[1]
-            if not outcome.nothing_waits:
+            if not outcome.nothing_waits and job.op != "read":
                 workflow._workflow = None  # what was read here is the old state
             return outcome
         if reply[0] == "missing":

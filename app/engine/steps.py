@@ -33,7 +33,8 @@ from .views import EngineFailure, StepResult, TimerView, UserTaskView, describe,
 
 log = logging.getLogger(__name__)
 
-OPS = frozenset({"start", "complete", "fire_timers", "send_message", "cancel", "recount_timers"})
+OPS = frozenset({"start", "complete", "fire_timers", "send_message", "cancel", "recount_timers", "read"})
+MAX_READY_DATA = 16  # a read sends the data of at most this many open user tasks
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class Snapshot:
     views: list[UserTaskView]
     timers: list[TimerView] | None  # None: the process has no timers (the save skips them)
     completed: bool
-    data: dict[str, Any]
+    data: dict[str, Any] | None     # None: it did not pickle (read it from the state)
+    ready_data: dict[str, dict[str, Any]] | None = None  # a read: the data of each open user task
 
 
 @dataclass
@@ -127,6 +129,9 @@ class StepRunner:
             if job.state is None:
                 raise ValueError(f"{job.op} needs a state")
             workflow = self.load(job.state, bundle)
+        if job.op == "read":  # no designer code: describe the state as it is
+            assert workflow is not None
+            return workflow, Outcome(state=None, snapshot=self.snapshot(workflow, bundle, ready_data=True))
         workflow, outcome = self._act(job, bundle, workflow)
         if outcome.nothing_waits:
             return workflow, outcome
@@ -212,10 +217,14 @@ class StepRunner:
                 task.data.update(task.internal_data.pop(name) or {})
         return True
 
-    def snapshot(self, workflow: BpmnWorkflow, bundle: SpecBundle) -> Snapshot:
-        views = [user_task_view(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    def snapshot(self, workflow: BpmnWorkflow, bundle: SpecBundle, ready_data: bool = False) -> Snapshot:
+        ready = workflow.get_tasks(state=TaskState.READY, manual=True)
         timers = [TimerView(*t) for t in waiting_timers(workflow)] if bundle.has_timers else None
-        return Snapshot(views, timers, bool(workflow.is_completed()), case_data(workflow))
+        snapshot = Snapshot([user_task_view(t) for t in ready], timers, bool(workflow.is_completed()),
+                            case_data(workflow))
+        if ready_data and len(ready) <= MAX_READY_DATA:
+            snapshot.ready_data = {str(t.id): dict(t.data) for t in ready}
+        return snapshot
 
     # -- internals ---------------------------------------------------------------------------------------
     @staticmethod

@@ -18,8 +18,9 @@ A job names its spec bundle and calendar by key; the worker asks for one ("need"
 lacks it, so the common job carries only the state and the action. The element whose code is running
 is published in a small shared buffer, so a step the watchdog kills still names it.
 
-After replying, an idle worker deserializes the state it has just returned (when no other job waits):
-the next step of that case, which the pool sends to the same worker when it can, starts from there.
+A "read" job (what the services read before a step: open user tasks and their data) leaves the
+deserialized workflow in a small cache; the step that follows, which the pool sends to the same worker
+when it can, starts from it instead of deserializing the state again.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from .views import EngineFailure
 BUNDLES_CACHED = 64
 CALENDARS_CACHED = 2
 STATES_CACHED = 4
-PREFETCH_MAX_CHARS = 2_000_000   # larger states are not deserialized ahead
 STATUS_SIZE = 128                # bytes of the shared buffer naming the running element
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -164,13 +164,16 @@ class _Worker:
         self.calendar_key = job.calendar_key
         retire = False
         workflow: BpmnWorkflow | None = None
-        outcome = None
         try:
             bundle = self.bundle(job.bundle_key)
             if job.state is not None:
                 workflow = self.states.pop((job.bundle_key, job.state), None)
             workflow, outcome = self.runner.run(job, bundle, workflow)
             reply: tuple[Any, ...] = ("ok", outcome)
+            if job.op == "read" and job.state is not None and workflow is not None:
+                self.states[(job.bundle_key, job.state)] = workflow  # for the step that follows
+                while len(self.states) > STATES_CACHED:
+                    self.states.popitem(last=False)
         except KeyError:
             reply = ("missing",)
         except EngineFailure as failure:
@@ -179,37 +182,26 @@ class _Worker:
         except MemoryError:
             retire = True
             reply = ("fail", self.limits.describe_memory(), self.runner.current_element, True, True)
+        except (_ProtocolError, EOFError, OSError):
+            raise  # the pipe is broken: this worker is done
+        except Exception as exc:  # noqa: BLE001 - an unreadable state, say: the step fails, the worker goes on
+            failure = self.runner.failure(exc, None)
+            reply = ("fail", failure.message, failure.element_id, failure.limit, False)
         workflow = None  # a failed step's workflow may hold what exhausted the memory
         try:
             self.send_reply(reply)
         except MemoryError:
             return False
-        if retire:
-            return False
-        if outcome is not None and outcome.state is not None:
-            self.prefetch(job.bundle_key, outcome.state)
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < self.rss_limit_kb
+        return not retire and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < self.rss_limit_kb
 
     def send_reply(self, reply: tuple[Any, ...]) -> None:
-        """Send `reply`; if its data snapshot does not pickle (a function nested in the data, which the
-        state stores as null), without it: the parent then reads the data from the state."""
+        """Send `reply`; if its data does not pickle (a function nested in the data, which the state
+        stores as null), without it: the parent then reads the data from the state."""
         try:
             payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):
             if reply[0] != "ok" or reply[1].snapshot is None:
                 raise
-            reply[1].snapshot.data = None
+            reply[1].snapshot.data = reply[1].snapshot.ready_data = None
             payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         self.conn.send_bytes(payload)
-
-    def prefetch(self, bundle_key: str, state: str) -> None:
-        """Deserialize the state just returned while idle, unless another job already waits."""
-        if len(state) > PREFETCH_MAX_CHARS or self.conn.poll(0):
-            return
-        self.arm_cpu()
-        try:
-            self.states[(bundle_key, state)] = self.runner.load(state, self.bundles[bundle_key])
-        except Exception:  # noqa: BLE001 - a step will load it again and report what fails
-            return
-        while len(self.states) > STATES_CACHED:
-            self.states.popitem(last=False)

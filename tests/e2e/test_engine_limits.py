@@ -60,7 +60,7 @@ def assert_failed_and_unchanged(api: Api, case_no: str, before: dict[str, Any], 
     ("a = [1]\na += map(abs, a)", "more than 256 MB"),
     (SORTED, f"longer than {LIMIT:g} s"),         # 54 s
     ("d = add_workdays(date(1, 1, 2), 3000000)", "between 1900-01-01 and 2200-12-31"),  # 27 s, then a 500
-    ("d = [add_workdays(date(2100, 1, 2), 300000)] * 5", "between 0 and 3650"),          # 13 s
+    ("d = [" + ", ".join(["add_workdays(date(2100, 1, 2), 300000)"] * 5) + "]", "between 0 and 3650"),        # 13 s
 ], ids=["extend-map", "iadd-map", "sorted-line", "workdays-far-past", "workdays-many"])
 def test_a_step_that_escaped_the_sandbox_fails_with_an_incident(api, code, needle):
     case_no = apply(api, item_running(api, code), {})["case_no"]
