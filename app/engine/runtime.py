@@ -8,11 +8,17 @@ caller then discards the workflow; the case keeps its last committed state).
 Isolation (the default, `isolated=True`): every call that may run designer code (start, complete,
 fire_timers, send_message, cancel, recount_timers) is a job for an engine worker process
 (app/engine/pool.py, worker.py), which the operating system limits in time and memory; this process
-sends the state, the action and the current time, and gets back the new state with what the services
-read after a step (open user tasks, timers, completion, data). Reads before a step (`user_tasks`,
-`task_data`, `completed_data`, ...) deserialize here, with a script engine that refuses to evaluate
-anything. `isolated=False` runs the steps in the calling thread, under the in-process sandbox only:
-for benchmarks and debugging, never with designs you do not trust.
+sends the state, the action and the current time, and gets back the new state with a snapshot of what
+the services read after a step (open user tasks and their data, timers, completion, case data). This
+process never evaluates designer code: reads of a state it has no snapshot for (`data`, `task_data`,
+`completed_data`, or when a worker cannot help) deserialize here, with a script engine that refuses to
+evaluate anything. Before a step,
+`user_tasks` and `task_data` come from the snapshot the last step returned for exactly this state (kept
+per engine for recent states, `RECENT_*`), else from a worker's read job, which leaves the workflow
+deserialized in that worker for the step that follows.
+
+`isolated=False` runs the steps in the calling thread, under the in-process sandbox only: for
+benchmarks and debugging, never with designs you do not trust.
 
 A step runs at one instant: `now()` is read once when the call starts.
 """
@@ -21,7 +27,9 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -42,6 +50,10 @@ from .timers import waiting_timers
 from .views import EngineFailure, Passed, StepResult, TimerView, UserTaskView, resolve, user_task_view
 
 log = logging.getLogger(__name__)
+
+RECENT_STATES = 256                  # snapshots of recent states kept per engine...
+RECENT_TOTAL_CHARS = 32_000_000      # ...holding at most this much state text
+RECENT_MAX_CHARS = 1_000_000         # larger states are not kept
 
 __all__ = ["CaseWorkflow", "EngineFailure", "Passed", "StepResult", "TimerView", "UserTaskView",
            "WorkflowEngine", "resolve"]
@@ -81,6 +93,11 @@ class WorkflowEngine:
         self._reading = RefusingScriptEngine(self.reserved_names)
         self._runners = threading.local()  # isolated=False: one runner per thread
         self._pool: EnginePool | None = None
+        # Isolated: the snapshots of recent states (what the last steps returned, what workers read), so
+        # the next step of a case this process just ran needs no read job. Pickled: never shared objects.
+        self._recent: OrderedDict[str, bytes] = OrderedDict()
+        self._recent_chars = 0
+        self._recent_lock = threading.Lock()
 
     @property
     def reserved_names(self) -> frozenset[str]:
@@ -99,7 +116,10 @@ class WorkflowEngine:
     def loads(self, state: str, bundle: SpecBundle) -> CaseWorkflow:
         """:raises ValueError: `state` is not an engine state of this format."""
         check_format(state)
-        return CaseWorkflow(bundle, state)
+        workflow = CaseWorkflow(bundle, state)
+        if self.isolated:
+            workflow.snapshot = self._recall(state)
+        return workflow
 
     # -- acting ------------------------------------------------------------------------------------------
     def start(self, bundle: SpecBundle, data: Mapping[str, Any], now: Callable[[], datetime]
@@ -208,7 +228,26 @@ class WorkflowEngine:
             log.warning("an engine worker could not read a workflow state: %s", exc)
             return None
         workflow.snapshot = outcome.snapshot
+        self._remember(workflow.state, outcome.snapshot)
         return workflow.snapshot
+
+    def _remember(self, state: str, snapshot: Snapshot | None) -> None:
+        if snapshot is None or snapshot.ready_data is None or snapshot.data is None or len(state) > RECENT_MAX_CHARS:
+            return
+        frozen = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._recent_lock:
+            if state in self._recent:
+                return
+            self._recent[state] = frozen
+            self._recent_chars += len(state)
+            while len(self._recent) > RECENT_STATES or self._recent_chars > RECENT_TOTAL_CHARS:
+                old, _ = self._recent.popitem(last=False)
+                self._recent_chars -= len(old)
+
+    def _recall(self, state: str) -> Snapshot | None:
+        with self._recent_lock:
+            frozen = self._recent.get(state)
+        return None if frozen is None else pickle.loads(frozen)
 
     def _run(self, workflow: CaseWorkflow, job: Job) -> Outcome:
         if job.op != "start" and workflow.state is None:
@@ -218,6 +257,8 @@ class WorkflowEngine:
         if not outcome.nothing_waits:
             workflow.state = outcome.state
             workflow.snapshot = outcome.snapshot
+            if self.isolated and outcome.state is not None:
+                self._remember(outcome.state, outcome.snapshot)
         return outcome
 
     def _isolated(self, workflow: CaseWorkflow, job: Job) -> Outcome:

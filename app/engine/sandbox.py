@@ -5,10 +5,11 @@ SpiffWorkflow evaluates these with plain eval/exec, and BPMN files are uploaded 
 compiled by RestrictedPython with `SandboxPolicy` (cached by source), runs with a curated `__builtins__`
 and the helpers, and is stopped by a time limit and a step limit.
 
-This protects the process against code that reads or writes what it should not, loops forever, or asks
-for one huge result. Memory is watched only coarsely: growth of the process's resident memory is sampled
-every 10 ms (Linux), and one operation such as `str([s] * 10**6)` with a long `s` can still allocate a lot
-before anything notices. Run the engine where the operating system limits memory too.
+This protects against code that reads or writes what it should not, loops forever, or asks for one huge
+result, and names the limit and the line. It cannot stop one long C-level call (`a.extend(map(abs, a))`,
+a line of many `sorted()` calls): memory is only sampled every 10 ms (Linux) and time is checked between
+Python steps. That is why it runs inside engine worker processes (app/engine/worker.py), where the
+operating system limits address space and CPU time and a watchdog kills a step that overruns.
 """
 
 from __future__ import annotations

@@ -144,6 +144,13 @@ class StateSerializer:
             dct, bundle=bundle, script_engine=script_engine or _READER)
         return workflow
 
+    def as_saved(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as it reads back from a saved state (the state holding it was saved already)."""
+        registry = self._serializer.registry
+        encoded = json.dumps(registry.clean(data), separators=(",", ":"), cls=self._serializer._encoder_cls)
+        restored: dict[str, Any] = registry.restore(json.loads(encoded))
+        return restored
+
     # -- finding what cannot be stored ---------------------------------------------------------------
     def _unstorable(self, workflow: BpmnWorkflow, exc: BaseException) -> UnstorableData:
         """Name the first variable that fails to encode, and the task that put it there: the earliest

@@ -131,7 +131,7 @@ class StepRunner:
             workflow = self.load(job.state, bundle)
         if job.op == "read":  # no designer code: describe the state as it is
             assert workflow is not None
-            return workflow, Outcome(state=None, snapshot=self.snapshot(workflow, bundle, ready_data=True))
+            return workflow, Outcome(state=None, snapshot=self.snapshot(workflow, bundle, fresh=True))
         workflow, outcome = self._act(job, bundle, workflow)
         if outcome.nothing_waits:
             return workflow, outcome
@@ -217,13 +217,18 @@ class StepRunner:
                 task.data.update(task.internal_data.pop(name) or {})
         return True
 
-    def snapshot(self, workflow: BpmnWorkflow, bundle: SpecBundle, ready_data: bool = False) -> Snapshot:
+    def snapshot(self, workflow: BpmnWorkflow, bundle: SpecBundle, fresh: bool = False) -> Snapshot:
+        """What the services read, with the data of each open user task (up to MAX_READY_DATA).
+
+        `fresh`: the workflow was just deserialized. After a step it was not: its data passes through the
+        serializer's encoding, so it reads exactly as from the saved state (tuples and sets as lists...)."""
         ready = workflow.get_tasks(state=TaskState.READY, manual=True)
         timers = [TimerView(*t) for t in waiting_timers(workflow)] if bundle.has_timers else None
-        snapshot = Snapshot([user_task_view(t) for t in ready], timers, bool(workflow.is_completed()),
-                            case_data(workflow))
-        if ready_data and len(ready) <= MAX_READY_DATA:
-            snapshot.ready_data = {str(t.id): dict(t.data) for t in ready}
+        completed = not ready and bool(workflow.is_completed())
+        as_saved = (lambda value: value) if fresh else self.serializer.as_saved
+        snapshot = Snapshot([user_task_view(t) for t in ready], timers, completed, as_saved(case_data(workflow)))
+        if len(ready) <= MAX_READY_DATA:
+            snapshot.ready_data = {str(t.id): as_saved(dict(t.data)) for t in ready}
         return snapshot
 
     # -- internals ---------------------------------------------------------------------------------------

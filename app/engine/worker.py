@@ -19,8 +19,9 @@ lacks it, so the common job carries only the state and the action. The element w
 is published in a small shared buffer, so a step the watchdog kills still names it.
 
 A "read" job (what the services read before a step: open user tasks and their data) leaves the
-deserialized workflow in a small cache; the step that follows, which the pool sends to the same worker
-when it can, starts from it instead of deserializing the state again.
+deserialized workflow in a small cache, and so does an idle worker for the state it has just returned;
+a step whose state is cached, which the pool sends to that worker when it can, starts from it instead
+of deserializing the state again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .views import EngineFailure
 BUNDLES_CACHED = 64
 CALENDARS_CACHED = 2
 STATES_CACHED = 4
+PREFETCH_MAX_CHARS = 1_000_000   # larger states are not deserialized ahead
 STATUS_SIZE = 128                # bytes of the shared buffer naming the running element
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -192,7 +194,25 @@ class _Worker:
             self.send_reply(reply)
         except MemoryError:
             return False
-        return not retire and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < self.rss_limit_kb
+        if retire:
+            return False
+        if reply[0] == "ok" and reply[1].state is not None:
+            self.prefetch(job.bundle_key, reply[1].state)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < self.rss_limit_kb
+
+    def prefetch(self, bundle_key: str, state: str) -> None:
+        """While idle, deserialize the state just returned: a case's next step often follows soon (a clerk
+        working through it), and the pool sends it here when it can. Skipped when a job already waits."""
+        if len(state) > PREFETCH_MAX_CHARS or self.conn.poll(0):
+            return
+        self.arm_cpu()
+        try:
+            workflow = self.runner.load(state, self.bundles[bundle_key])
+        except Exception:  # noqa: BLE001 - the step that needs it loads it again and reports what fails
+            return
+        self.states[(bundle_key, state)] = workflow
+        while len(self.states) > STATES_CACHED:
+            self.states.popitem(last=False)
 
     def send_reply(self, reply: tuple[Any, ...]) -> None:
         """Send `reply`; if its data does not pickle (a function nested in the data, which the state

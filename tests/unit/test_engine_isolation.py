@@ -333,3 +333,17 @@ def test_data_that_does_not_pickle_is_read_from_the_state(engine):
     workflow, task_id = at_work(engine, bundle_with("f = [lambda: 1]"))  # the state stores the function as null
     engine.complete(workflow, task_id, {}, now)
     assert engine.data(workflow)["f"] == [None]
+
+
+def test_the_next_step_of_a_case_reads_what_the_last_one_returned_as_it_was_saved(engine):
+    workflow, task_id = at_work(engine, bundle_with("t = (1, 2)\nnested = {'xs': [1]}"))
+    engine.complete(workflow, task_id, {}, now)
+    state = engine.dumps(workflow)
+    again = engine.loads(state, workflow.bundle)
+    assert again.snapshot is not None  # no read job, no deserialization
+    [after] = engine.user_tasks(again)
+    data = engine.task_data(again, after.id)
+    assert data["t"] == [1, 2]  # as the saved state reads back, not the tuple the script made
+    data["nested"]["xs"].append(2)  # what a caller does with it stays with the caller
+    assert engine.task_data(engine.loads(state, workflow.bundle), after.id)["nested"] == {"xs": [1]}
+    assert engine.data(again) == engine.data(CaseWorkflow(workflow.bundle, state))  # read here, from the state
