@@ -8,6 +8,29 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the app does not start (wsgi.py prints it as one line)."""
+
+
+def _number(name: str, default: float, kind: type) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return kind(default)
+    try:
+        return kind(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be {'a whole number' if kind is int else 'a number'}, "
+                            f"got {value!r}") from None
+
+
+def _int(name: str, default: float) -> int:
+    return int(_number(name, default, int))
+
+
+def _float(name: str, default: float) -> float:
+    return _number(name, default, float)
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -26,19 +49,19 @@ class Config:
     FORMS_DIR = Path(os.environ.get("BANJIAN_FORMS_DIR", BASE_DIR / "forms"))
     # Uploaded materials: outside the web root, never served without an access check.
     UPLOAD_DIR = Path(os.environ.get("BANJIAN_UPLOAD_DIR", INSTANCE_DIR / "uploads"))
-    UPLOAD_MAX_BYTES = int(os.environ.get("BANJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+    UPLOAD_MAX_BYTES = _int("BANJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
     # Per applicant: the files of their drafts and open cases together; and files per application.
-    UPLOAD_QUOTA_MB = float(os.environ.get("BANJIAN_UPLOAD_QUOTA_MB", 200))
-    UPLOAD_FILES_PER_DRAFT = int(os.environ.get("BANJIAN_UPLOAD_FILES_PER_DRAFT", 30))
+    UPLOAD_QUOTA_MB = _float("BANJIAN_UPLOAD_QUOTA_MB", 200)
+    UPLOAD_FILES_PER_DRAFT = _int("BANJIAN_UPLOAD_FILES_PER_DRAFT", 30)
     # The clean-up job: drafts unchanged this many natural days are deleted; stored bytes no record
     # refers to are removed once this many hours old (the job runs hourly).
-    DRAFT_DAYS = int(os.environ.get("BANJIAN_DRAFT_DAYS", 30))
-    FILE_GRACE_HOURS = float(os.environ.get("BANJIAN_FILE_GRACE_HOURS", 24))
+    DRAFT_DAYS = _int("BANJIAN_DRAFT_DAYS", 30)
+    FILE_GRACE_HOURS = _float("BANJIAN_FILE_GRACE_HOURS", 24)
     # API bearer tokens: signed, expire after this many seconds.
-    TOKEN_MAX_AGE = int(os.environ.get("BANJIAN_TOKEN_MAX_AGE", 8 * 3600))
+    TOKEN_MAX_AGE = _int("BANJIAN_TOKEN_MAX_AGE", 8 * 3600)
     # Restricted script engine limits per expression or script.
-    SCRIPT_TIME_LIMIT = float(os.environ.get("BANJIAN_SCRIPT_TIME_LIMIT", 1.0))
-    SCRIPT_STEP_LIMIT = int(os.environ.get("BANJIAN_SCRIPT_STEP_LIMIT", 200_000))
+    SCRIPT_TIME_LIMIT = _float("BANJIAN_SCRIPT_TIME_LIMIT", 1.0)
+    SCRIPT_STEP_LIMIT = _int("BANJIAN_SCRIPT_STEP_LIMIT", 200_000)
     # BPMN code runs in engine worker processes: memory each may add (MB), how many per web/scheduler
     # process, the cap on multi-instance loops, and isolation itself (off only to benchmark the
     # in-process baseline). Checked at start-up by app/services/wiring.py.
@@ -46,17 +69,17 @@ class Config:
     ENGINE_WORKERS = os.environ.get("BANJIAN_ENGINE_WORKERS", "2")
     MAX_LOOP_INSTANCES = os.environ.get("BANJIAN_MAX_LOOP_INSTANCES", "200")
     ENGINE_ISOLATION = os.environ.get("BANJIAN_ENGINE_ISOLATION", "on")
-    MAX_BPMN_BYTES = int(os.environ.get("BANJIAN_MAX_BPMN_BYTES", 5 * 1024 * 1024))
-    MAX_CONTENT_LENGTH = int(os.environ.get("BANJIAN_MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
+    MAX_BPMN_BYTES = _int("BANJIAN_MAX_BPMN_BYTES", 5 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int("BANJIAN_MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)
-    SCHEDULER_INTERVAL = float(os.environ.get("BANJIAN_SCHEDULER_INTERVAL", 30))
+    SCHEDULER_INTERVAL = _float("BANJIAN_SCHEDULER_INTERVAL", 30)
     SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
     # E-mails and text messages: "logging" (one log line each) or "package.module:factory".
     # How often a process checks whether the working-day calendar changed elsewhere (seconds).
-    CALENDAR_RECHECK_SECONDS = float(os.environ.get("BANJIAN_CALENDAR_RECHECK_SECONDS", 10))
+    CALENDAR_RECHECK_SECONDS = _float("BANJIAN_CALENDAR_RECHECK_SECONDS", 10)
     OUTBOX_SENDER = os.environ.get("BANJIAN_OUTBOX_SENDER", "logging")
-    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8))
-    OUTBOX_BATCH = int(os.environ.get("BANJIAN_OUTBOX_BATCH", 100))
+    OUTBOX_MAX_ATTEMPTS = _int("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_BATCH = _int("BANJIAN_OUTBOX_BATCH", 100)
     PASSWORD_HASH_METHOD = "scrypt"
     # Production refuses to start with the development SECRET_KEY or a short one.
     PRODUCTION = True
@@ -65,7 +88,7 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("BANJIAN_SECURE_COOKIES", True)
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0: none), so
     # limits count the real client address; more than the real number lets clients forge theirs.
-    TRUSTED_PROXIES = int(os.environ.get("BANJIAN_TRUSTED_PROXIES", 0))
+    TRUSTED_PROXIES = _int("BANJIAN_TRUSTED_PROXIES", 0)
 
 
 class DevConfig(Config):

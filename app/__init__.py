@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,14 +11,13 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+from config import SettingsError
+
 from .clock import Clock, SystemClock
 from .headers import init_headers, init_proxies
 
 DEV_SECRET_KEY = "dev-only-change-me"  # config.py's default: fine for `make run`, refused in production
-
-
-class SettingsError(RuntimeError):
-    """A setting is missing or invalid; raised at start-up, before anything is served."""
+__all__ = ["SettingsError", "create_app"]
 
 
 class JsonProvider(DefaultJSONProvider):
@@ -32,7 +31,22 @@ class JsonProvider(DefaultJSONProvider):
             return o.isoformat()
         if isinstance(o, Decimal):
             return str(o)
+        if isinstance(o, timedelta):  # a BPMN script may keep one in the case data
+            return iso_duration(o)
         return DefaultJSONProvider.default(o)
+
+
+def iso_duration(value: timedelta) -> str:
+    """ISO 8601, as BPMN timers write durations: P2D, PT1H30M, -P1DT0.5S."""
+    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    fraction = f"{seconds + value.microseconds / 1e6:g}" if value.microseconds else str(seconds)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
+    time += f"{fraction}S" if seconds or value.microseconds else ""
+    days = f"{value.days}D" if value.days or not time else ""
+    return f"{sign}P{days}{'T' + time if time else ''}"
+
 
 
 def create_app(config_class: type | None = None, clock: Clock | None = None) -> Flask:

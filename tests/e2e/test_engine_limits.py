@@ -98,12 +98,11 @@ def test_a_timedelta_in_the_data_is_stored(api):
 
 
 @pytest.mark.usefixtures("demo")
-@pytest.mark.xfail(strict=True, reason="app.JsonProvider cannot encode a timedelta in the staff case view "
-                                       "(app/__init__.py, not the engine's): reported")
 def test_a_timedelta_in_the_data_shows_on_the_staff_case_view(api):
-    case_no = apply(api, item_running(api, "d = timedelta(days=2)"), {})["case_no"]
+    case_no = apply(api, item_running(api, "d = timedelta(days=2, hours=3)"), {})["case_no"]
     assert complete_work(api, case_no).status_code == 200
-    assert api.get(f"/cases/{case_no}", "admin").status_code == 200
+    view = api.get(f"/cases/{case_no}", "admin")
+    assert view.status_code == 200 and view.get_json()["data"]["d"] == "P2DT3H"
 
 
 def multi_instance(key: str, cardinality: str) -> bytes:
@@ -119,6 +118,21 @@ def test_a_literal_loop_cardinality_above_the_cap_is_refused_at_deploy(api):
     assert resp.status_code == 400
     assert resp.get_json()["errors"] == [{"element_id": "each", "message": "loopCardinality 50000 is above the "
                                           "limit of 200 instances of a multi-instance task"}]
+
+
+def test_the_deploy_check_follows_the_configured_cap(clock):
+    from app.services.demo import load_demo
+    from tests.conftest import build_app, wipe
+
+    app = build_app("sqlite://", clock, MAX_LOOP_INSTANCES=10)
+    try:
+        load_demo(app.extensions["banjian"])
+        resp = deploy(Api(app.test_client()), multi_instance("many", "11"), "many.bpmn")
+        assert resp.status_code == 400
+        assert resp.get_json()["errors"] == [{"element_id": "each", "message": "loopCardinality 11 is above the "
+                                              "limit of 10 instances of a multi-instance task"}]
+    finally:
+        wipe(app)
 
 
 @pytest.mark.usefixtures("demo")

@@ -214,7 +214,7 @@ def _lint(ctx: ServiceContext, s: Session, content: bytes, filename: str,
         for i, source in enumerate(dependencies):  # what the called process calls in turn
             known[f"{key}#{i}"] = source
     return lint(BpmnSource(filename, content), known, lambda key: form_field_keys(ctx, key),
-                ctx.engine.reserved_names)
+                ctx.engine.reserved_names, max_loop_instances=ctx.engine.max_loop_instances)
 
 
 def form_field_keys(ctx: ServiceContext, form_key: str) -> set[str] | None:
