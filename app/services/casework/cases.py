@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from app.services.identity.access import can_see_case
 from app.services.identity.principal import Principal
 
 Records = Callable[[Session, Case], None]
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)  # what a damaged stored state raises on reading
+log = logging.getLogger(__name__)
 
 
 def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data: dict[str, Any],
@@ -150,11 +153,31 @@ def _case_view(ctx: ServiceContext, s: Session, case: Case, principal: Principal
 
 
 def _process_data(ctx: ServiceContext, s: Session, case: Case) -> dict[str, Any]:
+    return process_data(ctx, s, case, readable_workflow(ctx, s, case))
+
+
+def readable_workflow(ctx: ServiceContext, s: Session, case: Case) -> Any:
+    """The case's workflow to read from, or None when it has none or its stored state cannot be read (a
+    damaged case still opens, with its incidents, instead of failing the page)."""
     state = s.scalar(select(Case.engine_state).where(Case.id == case.id))
     if case.process_definition_id is None or state is None:
+        return None
+    try:
+        return ctx.engine.loads(state, bundle_for(ctx, s, case.process_definition_id))
+    except UNREADABLE as exc:
+        log.warning("case %s: its workflow state cannot be read: %s", case.case_no, exc)
+        return None
+
+
+def process_data(ctx: ServiceContext, s: Session, case: Case, workflow: Any) -> dict[str, Any]:
+    """The process data a case shows; {} when there is none or it cannot be read."""
+    if workflow is None:
         return {}
-    workflow = ctx.engine.loads(state, bundle_for(ctx, s, case.process_definition_id))
-    return ctx.engine.data(workflow)
+    try:
+        return ctx.engine.data(workflow)
+    except UNREADABLE as exc:
+        log.warning("case %s: its process data cannot be read: %s", case.case_no, exc)
+        return {}
 
 
 def _applicant(s: Session, principal: Principal, applicant: str | None) -> User:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, undefer
 
+from app.engine.runtime import EngineFailure
 from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.errors import CaseNotFound, Forbidden, InvalidInput, TaskAlreadyCompleted, TaskNotFound
 from app.models import (
@@ -25,7 +26,7 @@ from app.models import (
     TaskCandidate,
     User,
 )
-from app.services.casework.processes import bundle_for
+from app.services.casework.cases import UNREADABLE, process_data, readable_workflow
 from app.services.casework.views import case_summary, event_view, task_view
 from app.services.context import ServiceContext
 from app.services.documents.files import FileView, case_files
@@ -103,7 +104,7 @@ def task_page(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskPa
             raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
         assignee = s.get(User, task.assignee_id) if task.assignee_id else None
         workflow = _workflow(ctx, s, case)
-        context = ctx.engine.task_data(workflow, task.id) if workflow is not None else {}
+        context = _task_data(ctx, workflow, task.id)
         return TaskPage(
             task=task_view(task, assignee.username if assignee else None, case),
             case=_summary(s, case), files=case_files(s, case.id), context=context,
@@ -143,7 +144,7 @@ def case_page(ctx: ServiceContext, principal: Principal, case_no: str) -> CasePa
         incidents = s.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id))
         return CasePage(
             case=_summary(s, case), tasks=tasks, files=case_files(s, case.id),
-            data=ctx.engine.data(workflow) if workflow is not None else {},
+            data=process_data(ctx, s, case, workflow),
             history=history, steps=[e for e in history if e["action"] == "completed"],
             comments=_comments(s, case, principal),
             incidents=[{"id": i.id, "at": i.at, "element_id": i.element_id, "message": i.message,
@@ -184,10 +185,15 @@ def _groups(s: Session, names: list[str]) -> list[dict[str, Any]]:
 
 
 def _workflow(ctx: ServiceContext, s: Session, case: Case) -> Any:
-    state = s.scalar(select(Case.engine_state).where(Case.id == case.id))
-    if case.process_definition_id is None or state is None:
-        return None
-    return ctx.engine.loads(state, bundle_for(ctx, s, case.process_definition_id))
+    return readable_workflow(ctx, s, case)
+
+
+def _task_data(ctx: ServiceContext, workflow: Any, task_id: str) -> dict[str, Any]:
+    """What the step's form shows; empty when the state cannot be read (the incident says why)."""
+    try:
+        return ctx.engine.task_data(workflow, task_id) if workflow is not None else {}
+    except (*UNREADABLE, EngineFailure):
+        return {}
 
 
 def _summary(s: Session, case: Case) -> dict[str, Any]:
