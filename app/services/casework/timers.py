@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, select, update
 from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
@@ -50,6 +50,20 @@ def add_job_incident(s: Session, case_id: int, now: datetime, job: str, exc: Exc
     s.add(Incident(case_id=case_id, at=now, element_id=element, message=f"scheduler {job}: {message}"[:4000]))
     log.warning("scheduler %s: case %s failed, retried in %s: %s", job, case_id, RETRY_AFTER_FAILURE, message,
                 exc_info=not isinstance(exc, EngineFailure))
+
+
+def postpone_item(s: Session, case_id: int, now: datetime, job: str, exc: Exception, postpone: Executable,
+                  item: str, skip: set[int], item_id: int) -> None:
+    """In the batch's transaction, inside a savepoint: an incident on the case and `postpone` (the
+    statement that moves the item's next check on by RETRY_AFTER_FAILURE). If even that fails, the item
+    is skipped for the rest of this tick and left to the next one; the batch goes on either way."""
+    try:
+        with s.begin_nested():
+            add_job_incident(s, case_id, now, job, exc)
+            s.execute(postpone, execution_options={"synchronize_session": False})
+    except Exception:  # noqa: BLE001  (left to the next tick; the batch goes on)
+        log.exception("scheduler %s: %s %s failed and its failure could not be recorded", job, item, item_id)
+        skip.add(item_id)
 
 
 def _fire_one(ctx: ServiceContext, skip: set[int]) -> int | None:

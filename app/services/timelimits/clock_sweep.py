@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import Alarm, Case, CaseClock
-from app.services.casework.timers import RETRY_AFTER_FAILURE, add_job_incident
+from app.services.casework.timers import RETRY_AFTER_FAILURE, postpone_item
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.timelimits import alarm_notes, alarms, clocks
@@ -127,16 +127,9 @@ def _insert(ctx: ServiceContext, s: Session, rows: list[dict[str, Any]]) -> list
 
 
 def _postpone(s: Session, clock_id: int, case_id: int, now: datetime, exc: Exception, skip: set[int]) -> None:
-    """In the batch's transaction: an incident on the case, and the clock checked again later."""
-    try:
-        with s.begin_nested():
-            add_job_incident(s, case_id, now, "clocks", exc)
-            s.execute(update(CaseClock).where(CaseClock.id == clock_id)
-                      .values(next_check_at=now + RETRY_AFTER_FAILURE),
-                      execution_options={"synchronize_session": False})
-    except Exception:  # noqa: BLE001  (left to the next tick; the batch goes on)
-        log.exception("scheduler clocks: clock %s failed and its failure could not be recorded", clock_id)
-        skip.add(clock_id)
+    """An incident on the case, and the clock checked again later."""
+    postpone_item(s, case_id, now, "clocks", exc, update(CaseClock).where(CaseClock.id == clock_id)
+                  .values(next_check_at=now + RETRY_AFTER_FAILURE), "clock", skip, clock_id)
 
 
 def _tell_heads(s: Session, fired: list[dict[str, Any]], now: datetime, told: set[tuple[str, int]]) -> None:

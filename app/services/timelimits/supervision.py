@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Alarm, Case, SupervisionOrder, User
-from app.services.casework.timers import RETRY_AFTER_FAILURE, add_job_incident
+from app.services.casework.timers import RETRY_AFTER_FAILURE, postpone_item
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.identity.principal import Principal
@@ -221,15 +221,9 @@ def _sweep_one(ctx: ServiceContext, s: Session, order: SupervisionOrder, now: da
             return fired
     except Exception as exc:  # noqa: BLE001  (one bad order must not stop the others)
         failure = exc
-    try:
-        with s.begin_nested():
-            add_job_incident(s, case_id, now, f"orders (order {order_id})", failure)
-            s.execute(update(SupervisionOrder).where(SupervisionOrder.id == order_id)
-                      .values(reply_check_at=now + RETRY_AFTER_FAILURE),
-                      execution_options={"synchronize_session": False})
-    except Exception:  # noqa: BLE001  (left to the next tick; the batch goes on)
-        log.exception("scheduler orders: order %s failed and its failure could not be recorded", order_id)
-        skip.add(order_id)
+    postpone_item(s, case_id, now, f"orders (order {order_id})", failure,
+                  update(SupervisionOrder).where(SupervisionOrder.id == order_id)
+                  .values(reply_check_at=now + RETRY_AFTER_FAILURE), "order", skip, order_id)
     return 0
 
 
