@@ -10,6 +10,7 @@ import pytest
 
 from app.services.identity.auth import authenticate
 from app.services.workbench import inbox as service
+from app.services.workbench import inbox_search
 from app.workdays import default_calendar, end_of_day
 from tests.conftest import START
 from tests.e2e.flows import (
@@ -260,7 +261,7 @@ def test_searches_find_the_same_through_found_cases_or_row_by_row(api, demo, mon
     clerk = authenticate(demo, "market_clerk", "demo1234")
 
     def read(found_limit, view, q):
-        monkeypatch.setattr(service, "FOUND_LIMIT", found_limit)
+        monkeypatch.setattr(inbox_search, "FOUND_LIMIT", found_limit)
         page = service.inbox(demo, clerk, service.InboxQuery(view=view, q=q))
         return [r.case_no for r in page.rows], page.counts
 

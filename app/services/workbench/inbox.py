@@ -1,5 +1,5 @@
 """Staff inboxes: open tasks by view, with counts, filters, search, sorting and deadline lights (bulk
-claim and a head's reassignment: app/services/assignment.py).
+claim and a head's reassignment: app/services/workbench/assignment.py; search: inbox_search.py).
 
 Everything here reads the projections (human_tasks, task_candidates, case_events); no workflow is
 ever deserialized for an inbox.
@@ -15,7 +15,6 @@ light: it reads the clock's yellow moment that the task row carries (`yellow_at`
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 from app.services.paging import Page, page_count, window
 from app.services.timelimits import clocks
+from app.services.workbench.inbox_search import Applicant, found_cases, search, search_text
 from app.timelimits import status
 from app.workdays import WorkCalendar, end_of_day
 
@@ -48,9 +48,7 @@ VIEWS = ("mine", "group", "due_soon", "overdue", "done", "department")
 SORTS = ("deadline", "-deadline", "received", "-received")
 YELLOW_SHARE = 0.8  # share of the step's time elapsed that turns the light yellow
 WALK_LIMIT = 3000  # due-date index entries read for a page, at most, before sorting my own tasks costs less
-FOUND_LIMIT = 5000  # cases found by a search, at most, for their tasks and events to be read case by case
 
-Applicant = aliased(User, name="applicant")
 Assignee = aliased(User, name="assignee")
 TaskDepartment = aliased(Department, name="task_department")
 
@@ -162,7 +160,7 @@ def inbox(ctx: ServiceContext, principal: Principal, query: InboxQuery) -> Inbox
     with ctx.uow() as uow:
         s = uow.session
         cal = ctx.calendar.get(s)  # the administrators' calendar, for due-soon and remaining days
-        found = _found_cases(s, query.q)
+        found = found_cases(s, query.q)
         # built once: building them is not free
         conditions = _view_conditions(ctx, principal, now, cal, searching=found is not None)
         counts = _counts(s, principal, query, conditions.counted, found)
@@ -297,57 +295,7 @@ def _task_filters(query: Select[Any], q: InboxQuery, found: Select[Any] | None) 
         query = query.where(or_(HumanTask.task_key == q.step, HumanTask.stage == q.step))
     if found is not None:
         return query.where(HumanTask.case_id.in_(found))
-    return _search(query, q.q)
-
-
-CASE_NO_LIKE = re.compile(r"[A-Za-z]{2,8}\d{6,}")
-CASE_NO_PART = re.compile(r"[A-Za-z0-9]+")  # what part of a case number (prefix + digits) may look like
-
-
-def _search_text(text: str | None) -> str:
-    return (text or "").strip()[:100]
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _found_cases(s: Session, text: str | None) -> Select[Any] | None:
-    """Ids of the cases a search finds, looked up first on indexes of their own, so that a view reads only
-    their tasks or events: a case number or its start is a range on the unique index; a text that cannot
-    be part of a case number (a name, a user name) finds the cases of the matching applicants.
-
-    None when there is no search; when the text may be part of a case number, which needs a scan; or when
-    it finds more than FOUND_LIMIT cases. Then each task or event in my views is tested (see _search).
-    """
-    text = _search_text(text)
-    if not text:
-        return None
-    if CASE_NO_LIKE.fullmatch(text):
-        prefix = text.upper()
-        found = select(Case.id).where(Case.case_no >= prefix, Case.case_no < prefix + "~")
-    elif CASE_NO_PART.fullmatch(text):
-        return None
-    else:
-        applicants = select(User.id).where(or_(User.full_name.ilike(_like(text), escape="\\"),
-                                               User.username == text))
-        found = select(Case.id).where(Case.applicant_id.in_(applicants))
-    many = s.scalar(select(func.count()).select_from(found.limit(FOUND_LIMIT + 1).subquery())) or 0
-    return found if many <= FOUND_LIMIT else None
-
-
-def _search(query: Select[Any], text: str | None) -> Select[Any]:
-    """A case number or part of it, or an applicant's name or user name, tested on each row of the joined
-    query."""
-    text = _search_text(text)
-    if not text:
-        return query
-    if CASE_NO_LIKE.fullmatch(text):  # a case number (or its start): a range on the unique index
-        prefix = text.upper()
-        return query.where(Case.case_no >= prefix, Case.case_no < prefix + "~")
-    pattern = _like(text)
-    return query.where(or_(Case.case_no.ilike(pattern, escape="\\"), Applicant.full_name.ilike(pattern, escape="\\"),
-                           Applicant.username == text))
+    return search(query, q.q)
 
 
 def _task_base(query: Select[Any]) -> Select[Any]:
@@ -360,12 +308,12 @@ def _counts(s: Session, principal: Principal, q: InboxQuery, conditions: dict[st
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name) for name, cond in conditions.items()]
     scope = _scope(principal) if found is None else _no_index(_scope(principal))
     query = select(*sums).select_from(HumanTask).where(scope)
-    if q.item or q.department or q.step or _search_text(q.q):  # the joins cost: only when filtering
+    if q.item or q.department or q.step or search_text(q.q):  # the joins cost: only when filtering
         query = _task_filters(_task_base(query), q, found)
     row = s.execute(query).one()
     counts = {name: int(getattr(row, name) or 0) for name in conditions}
     done = select(func.count()).select_from(CaseEvent)
-    if q.item or q.department or _search_text(q.q):
+    if q.item or q.department or search_text(q.q):
         done = _done_filters(done, principal, q, found)
     else:  # the (actor_id, action) index alone answers it
         done = done.where(CaseEvent.actor_id == principal.id, CaseEvent.action == "completed")
@@ -454,7 +402,7 @@ def _done_filters(query: Select[Any], principal: Principal, q: InboxQuery, found
         query = query.join(Department, Department.id == Item.department_id).where(Department.code == q.department)
     if q.step:
         query = query.where(CaseEvent.task_key == q.step)
-    return query if found is not None else _search(query, q.q)
+    return query if found is not None else search(query, q.q)
 
 
 def _done_rows(s: Session, principal: Principal, q: InboxQuery, found: Select[Any] | None, page: int,
