@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import (  # noqa: E402,F401  (routes register on import)
-    auth,
-    body,
-    calendar,
-    cases,
-    clocks,
-    errors,
-    items,
-    notifications,
-    openapi,
-    processes,
-    supervision,
-    tasks,
-)
+# Every module of the package registers its routes on import; a new area is a new module.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

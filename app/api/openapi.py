@@ -6,6 +6,9 @@ client or a schema-driven test reaches all of them.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from types import ModuleType
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -152,17 +155,41 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _area_modules() -> list[ModuleType]:
+    """API modules that describe their own routes: `OPENAPI_PATHS` (path -> {method: operation}, built
+    with `op`) and `OPENAPI_BODIES` (marshmallow schemas named by `body=`)."""
+    package = importlib.import_module(__package__ or "app.api")
+    modules = [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+    return [m for m in modules if hasattr(m, "OPENAPI_PATHS") or hasattr(m, "OPENAPI_BODIES")]
+
+
+def _all_paths() -> dict[str, Any]:
+    paths = _paths()
+    for module in _area_modules():
+        for path, operations in getattr(module, "OPENAPI_PATHS", {}).items():
+            paths.setdefault(path, {}).update(operations)
+    return paths
+
+
+def _all_bodies() -> list[type[Schema]]:
+    return [*BODIES, *(b for m in _area_modules() for b in getattr(m, "OPENAPI_BODIES", ()))]
+
+
+# For area modules: `op(summary, ok, body=..., parameters=...)`, `path_param(name)`, `id_param()`, `query(Schema)`.
+op, path_param, id_param, query = _op, _path_param, _id_param, _query
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "banjian API", "version": "1.0", "description": "办件 case management: processes, items, cases, tasks."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": _all_paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                **{schema.__name__: schema_of(schema) for schema in BODIES},
+                **{schema.__name__: schema_of(schema) for schema in _all_bodies()},
                 "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {
                     "type": "object", "properties": {"field": {"type": "string"}, "element_id": {"type": "string"},
                                                      "message": {"type": "string"}}}}}},

@@ -24,13 +24,14 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade_database(revision: str = "head") -> None:
-    """Run migrations on the app's own engine (so an in-memory SQLite database is the same one)."""
+def upgrade_database(revision: str = "heads") -> None:
+    """Run migrations on the app's own engine (so an in-memory SQLite database is the same one); the
+    default takes every branch to its newest revision."""
     config = alembic_config()
     with current_app.extensions["banjian"].db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-    if revision == "head":
+    if revision in ("head", "heads"):
         seed_database_calendar()
 
 
@@ -40,7 +41,7 @@ def seed_database_calendar() -> int:
 
 
 @db_cli.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def upgrade(revision: str) -> None:
     """Upgrade the database schema (default: to the newest revision)."""
     upgrade_database(revision)

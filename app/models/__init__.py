@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models; importing this package registers every table on `Base.metadata`."""
 
+from .audit import AUDIT_OBJECTS, AuditEntry
 from .base import Base
 from .calendar import CalendarDay, CalendarRevision, CalendarYear
 from .case import CASE_STATUSES, FINAL_STATUSES, Case, CaseCounter, CaseEvent, Incident
@@ -22,6 +23,7 @@ from .ratelimit import RateLimitHit as RateLimitHit
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
+    "AUDIT_OBJECTS", "AuditEntry",
     "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
     "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
     "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",

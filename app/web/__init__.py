@@ -28,7 +28,7 @@ def init_web(app: Flask) -> None:
     """Register the page blueprints and the session, CSRF and language machinery."""
     from app.api import bp as api_bp
 
-    from . import admin, auth, documents, files, intake, notifications, portal, public, staff, supervision
+    from . import admin, auth, design, documents, files, intake, notifications, portal, public, staff, supervision
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories())
@@ -40,7 +40,7 @@ def init_web(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, supervision):
+    for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)
