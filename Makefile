@@ -19,12 +19,15 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 ## Browser libraries from npm (bpmn-js), copied next to the app's static files; never committed.
-$(VENDOR)/.installed: package.json package-lock.json
+## The design pages' libraries (modeler, properties panel, form-js editor, differ) are bundled by
+## esbuild from the entries in assets/ (see assets/build.mjs).
+$(VENDOR)/.installed: package.json package-lock.json $(wildcard assets/*.js assets/*.mjs)
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/
 	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/
+	node assets/build.mjs
 	touch $@
 
 assets: $(VENDOR)/.installed
