@@ -1,8 +1,10 @@
-"""A thread-safe cache of the parsed forms in the forms folder, refreshed when a file changes."""
+"""A thread-safe cache of the parsed forms in the forms folder, refreshed when a file changes, and of the
+forms stored with process-definition versions (immutable, so cached for good)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from app.forms.definition import FormDefinition, normalize_form_key, parse_form
@@ -18,6 +20,7 @@ class FormRegistry:
         self.forms_dir = Path(forms_dir)
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[int, int], FormDefinition]] = {}
+        self._stored: dict[tuple[int, str], FormDefinition] = {}
 
     def get(self, form_key: str) -> FormDefinition:
         """The form a `camunda:formKey` names.
@@ -42,6 +45,32 @@ class FormRegistry:
             self._cache[name] = (stamp, form)
         return form
 
+    def stored(self, definition_id: int, key: str, load: Callable[[], str | None]) -> FormDefinition | None:
+        """The form `key` deployed with a process-definition version; `load()` reads its JSON text (None:
+        not stored). A version never changes, so a parsed form is kept for good; a miss is not cached.
+
+        :raises FormDefinitionError: the stored text does not parse (it did when it was deployed).
+        """
+        with self._lock:
+            cached = self._stored.get((definition_id, key))
+        if cached is not None:
+            return cached
+        text = load()
+        if text is None:
+            return None
+        form = parse_form(text, key=key)
+        with self._lock:
+            self._stored[(definition_id, key)] = form
+        return form
+
+    def read_text(self, form_key: str) -> str:
+        """The JSON text of a form in the folder, to store it with a process version.
+
+        :raises FormDefinitionError: bad key, missing, too large or unreadable file.
+        """
+        name = normalize_form_key(form_key)
+        return self._text(self.forms_dir / name, name)
+
     def exists(self, form_key: str) -> bool:
         """Whether the key names a file in the folder (an unsafe key simply does not exist)."""
         try:
@@ -53,15 +82,19 @@ class FormRegistry:
         """Forget all parsed forms (tests, or after a bulk redeploy)."""
         with self._lock:
             self._cache.clear()
+            self._stored.clear()
+
+    @classmethod
+    def _load(cls, path: Path, name: str) -> FormDefinition:
+        return parse_form(cls._text(path, name), key=name)
 
     @staticmethod
-    def _load(path: Path, name: str) -> FormDefinition:
+    def _text(path: Path, name: str) -> str:
         if not path.is_file():
             raise FormDefinitionError("not a file", form_key=name)
         if path.stat().st_size > MAX_FORM_FILE_BYTES:
             raise FormDefinitionError(f"larger than {MAX_FORM_FILE_BYTES} bytes", form_key=name)
         try:
-            text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM from Windows editors
+            return path.read_text(encoding="utf-8-sig")  # tolerate a BOM from Windows editors
         except (OSError, UnicodeDecodeError) as exc:
             raise FormDefinitionError(f"cannot read: {exc}", form_key=name) from None
-        return parse_form(text, key=name)

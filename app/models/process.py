@@ -31,3 +31,18 @@ class ProcessDefinition(Base):
     called: Mapped[dict[str, Any]] = mapped_column(default=dict)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_at: Mapped[datetime]
+
+
+class ProcessForm(Base):
+    """A form as deployed with a process-definition version: the version's cases validate and show this
+    text, never the current `forms/` folder. `form_key` is the file name a `camunda:formKey` names
+    ("preview.form"), or `inline:<task id>` for a task's inline `camunda:formData` (converted to form-js)."""
+
+    __tablename__ = "process_forms"
+    __table_args__ = (UniqueConstraint("definition_id", "form_key", name="uq_process_forms_definition_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id", ondelete="CASCADE"))
+    form_key: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)  # form-js JSON
+    content_hash: Mapped[str] = mapped_column(String(64))

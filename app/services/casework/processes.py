@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,9 @@ from app.engine.specs import BpmnSource, SpecBundle
 from app.engine.validate import LintResult, Problem, lint
 from app.engine.xmlsafe import UnsafeXml, XmlEncodingError, clean_bpmn, parse_xml
 from app.errors import Conflict, Forbidden, InvalidProcess, ProcessNotFound
-from app.forms import FormDefinitionError
 from app.models import Case, ProcessDefinition, User
+from app.services import audit
+from app.services.casework import process_forms
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
@@ -44,17 +46,22 @@ class VersionInfo:
     case_count: int
 
 
-def lint_file(ctx: ServiceContext, content: bytes, filename: str,
-              others: Sequence[BpmnSource] = ()) -> LintResult:
+def lint_file(ctx: ServiceContext, content: bytes, filename: str, others: Sequence[BpmnSource] = (),
+              forms: Mapping[str, bytes] | None = None) -> LintResult:
     """Check a BPMN file as a deploy would, without deploying it; processes defined in `others` (files
-    checked together) count as deployed."""
+    checked together) count as deployed, and `forms` (file name -> bytes) go with the file as in `deploy`."""
     try:
         content = clean_bpmn(content)
     except XmlEncodingError as exc:
         return LintResult(problems=[Problem(None, str(exc))])
     others = [BpmnSource(o.filename, _cleaned(o.content)) for o in others]  # so this file is known among them
+    given, bad = process_forms.uploaded(forms)
     with ctx.uow() as uow:
-        return _lint(ctx, uow.session, content, filename, others)
+        result = _lint(ctx, uow.session, content, filename, others, given)
+    result.problems.extend(Problem(None, str(p["message"])) for p in bad)
+    if result.ok:
+        result.problems.extend(process_forms.gather(ctx, content, given)[1])
+    return result
 
 
 def _cleaned(content: bytes) -> bytes:
@@ -82,31 +89,40 @@ def deploy_order(paths: Sequence[Path]) -> list[Path]:
     return ordered
 
 
-def deploy(ctx: ServiceContext, principal: Principal | None, content: bytes, filename: str
-           ) -> list[DeployedVersion]:
-    """Deploy every executable process in a BPMN file; unchanged content keeps its version. The file is
-    stored as UTF-8 text without foreign-namespace elements (see `clean_bpmn`), and that is what is
-    checked, hashed and run.
+def deploy(ctx: ServiceContext, principal: Principal | None, content: bytes, filename: str,
+           forms: Mapping[str, bytes] | None = None) -> list[DeployedVersion]:
+    """Deploy every executable process in a BPMN file with its forms; unchanged content (the BPMN and
+    every form) keeps its version. The file is stored as UTF-8 text without foreign-namespace elements
+    (see `clean_bpmn`), and that is what is checked, hashed and run.
 
+    `forms` maps form file names to their bytes; a formKey not among them is taken from the server's
+    forms/ folder. Either way the form is stored with the new version, as is every task's inline
+    camunda:formData (converted to form-js), so its cases never depend on the folder.
     `principal` None means a trusted caller (the CLI).
     :raises Forbidden: not an admin or designer.
-    :raises InvalidProcess: the file fails validation (details name the elements) or its encoding
-        cannot be read (the detail names the field `file`).
+    :raises InvalidProcess: the file fails validation (details name the elements; a missing form names
+        the task and the form key), a form file is not a form (the detail names the file), or the
+        encoding cannot be read (the detail names the field `file`).
     """
     if principal is not None and not principal.has("admin", "designer"):
         raise Forbidden("只有管理员或流程设计人员可以部署流程 / only admins and designers may deploy")
     if len(content) > ctx.max_bpmn_bytes:
         raise InvalidProcess("file too large", [{"field": "file", "message": f"at most {ctx.max_bpmn_bytes} bytes"}])
     content = _readable(content)
+    given, bad = process_forms.uploaded(forms)
+    if bad:
+        raise InvalidProcess("表单文件无效 / a form file is not a valid form-js form", bad)
     with ctx.uow(write=True) as uow:
         s = uow.session
-        result = _lint(ctx, s, content, filename)
+        result = _lint(ctx, s, content, filename, forms=given)
+        texts, problems = process_forms.gather(ctx, content, given) if result.ok else ({}, [])
+        result.problems.extend(problems)
         if not result.ok:
             raise InvalidProcess("BPMN 校验失败 / the BPMN file is not deployable",
                                  [p.as_dict() for p in result.problems])
-        content_hash = hashlib.sha256(content).hexdigest()
+        content_hash = _version_hash(content, texts)
         called = {key: _latest(s, key).id for key in sorted(result.called)}  # type: ignore[union-attr]
-        deployed = [_deploy_one(ctx, s, principal, key, name, content, filename, content_hash, result, called)
+        deployed = [_deploy_one(ctx, s, principal, key, name, content, filename, content_hash, texts, called)
                     for key, name in result.processes]
         try:
             uow.commit()
@@ -123,18 +139,33 @@ def _readable(content: bytes) -> bytes:
                              [{"field": "file", "message": str(exc)}]) from exc
 
 
+def _version_hash(content: bytes, forms: Mapping[str, str]) -> str:
+    """The BPMN and its forms: a changed form is a new version. A file without forms hashes as before
+    forms were stored, so redeploying it is no new version."""
+    if not forms:
+        return hashlib.sha256(content).hexdigest()
+    return hashlib.sha256(content + b"\0forms\0" + process_forms.digest(forms).encode()).hexdigest()
+
+
 def _deploy_one(ctx: ServiceContext, s: Session, principal: Principal | None, key: str, name: str,
-                content: bytes, filename: str, content_hash: str, result: LintResult,
+                content: bytes, filename: str, content_hash: str, forms: Mapping[str, str],
                 called: dict[str, int]) -> DeployedVersion:
     latest = _latest(s, key)
     if latest is not None and latest.content_hash == content_hash:
         return DeployedVersion(latest.id, key, latest.version, latest.name, created=False)
+    now = ctx.clock.now()
     definition = ProcessDefinition(
         key=key, version=(latest.version + 1) if latest else 1, name=name, filename=filename,
-        content_hash=content_hash, bpmn_xml=content.decode("utf-8"), forms=sorted(result.forms),
-        called=called, deployed_by_id=principal.id if principal else None, deployed_at=ctx.clock.now())
+        content_hash=content_hash, bpmn_xml=content.decode("utf-8"), forms=sorted(forms),
+        called=called, deployed_by_id=principal.id if principal else None, deployed_at=now)
     s.add(definition)
     s.flush()
+    process_forms.store(s, definition.id, forms)
+    audit.record(s, principal, now, "process.deploy", "process", key,
+                 f"部署 {key} v{definition.version}（{filename}）/ deployed {key} version {definition.version}",
+                 {"version": latest.version} if latest else None,
+                 {"version": definition.version, "definition_id": definition.id, "filename": filename,
+                  "content_hash": content_hash, "forms": sorted(forms)})
     return DeployedVersion(definition.id, key, definition.version, name, created=True)
 
 
@@ -157,6 +188,45 @@ def list_versions(ctx: ServiceContext, principal: Principal, key: str) -> list[V
             raise ProcessNotFound(f"process '{key}' is not deployed")
         return [VersionInfo(d.id, d.key, d.version, d.name, d.filename, d.content_hash, d.deployed_at, user, n)
                 for d, user, n in rows]
+
+
+def version_files(ctx: ServiceContext, principal: Principal, definition_id: int) -> tuple[str, dict[str, str]]:
+    """A version as deployed: its BPMN XML and {form key: form-js JSON text} (inline camunda:formData
+    under `inline:<task id>`).
+
+    :raises Forbidden: not an admin or designer. :raises ProcessNotFound: no such definition.
+    """
+    if not principal.has("admin", "designer"):
+        raise Forbidden("无权查看流程定义 / not allowed to see process definitions")
+    with ctx.uow() as uow:
+        s = uow.session
+        definition = s.scalar(select(ProcessDefinition).options(undefer(ProcessDefinition.bpmn_xml))
+                              .where(ProcessDefinition.id == definition_id))
+        if definition is None:
+            raise ProcessNotFound(f"process definition {definition_id} is missing")
+        return definition.bpmn_xml, process_forms.stored_texts(ctx, s, definition)
+
+
+def version_form(ctx: ServiceContext, principal: Principal, key: str, version: int, form_key: str) -> str:
+    """One form (JSON text) of a version of a process, as deployed with it.
+
+    :raises Forbidden: not an admin or designer. :raises ProcessNotFound: no such version or form.
+    """
+    with ctx.uow() as uow:
+        definition_id = uow.session.scalar(select(ProcessDefinition.id).where(
+            ProcessDefinition.key == key, ProcessDefinition.version == version))
+    if definition_id is None:
+        raise ProcessNotFound(f"process '{key}' has no version {version}")
+    texts = version_files(ctx, principal, definition_id)[1]
+    if form_key not in texts:
+        raise ProcessNotFound(f"version {version} of '{key}' has no form '{form_key}'")
+    return texts[form_key]
+
+
+def check_form(ctx: ServiceContext, content: bytes, filename: str) -> list[dict[str, Any]]:
+    """Problems of one form-js file as a deploy would find them, [{"field" or "component", "message"}];
+    empty when it would deploy."""
+    return process_forms.check(ctx, content, filename)
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition:
@@ -198,7 +268,7 @@ def _sources(session: Session, definition_id: int) -> list[BpmnSource]:
 
 
 def _lint(ctx: ServiceContext, s: Session, content: bytes, filename: str,
-          others: Sequence[BpmnSource] = ()) -> LintResult:
+          others: Sequence[BpmnSource] = (), forms: Mapping[str, str] | None = None) -> LintResult:
     known: dict[str, BpmnSource] = {}
     _ids, called_keys = _ids_and_calls(content)
     for other in others:
@@ -213,18 +283,15 @@ def _lint(ctx: ServiceContext, s: Session, content: bytes, filename: str,
         known[key] = own
         for i, source in enumerate(dependencies):  # what the called process calls in turn
             known[f"{key}#{i}"] = source
-    return lint(BpmnSource(filename, content), known, lambda key: form_field_keys(ctx, key),
+    given = forms or {}
+    return lint(BpmnSource(filename, content), known, lambda key: process_forms.field_keys(ctx, given, key),
                 ctx.engine.reserved_names, max_loop_instances=ctx.engine.max_loop_instances)
 
 
 def form_field_keys(ctx: ServiceContext, form_key: str) -> set[str] | None:
-    """The top-level field keys of a form, or None if it does not exist or cannot be read."""
-    if not ctx.forms.exists(form_key):
-        return None
-    try:
-        return {k.split(".", 1)[0] for k in ctx.forms.get(form_key).field_keys()}
-    except FormDefinitionError:
-        return None
+    """The top-level field keys of a form in the forms/ folder, or None if it does not exist or cannot be
+    read."""
+    return process_forms.field_keys(ctx, {}, form_key)
 
 
 def _ids_and_calls(content: bytes) -> tuple[set[str], set[str]]:

@@ -18,7 +18,9 @@ from app.errors import (
     TaskClaimedByOther,
     TaskNotFound,
 )
+from app.forms import FormDefinition, FormDefinitionError
 from app.models import Case, CaseEvent, Department, HumanTask, TaskCandidate, User
+from app.services.casework import process_forms
 from app.services.casework.cases import Records, record_incident
 from app.services.casework.processes import bundle_for
 from app.services.casework.steps import add_event, lock_case, save_step
@@ -69,6 +71,45 @@ def _visible(query: Select[Any], principal: Principal, view: str) -> Select[Any]
     if principal.sees_everything:
         return query
     return query.where(or_(mine, offered))
+
+
+def task_detail(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any]:
+    """An open task as the task list shows it, plus `form` (its form-js JSON as deployed with the case's
+    version, inline camunda:formData converted; None for a step without a form) and `values` (the current
+    values of the form's top-level fields in the task data), so an integrator needs no repository.
+
+    :raises TaskNotFound: unknown, completed, or not in the user's task list (no hint which).
+    :raises ProcessError: the version names a form that cannot be read.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        row = s.execute(_visible(select(HumanTask, User.username, Case), principal, "all")
+                        .join(Case, Case.id == HumanTask.case_id)
+                        .outerjoin(User, User.id == HumanTask.assignee_id).where(HumanTask.id == task_id)).first()
+        if row is None:
+            raise TaskNotFound(f"任务不存在 / task '{task_id}' not found")
+        task, assignee, case = row
+        form = task_form(ctx, s, case, task)
+        values: dict[str, Any] = {}
+        if form is not None:
+            assert case.process_definition_id is not None and case.engine_state is not None
+            workflow = ctx.engine.loads(case.engine_state, bundle_for(ctx, s, case.process_definition_id))
+            data = ctx.engine.task_data(workflow, task.id)
+            values = _jsonable({k: data.get(k) for k in sorted({f.split(".", 1)[0] for f in form.field_keys()})})
+        return {**task_view(task, assignee, case), "form": form.raw if form else None, "values": values}
+
+
+def form_of_task(ctx: ServiceContext, principal: Principal, task_id: str) -> FormDefinition | None:
+    """The form of an open task in the user's task list, as deployed with its case's version; None for a
+    step without a form, or a task the user does not have in the list (the task page shows no form then).
+
+    :raises ProcessError: the version names a form that cannot be read.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        row = s.execute(_visible(select(HumanTask, Case), principal, "all")
+                        .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
+        return task_form(ctx, s, row[1], row[0]) if row is not None else None
 
 
 def claim_task(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any]:
@@ -159,7 +200,7 @@ def _complete(ctx: ServiceContext, s: Session, case: Case, task: HumanTask, prin
     workflow = ctx.engine.loads(case.engine_state, bundle)
     open_before = {v.id for v in ctx.engine.user_tasks(workflow)}
     task_data = ctx.engine.task_data(workflow, task.id)
-    clean = _validate(ctx, task, data, task_data)
+    clean = _validate(task_form(ctx, s, case, task), data, task_data)
     before = {k: task_data.get(k) for k in clean}
     if records is not None:
         records(s, case)
@@ -184,10 +225,22 @@ def _step_name(s: Session, task: HumanTask, task_data: dict[str, Any]) -> str:
     return f"{task.name}（{name}）"[:200]
 
 
-def _validate(ctx: ServiceContext, task: HumanTask, data: dict[str, Any], task_data: dict[str, Any]
-              ) -> dict[str, Any]:
-    if task.form_key:
-        form = ctx.forms.get(task.form_key)
+def task_form(ctx: ServiceContext, s: Session, case: Case, task: HumanTask) -> FormDefinition | None:
+    """The task's form as deployed with the case's process version (inline camunda:formData included).
+
+    :raises ProcessError: the version names a form that cannot be read (nothing is changed).
+    """
+    if not task.form_key or case.process_definition_id is None:
+        return None
+    try:
+        return process_forms.form_of(ctx, s, case.process_definition_id, task.form_key)
+    except FormDefinitionError as exc:
+        raise ProcessError(f"此步骤的表单无法读取 / the form of this step cannot be read: {exc}",
+                           task.task_key) from exc
+
+
+def _validate(form: FormDefinition | None, data: dict[str, Any], task_data: dict[str, Any]) -> dict[str, Any]:
+    if form is not None:
         clean = form.validate(data, task_data)
         # Fields the form hid this time are cleared, so a loop's earlier answers (last round's
         # deficiencies, say) never pass for this round's.

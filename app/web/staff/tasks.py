@@ -10,9 +10,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.errors import DomainError, InvalidForm, ProcessError, TaskAlreadyCompleted, TaskNotFound
-from app.forms import FormDefinition, FormDefinitionError
+from app.forms import FormDefinition
 from app.services import portal
-from app.services.casework.tasks import complete_task
+from app.services.casework.tasks import complete_task, form_of_task
 from app.services.workbench import case_pages as casework
 from app.services.workbench import inbox
 
@@ -36,7 +36,7 @@ def task(task_id: str) -> Any:
         return redirect(url_for(".case", case_no=done.case_no))
     except (TaskNotFound, TaskAlreadyCompleted):
         abort(404)
-    form = _form(page.task.get("form_key"))
+    form = _form(task_id) if page.may_work and page.task.get("form_key") else None
     # Only a case awaiting correction has a correction step: no second lookup for every other task.
     correction = portal.window_correction(ctx(), me, task_id) if page.case["status"] == "correction" else None
     if request.method == "GET":
@@ -72,12 +72,12 @@ def _complete(task_id: str, data: dict[str, Any], correction: dict[str, Any] | N
                                      material_uploads(correction["materials"]), upload_store())
 
 
-def _form(form_key: str | None) -> FormDefinition | None:
-    if not form_key:
-        return None
+def _form(task_id: str) -> FormDefinition | None:
+    """The step's form as deployed with the case's process version (inline fields included); None when
+    it cannot be read (the page says so)."""
     try:
-        return ctx().forms.get(form_key)
-    except FormDefinitionError:
+        return form_of_task(ctx(), principal(), task_id)
+    except ProcessError:
         return None
 
 
@@ -96,7 +96,7 @@ def _render(page: casework.TaskPage, form: FormDefinition | None, values: Mappin
     split = split_errors(errors or {}) if correction is not None else Errors(form=dict(errors or {}))
     view = form_view(form, values, split.form, page.context) if form is not None else None
     return render_template("staff/task.html", page=page, task=page.task, case=page.case, view=view,
-                           problem=problem, form_missing=bool(page.task.get("form_key")) and form is None,
+                           problem=problem, form_missing=page.may_work and bool(page.task.get("form_key")) and form is None,
                            correction=correction, file_errors=split, accept=ACCEPT, max_mb=max_upload_mb(),
                            **case_extras(page.case, page.history))
 
