@@ -6,7 +6,7 @@ and raises `EngineFailure` with the BPMN element id when a script, condition or 
 caller then discards the workflow; the case keeps its last committed state).
 
 Isolation (the default, `isolated=True`): every call that may run designer code (start, complete,
-fire_timers, send_message, cancel, recount_timers) is a job for an engine worker process
+fire_timers, send_message, cancel, recount_timers, migrate) is a job for an engine worker process
 (app/engine/pool.py, worker.py), which the operating system limits in time and memory; this process
 sends the state, the action and the current time, and gets back the new state with a snapshot of what
 the services read after a step (open user tasks and their data, timers, completion, case data). This
@@ -39,6 +39,7 @@ from SpiffWorkflow.task import TaskState
 
 from app.workdays import WorkCalendar, default_calendar
 
+from . import migrate as migration
 from .helpers import HELPER_NAMES
 from .pool import EnginePool, shared_pool
 from .sandbox import DEFAULT_HELPERS
@@ -55,8 +56,11 @@ RECENT_STATES = 256                  # snapshots of recent states kept per engin
 RECENT_TOTAL_CHARS = 32_000_000      # ...holding at most this much state text
 RECENT_MAX_CHARS = 1_000_000         # larger states are not kept
 
-__all__ = ["CaseWorkflow", "EngineFailure", "Passed", "StepResult", "TimerView", "UserTaskView",
-           "WorkflowEngine", "resolve"]
+MigrationPlan = migration.MigrationPlan
+TaskMapping = migration.TaskMapping
+
+__all__ = ["CaseWorkflow", "EngineFailure", "MigrationPlan", "Passed", "StepResult", "TaskMapping", "TimerView",
+           "UserTaskView", "WorkflowEngine", "resolve"]
 
 
 class CaseWorkflow:
@@ -169,7 +173,25 @@ class WorkflowEngine:
         """Re-evaluate waiting timeDate timers (after a calendar change); returns how many moved."""
         return self._run(workflow, Job("recount_timers", workflow.bundle.cache_key, now=now())).moved
 
+    def migrate(self, workflow: CaseWorkflow, target: SpecBundle, now: Callable[[], datetime]) -> StepResult:
+        """Move the workflow to another version of its process (see migrate.py) and run the engine on;
+        the workflow is on `target` afterwards.
+
+        :raises EngineFailure: the plan refuses it (re-checked on this very state), or designer code
+            evaluated by the move (a new timer's expression, say) failed; the workflow is unchanged.
+        """
+        job = Job("migrate", workflow.bundle.cache_key, now=now(), target_key=target.cache_key)
+        outcome = self._run(workflow, job, target)
+        workflow.bundle = target
+        assert outcome.result is not None
+        return outcome.result
+
     # -- reading (no designer code runs) -------------------------------------------------------------------
+    def plan_migration(self, workflow: CaseWorkflow, target: SpecBundle) -> MigrationPlan:
+        """Which open tasks have a place in `target` and whether the workflow can move (compares specs
+        and reads the state: no designer code, so it runs here)."""
+        return migration.plan(self._live(workflow), target)
+
     def user_tasks(self, workflow: CaseWorkflow) -> list[UserTaskView]:
         """The open user tasks. Before a step (no snapshot yet) an engine worker reads them, with their
         data, and keeps the workflow for the step that usually follows."""
@@ -249,11 +271,12 @@ class WorkflowEngine:
             frozen = self._recent.get(state)
         return None if frozen is None else pickle.loads(frozen)
 
-    def _run(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+    def _run(self, workflow: CaseWorkflow, job: Job, target: SpecBundle | None = None) -> Outcome:
         if job.op != "start" and workflow.state is None:
             raise ValueError("the workflow has no state")
         job.state = workflow.state
-        outcome = self._isolated(workflow, job) if self.isolated else self._in_process(workflow, job)
+        outcome = (self._isolated(workflow, job, target) if self.isolated
+                   else self._in_process(workflow, job, target))
         if not outcome.nothing_waits:
             workflow.state = outcome.state
             workflow.snapshot = outcome.snapshot
@@ -261,14 +284,14 @@ class WorkflowEngine:
                 self._remember(outcome.state, outcome.snapshot)
         return outcome
 
-    def _isolated(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+    def _isolated(self, workflow: CaseWorkflow, job: Job, target: SpecBundle | None = None) -> Outcome:
         calendar = self._calendar()
         job.calendar_key = calendar.key
-        bundle = workflow.bundle
+        bundles = {b.cache_key: b for b in (workflow.bundle, target) if b is not None}
 
         def answer(kind: str, key: str) -> Any:
-            if kind == "bundle" and key == bundle.cache_key:
-                return bundle.key, bundle.sources
+            if kind == "bundle" and key in bundles:
+                return bundles[key].key, bundles[key].sources
             if kind == "calendar" and key == calendar.key:
                 return calendar
             raise EngineFailure(f"an engine worker asked for an unknown {kind}", None, limit=True)
@@ -284,7 +307,7 @@ class WorkflowEngine:
         _, message, element_id, limit, _retire = reply
         raise EngineFailure(str(message), element_id, limit=bool(limit))
 
-    def _in_process(self, workflow: CaseWorkflow, job: Job) -> Outcome:
+    def _in_process(self, workflow: CaseWorkflow, job: Job, target: SpecBundle | None = None) -> Outcome:
         runner = getattr(self._runners, "runner", None)
         if runner is None:
             runner = self._runners.runner = StepRunner(self.limits, lambda: self._calendar())
@@ -292,7 +315,7 @@ class WorkflowEngine:
         if live is not None:
             live.script_engine = runner.script_engine
         try:
-            live, outcome = runner.run(job, workflow.bundle, live, snapshot=False)
+            live, outcome = runner.run(job, workflow.bundle, live, snapshot=False, target=target)
         except KeyError:
             if workflow._workflow is not None:
                 workflow._workflow.script_engine = self._reading

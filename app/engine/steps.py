@@ -23,6 +23,7 @@ from SpiffWorkflow.task import TaskState
 
 from app.workdays import WorkCalendar
 
+from . import migrate
 from .helpers import calendar_helpers
 from .sandbox import RestrictedEnvironment, ScriptForbidden, ScriptLimitExceeded
 from .scripting import DEFAULT_MAX_LOOP_INSTANCES, CaseScriptEngine
@@ -33,7 +34,8 @@ from .views import EngineFailure, StepResult, TimerView, UserTaskView, describe,
 
 log = logging.getLogger(__name__)
 
-OPS = frozenset({"start", "complete", "fire_timers", "send_message", "cancel", "recount_timers", "read"})
+OPS = frozenset({"start", "complete", "fire_timers", "send_message", "cancel", "recount_timers", "read",
+                 "migrate"})
 MAX_READY_DATA = 16  # a read sends the data of at most this many open user tasks
 
 
@@ -65,6 +67,7 @@ class Job:
     task_id: str | None = None
     data: dict[str, Any] | None = None   # start: initial data; complete: form data; send_message: payload
     name: str | None = None              # send_message: the message name
+    target_key: str | None = None        # migrate: the bundle of the version the case moves to
 
 
 @dataclass
@@ -118,8 +121,9 @@ class StepRunner:
         return self.serializer.loads(state, bundle, self.script_engine)  # engines are not serialized
 
     def run(self, job: Job, bundle: SpecBundle, workflow: BpmnWorkflow | None,
-            snapshot: bool = True) -> tuple[BpmnWorkflow | None, Outcome]:
+            snapshot: bool = True, target: SpecBundle | None = None) -> tuple[BpmnWorkflow | None, Outcome]:
         """Act on `workflow` (loaded from `job.state` when None), serialize it and describe it.
+        `target`: a migration's target version (the workflow is on it afterwards).
 
         :raises KeyError: `complete` names no READY user task.
         :raises EngineFailure: designer code failed or hit a limit, or the data cannot be stored.
@@ -132,7 +136,12 @@ class StepRunner:
         if job.op == "read":  # no designer code: describe the state as it is
             assert workflow is not None
             return workflow, Outcome(state=None, snapshot=self.snapshot(workflow, bundle, fresh=True))
-        workflow, outcome = self._act(job, bundle, workflow)
+        if job.op == "migrate":
+            assert workflow is not None and target is not None
+            workflow, outcome = self._migrate(job, workflow, target)
+            bundle = target
+        else:
+            workflow, outcome = self._act(job, bundle, workflow)
         if outcome.nothing_waits:
             return workflow, outcome
         assert workflow is not None
@@ -197,6 +206,22 @@ class StepRunner:
         else:
             raise ValueError(f"unknown engine operation {op!r}")
         return workflow, outcome
+
+    def _migrate(self, job: Job, workflow: BpmnWorkflow, target: SpecBundle) -> tuple[BpmnWorkflow, Outcome]:
+        """Move the workflow to `target` (see migrate.py), then run the engine on, as after any step.
+
+        Between the two it goes through the serializer once: the reset tasks and the new boundary
+        events are then registered as a freshly loaded workflow's are (waiting events, timers)."""
+        now = job.now
+        clock: Callable[[], datetime] | None = (lambda: now) if now is not None else None  # type: ignore[return-value]
+        result = StepResult()
+        self.guard(lambda: migrate.apply(workflow, target), clock)
+        try:
+            moved = self.load(self.serializer.dumps(workflow), target)
+        except UnstorableData as exc:
+            raise EngineFailure(exc.message, exc.element_id) from None
+        self.guard(lambda: self._steps(moved, result), clock)
+        return moved, Outcome(state=None, result=result)
 
     def _deliver(self, workflow: BpmnWorkflow, name: str, payload: dict[str, Any],
                  clock: Callable[[], datetime] | None) -> bool:
@@ -270,6 +295,8 @@ class StepRunner:
             for cause in causes[1:2]:
                 if str(cause) and str(cause) not in message:
                     message = f"{message}: {cause}"
+        elif isinstance(exc, migrate.MigrationRefused):
+            message = exc.message
         elif isinstance(exc, (ScriptLimitExceeded, ScriptForbidden, RecursionError)):
             message, limit = str(exc) or type(exc).__name__, True
         else:

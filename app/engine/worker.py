@@ -170,7 +170,8 @@ class _Worker:
             bundle = self.bundle(job.bundle_key)
             if job.state is not None:
                 workflow = self.states.pop((job.bundle_key, job.state), None)
-            workflow, outcome = self.runner.run(job, bundle, workflow)
+            target = self.bundle(job.target_key) if job.target_key is not None else None  # a migration
+            workflow, outcome = self.runner.run(job, bundle, workflow, target=target)
             reply: tuple[Any, ...] = ("ok", outcome)
             if job.op == "read" and job.state is not None and workflow is not None:
                 self.states[(job.bundle_key, job.state)] = workflow  # for the step that follows
@@ -197,7 +198,7 @@ class _Worker:
         if retire:
             return False
         if reply[0] == "ok" and reply[1].state is not None:
-            self.prefetch(job.bundle_key, reply[1].state)
+            self.prefetch(job.target_key or job.bundle_key, reply[1].state)
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < self.rss_limit_kb
 
     def prefetch(self, bundle_key: str, state: str) -> None:
