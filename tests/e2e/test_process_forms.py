@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEntry
+from app.models import AuditEntry, User
+from app.services.identity.principal import Principal
 from tests.bpmn_builder import linear, user
 
 from .flows import case, task_id
@@ -49,6 +51,11 @@ def new_case(api) -> str:
     resp = api.post("/cases", "company", json={"item_code": ITEM["code"], "data": {}})
     assert resp.status_code == 201, resp.get_json()
     return str(resp.get_json()["case_no"])
+
+
+def principal_of(ctx, username: str) -> Principal:
+    with ctx.uow() as uow:
+        return Principal.of(uow.session.scalars(select(User).where(User.username == username)).one())
 
 
 def form_keys_of(api, case_no: str) -> list[str]:
@@ -126,3 +133,24 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(api):
 
 def test_only_admins_and_designers_deploy(api):
     assert deploy(api, ("site_visit.bpmn", MODEL), ("visit.form", V1), user="market_clerk").status_code == 403
+
+
+def test_the_design_pages_read_a_version_and_check_a_form_as_deploy_does(api, ctx):
+    from app.errors import Forbidden
+    from app.services.casework import processes
+
+    inline = (Path(__file__).parent / "data" / "inline_only.bpmn").read_bytes()
+    definition_id = deploy(api, ("inline_only.bpmn", inline)).get_json()["id"]
+    designer = principal_of(ctx, "designer")
+    xml, forms = processes.version_files(ctx, designer, definition_id)
+    assert 'id="inline_only"' in xml and sorted(forms) == ["inline:sign_off", "inline:site_check"]
+    assert [c["key"] for c in json.loads(forms["inline:sign_off"])["components"]] == ["verdict", "sign_off_note"]
+    with pytest.raises(Forbidden):
+        processes.version_files(ctx, principal_of(ctx, "market_clerk"), definition_id)
+
+    assert processes.check_form(ctx, V2, "visit.form") == []
+    assert processes.check_form(ctx, b"{ nope", "visit.form")[0]["field"] == "file"
+    unknown = processes.check_form(ctx, form({"type": "nosuch", "key": "x", "id": "X"}), "visit.form")
+    assert unknown[0]["component"] and "nosuch" in unknown[0]["message"]
+    reserved = processes.check_form(ctx, form({"type": "textfield", "key": "date", "id": "D"}), "visit.form")
+    assert [p["field"] for p in reserved] == ["date"]
