@@ -1,26 +1,46 @@
 // Bundles the design pages' libraries from node_modules into app/static/vendor/ (git-ignored), one
 // script and one stylesheet per entry. Run by `make assets` after `npm ci`; no watch mode on purpose.
+// `node assets/build.mjs --dev`: readable bundles with source maps, to find a library's line in a trace.
 import { build } from "esbuild";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "..", "app", "static", "vendor");
+const dev = process.argv.includes("--dev");
+
+const common = {
+  bundle: true,
+  minify: !dev,
+  sourcemap: dev ? "inline" : false,
+  format: "iife",
+  target: ["es2020"],
+  outdir: out,
+  // Fonts and images the stylesheets name are copied beside them, served from /static as the page
+  // policy wants.
+  loader: { ".woff": "file", ".woff2": "file", ".ttf": "file", ".eot": "file", ".svg": "file", ".png": "file" },
+  assetNames: "design-assets/[name]-[hash]",
+  define: { "process.env.NODE_ENV": '"production"' },
+  legalComments: "linked",
+  logLevel: "warning",
+};
 
 await build({
+  ...common,
   entryPoints: {
     "design-modeler": path.join(here, "design-modeler.js"),
     "design-diff": path.join(here, "design-diff.js"),
   },
-  bundle: true,
-  minify: true,
-  format: "iife",
-  target: ["es2020"],
-  outdir: out,
-  // Fonts and images end up inside the CSS as data: URLs, which the page policy allows (font-src and
-  // img-src data:); no other file needs serving.
-  loader: { ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl", ".eot": "dataurl", ".svg": "dataurl", ".png": "dataurl" },
-  define: { "process.env.NODE_ENV": '"production"' },
-  legalComments: "linked",
-  logLevel: "warning",
+});
+
+// The form editor allows preact only up to the version it names, while the form viewer (whose fields the
+// editor draws) takes the newest: two copies in one bundle break the hooks ("reading 'context'"), so
+// every preact import of this bundle is the editor's own copy.
+const editor = createRequire(import.meta.url).resolve("@bpmn-io/form-js-editor/package.json");
+const editorPreact = path.join(path.dirname(editor), "node_modules", "preact");
+await build({
+  ...common,
+  entryPoints: { "design-forms": path.join(here, "design-forms.js") },
+  alias: { preact: editorPreact },
 });

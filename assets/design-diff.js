@@ -8,6 +8,5 @@ import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
 
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
-import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
 
 window.BanjianDiff = { NavigatedViewer, BpmnModdle, diff, moddleExtensions: { camunda: camundaModdle } };
