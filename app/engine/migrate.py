@@ -126,6 +126,7 @@ def apply(workflow: BpmnWorkflow, target: SpecBundle) -> MigrationPlan:
     assert top is not None
     migrate_workflow(top[0], workflow, target.spec)
     workflow.subprocess_specs = target.subprocess_specs
+    _stand_in_for_removed(workflow)
     for task_id in wrap:
         _wrap_in_boundary_events(_task(workflow, task_id))
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
@@ -204,6 +205,26 @@ def _task(workflow: BpmnWorkflow, task_id: str) -> Any:
     task = workflow.get_task_from_id(UUID(task_id))
     assert task is not None
     return task
+
+
+def _stand_in_for_removed(workflow: BpmnWorkflow) -> None:
+    """Finished tasks on specs the target removed (steps the case has passed) keep their place in the
+    tree, since the data of what follows is stored relative to theirs, and point at the target's start
+    spec instead: the serializer stores a task by its spec's name and could not restore a name the target
+    lacks, and nothing looks a start spec up among finished tasks (joins look for their inputs, boundary
+    joins for their split).
+
+    :raises MigrationRefused: an unfinished task without a place (the plan looks at open tasks; a
+        predicted one left under a running subprocess, say, would end here).
+    """
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for task in wf.tasks.values():
+            if wf.spec.task_specs.get(task.task_spec.name) is not None:
+                continue
+            if not task.has_state(TaskState.FINISHED_MASK):
+                raise MigrationRefused(f"the task '{task.task_spec.bpmn_id or task.task_spec.name}' "
+                                       f"({TaskState.get_name(task.state)}) has no place in the target version")
+            task.task_spec = wf.spec.start
 
 
 def _wrap_in_boundary_events(task: Any) -> None:

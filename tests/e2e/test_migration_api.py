@@ -236,3 +236,46 @@ def test_a_step_waiting_inside_boundary_events_the_target_removed_stays_where_it
     assert not outcome["migrated"] and "boundary" in outcome["reason"]
     with ctx.uow() as uow:
         assert uow.session.scalar(select(EngineTimer.task_key)) == "deadline"
+
+
+def test_a_case_past_a_step_the_target_removed_moves_and_goes_on(api, item):
+    case_no = start(api, item)
+    complete(api, case_no, "first", "market_clerk", {})
+    deploy(api, V2_REMOVES)  # v2 has no "first": the case has passed it already
+    [planned] = preview(api, to_version=2).get_json()["cases"]
+    assert planned["migratable"] and [t["task_key"] for t in planned["tasks"]] == ["second"]
+    assert migrate(api, to_version=2).get_json()["migrated"] == 1
+    assert case(api, case_no)["process_version"] == 2
+    complete(api, case_no, "second", "market_approver", {})
+    assert case(api, case_no)["status"] == "closed"
+
+
+def test_reference_cases_move_at_a_step_and_inside_a_call_activity_then_finish(api, ctx):
+    from .flows import ACCEPT, APPROVE, FOOD, FOOD_APPLY, GRANT, ISSUE, PASS
+
+    at_review = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    for case_no in (at_review,):
+        complete(api, case_no, "preview", "market_clerk", PASS)
+        complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
+    at_issuance = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    complete(api, at_issuance, "preview", "market_clerk", PASS)
+    complete(api, at_issuance, "acceptance", "market_clerk", ACCEPT)
+    complete(api, at_issuance, "review", "market_approver", APPROVE)
+    complete(api, at_issuance, "decision", "market_head", GRANT)
+    assert open_keys(api, at_issuance) == ["issue_licence"]  # inside the issuance call activity
+
+    v1 = (ctx.bpmn_dir / "food_licence.bpmn").read_bytes()
+    v2 = v1.replace('name="审查"'.encode(), 'name="实质审查"'.encode())
+    resp = api.post("/process-definitions", "designer", data={"file": (io.BytesIO(v2), "food_licence.bpmn")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 201 and resp.get_json()["version"] == 2
+    done = api.post("/process-definitions/food_licence/migrations", "designer",
+                    json={"from_version": 1, "to_version": 2}).get_json()
+    assert [(c["case_no"], c["migrated"]) for c in done["cases"]] == [(at_review, True), (at_issuance, True)], done
+
+    assert [t["name"] for t in case(api, at_review)["tasks"]] == ["实质审查"]
+    complete(api, at_review, "review", "market_approver", APPROVE)
+    complete(api, at_review, "decision", "market_head", GRANT)
+    for case_no in (at_review, at_issuance):
+        assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
+        assert case(api, case_no)["process_version"] == 2
