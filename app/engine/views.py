@@ -13,9 +13,6 @@ from datetime import datetime
 from typing import Any
 
 _VAR = re.compile(r"\$\{\s*([A-Za-z_][\w.]*)\s*\}")
-# A task with inline camunda:formData has its fields stored with the process version under this key plus
-# the task id (see services/casework/process_forms.py), so one lookup serves both kinds of form.
-INLINE_FORM_PREFIX = "inline:"
 
 
 class EngineFailure(Exception):
@@ -115,11 +112,9 @@ def user_task_view(task: Any) -> UserTaskView:
     if department is None and groups and "." in groups[0]:
         department = groups[0].split(".", 1)[0]
     form_data = ext.get("formData")
-    key = spec.bpmn_id or spec.name
-    form_key = ext.get("formKey") or (f"{INLINE_FORM_PREFIX}{key}" if form_data else None)  # a formKey wins
     return UserTaskView(
-        id=str(task.id), key=key, name=spec.bpmn_name or spec.bpmn_id or spec.name,
-        candidate_groups=groups, candidate_users=users, assignee=assignee, form_key=form_key,
+        id=str(task.id), key=spec.bpmn_id or spec.name, name=spec.bpmn_name or spec.bpmn_id or spec.name,
+        candidate_groups=groups, candidate_users=users, assignee=assignee, form_key=ext.get("formKey"),
         form_fields=tuple(form_data) if form_data else None, properties=ext.get("properties", {}),
         department=department,
     )

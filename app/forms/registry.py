@@ -20,7 +20,7 @@ class FormRegistry:
         self.forms_dir = Path(forms_dir)
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[int, int], FormDefinition]] = {}
-        self._stored: dict[tuple[int, str], FormDefinition] = {}
+        self._stored: dict[tuple[int, str], FormDefinition | None] = {}
 
     def get(self, form_key: str) -> FormDefinition:
         """The form a `camunda:formKey` names.
@@ -47,18 +47,16 @@ class FormRegistry:
 
     def stored(self, definition_id: int, key: str, load: Callable[[], str | None]) -> FormDefinition | None:
         """The form `key` deployed with a process-definition version; `load()` reads its JSON text (None:
-        not stored). A version never changes, so a parsed form is kept for good; a miss is not cached.
+        not stored). A version never changes, so what was found, or not found, is kept for good (most
+        steps have no inline form: asking again for each would cost a query per step).
 
         :raises FormDefinitionError: the stored text does not parse (it did when it was deployed).
         """
         with self._lock:
-            cached = self._stored.get((definition_id, key))
-        if cached is not None:
-            return cached
+            if (definition_id, key) in self._stored:
+                return self._stored[(definition_id, key)]
         text = load()
-        if text is None:
-            return None
-        form = parse_form(text, key=key)
+        form = parse_form(text, key=key) if text is not None else None
         with self._lock:
             self._stored[(definition_id, key)] = form
         return form

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from app.engine.parser import NSMAP, camunda_extensions
 from app.engine.validate import Problem
-from app.engine.views import INLINE_FORM_PREFIX
 from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.forms import (
     FormDefinition,
@@ -32,7 +31,9 @@ from app.models import ProcessDefinition
 from app.models.process import ProcessForm
 from app.services.context import ServiceContext
 
-INLINE_PREFIX = INLINE_FORM_PREFIX
+# human_tasks.form_key stays the formKey (other modules read it as a forms/ file name); a task without
+# one finds its inline form under this prefix and its task key.
+INLINE_PREFIX = "inline:"
 MAX_FORM_FILES = 200
 FORM_SUFFIXES = (".form", ".json")
 
@@ -148,7 +149,24 @@ def form_of(ctx: ServiceContext, s: Session, definition_id: int, form_key: str) 
     :raises FormDefinitionError: no such form, or one that no longer parses.
     """
     key = storage_key(form_key)
+    form = _stored(ctx, s, definition_id, key)
+    if form is not None:
+        return form
+    if key.startswith(INLINE_PREFIX):
+        raise FormDefinitionError("not deployed with this process version", form_key=key)
+    return ctx.forms.get(key)
 
+
+def inline_form(ctx: ServiceContext, s: Session, definition_id: int, task_key: str) -> FormDefinition | None:
+    """The inline camunda:formData form of a task without a formKey, None if it has none (a version
+    deployed before forms were stored with it has none either: its inline steps take no data, as then).
+
+    :raises FormDefinitionError: the stored form no longer parses.
+    """
+    return _stored(ctx, s, definition_id, inline_key(task_key))
+
+
+def _stored(ctx: ServiceContext, s: Session, definition_id: int, key: str) -> FormDefinition | None:
     def load() -> str | None:
         ids = _with_called(s, definition_id)
         rows: dict[int, str] = {i: text for i, text in s.execute(
@@ -156,12 +174,7 @@ def form_of(ctx: ServiceContext, s: Session, definition_id: int, form_key: str) 
             .where(ProcessForm.definition_id.in_(ids), ProcessForm.form_key == key))}
         return next((rows[i] for i in ids if i in rows), None)  # its own first, then the called ones
 
-    form = ctx.forms.stored(definition_id, key, load)
-    if form is not None:
-        return form
-    if key.startswith(INLINE_PREFIX):
-        raise FormDefinitionError("not deployed with this process version", form_key=key)
-    return ctx.forms.get(key)
+    return ctx.forms.stored(definition_id, key, load)
 
 
 def _with_called(s: Session, definition_id: int) -> list[int]:

@@ -230,8 +230,10 @@ def task_form(ctx: ServiceContext, s: Session, case: Case, task: HumanTask) -> F
 
     :raises ProcessError: the version names a form that cannot be read (nothing is changed).
     """
-    if not task.form_key or case.process_definition_id is None:
+    if case.process_definition_id is None:
         return None
+    if not task.form_key:
+        return process_forms.inline_form(ctx, s, case.process_definition_id, task.task_key)
     try:
         return process_forms.form_of(ctx, s, case.process_definition_id, task.form_key)
     except FormDefinitionError as exc:

@@ -36,7 +36,8 @@ def task(task_id: str) -> Any:
         return redirect(url_for(".case", case_no=done.case_no))
     except (TaskNotFound, TaskAlreadyCompleted):
         abort(404)
-    form = _form(task_id) if page.may_work and page.task.get("form_key") else None
+    # Only who may complete the step sees its form; a step without a formKey may have inline fields.
+    form = _form(task_id) if page.may_work else None
     # Only a case awaiting correction has a correction step: no second lookup for every other task.
     correction = portal.window_correction(ctx(), me, task_id) if page.case["status"] == "correction" else None
     if request.method == "GET":
