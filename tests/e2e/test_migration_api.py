@@ -279,3 +279,59 @@ def test_reference_cases_move_at_a_step_and_inside_a_call_activity_then_finish(a
     for case_no in (at_review, at_issuance):
         assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
         assert case(api, case_no)["process_version"] == 2
+
+
+# -- the page (/design/processes/<key>/migrate) ------------------------------------------------------------
+def page_client(app: Any, who: str) -> Any:
+    from tests.web.signin import sign_in
+
+    client = sign_in(app.test_client(), who)
+    client.get("/lang/en")  # the assertions read the English texts
+    return client
+
+
+def page_post(client: Any, **form: Any) -> Any:
+    from tests.web.signin import csrf_token
+
+    token = csrf_token(client, f"/design/processes/{KEY}/migrate?from=1")
+    return client.post(f"/design/processes/{KEY}/migrate", data={"csrf_token": token, **form})
+
+
+def test_the_page_previews_and_migrates_the_cases_ticked(app, api, item):
+    cases = [start(api, item) for _ in range(2)]
+    deploy(api, V2_ADDS)
+    client = page_client(app, "designer")
+    listing = client.get(f"/design/processes/{KEY}/migrate?from=1").get_data(as_text=True)
+    assert all(c in listing for c in cases) and 'value="2" selected' in listing  # the latest is the default target
+
+    shown = page_post(client, **{"from": "1", "to": "2", "scope": "selected", "cases": [cases[0]], "action": "preview"})
+    assert shown.status_code == 200 and "1 of 1 case(s) can move" in shown.get_data(as_text=True)
+    assert case(api, cases[0])["process_version"] == 1
+
+    done = page_post(client, **{"from": "1", "to": "2", "scope": "selected", "cases": [cases[0]], "action": "migrate"})
+    assert done.status_code == 200 and "1 of 1 case(s) migrated" in done.get_data(as_text=True)
+    assert [case(api, c)["process_version"] for c in cases] == [2, 1]
+
+
+def test_the_page_says_why_a_case_stays_and_refuses_bad_input_readably(app, api, item):
+    case_no = start(api, item)
+    deploy(api, V2_REMOVES)
+    client = page_client(app, "designer")
+    done = page_post(client, **{"from": "1", "to": "2", "scope": "all", "action": "migrate"}).get_data(as_text=True)
+    assert "0 of 1 case(s) migrated" in done and "left unchanged" in done and "removed in the target version" in done
+
+    for form, message in ((({"from": "1", "to": "1", "scope": "all", "action": "migrate"}), "choose a different"),
+                          ({"from": "1", "to": "2", "scope": "selected", "action": "migrate"}, "Tick at least one"),
+                          ({"from": "x", "to": "2", "scope": "all", "action": "preview"}, "Choose the version"),
+                          ({"from": "1", "to": "2", "scope": "all", "action": "explode"}, "Choose the version")):
+        resp = page_post(client, **form)
+        assert resp.status_code == 400 and message in resp.get_data(as_text=True), form
+    assert case(api, case_no)["process_version"] == 1
+
+
+@pytest.mark.parametrize("who", ["market_clerk", "company"])
+def test_the_page_is_for_designers_and_admins(app, item, who):
+    resp = page_client(app, who).get(f"/design/processes/{KEY}/migrate?from=1")
+    assert resp.status_code == 403
+    assert page_client(app, "admin").get(f"/design/processes/{KEY}/migrate?from=1").status_code == 200
+    assert page_client(app, "admin").get("/design/processes/nothing/migrate").status_code == 404
