@@ -15,6 +15,7 @@ from .clock import (
     SupervisionOrder,
 )
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
+from .item_revision import REVISION_STATES, SNAPSHOT_FIELDS, ItemRevision, ItemTerms, case_terms
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
 from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
 from .org import ROLES, Department, Group, User, memberships
@@ -29,5 +30,6 @@ __all__ = [
     "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
+    "ItemRevision", "ItemTerms", "REVISION_STATES", "SNAPSHOT_FIELDS", "case_terms",
     "LIMIT_UNITS", "ProcessDefinition", "ROLES", "TYPE_CODES", "TaskCandidate", "User", "memberships",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .base import Base
 from .item import Item
+from .item_revision import ItemRevision
 from .org import User
 from .process import ProcessDefinition
 
@@ -31,6 +32,8 @@ class Case(Base):
     case_no: Mapped[str] = mapped_column(String(32), unique=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     process_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definitions.id"))
+    # The item revision the case started with: its limits and materials hold for the whole case.
+    item_revision_id: Mapped[int | None] = mapped_column(ForeignKey("item_revisions.id"))
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str | None] = mapped_column(String(64))
@@ -52,6 +55,7 @@ class Case(Base):
     item: Mapped[Item] = relationship(lazy="joined")
     applicant: Mapped[User] = relationship(lazy="joined")
     process_definition: Mapped[ProcessDefinition | None] = relationship()
+    item_revision: Mapped[ItemRevision | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 

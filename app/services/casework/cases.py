@@ -16,6 +16,7 @@ from app.clock import CHINA_TZ
 from app.engine.runtime import EngineFailure, StepResult
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, ItemNotFound, ProcessError
 from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, User
+from app.services.casework.items import published_revision
 from app.services.casework.processes import bundle_for, latest_definition
 from app.services.casework.steps import add_event, lock_case, mark_status, save_step
 from app.services.casework.views import case_summary, event_view, task_view
@@ -63,7 +64,10 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         except EngineFailure as failure:
             raise ProcessError(f"流程启动失败 / the process failed to start: {failure.message}",
                                failure.element_id) from failure
+        # The case is held to the revision published now, whatever is published later.
+        revision = published_revision(s, item.id)
         case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id, application=form_data,
+                    item_revision_id=revision.id if revision is not None else None,
                     applicant_id=owner.id, status="submitted", received_at=now, created_at=now, updated_at=now)
         s.add(case)
         s.flush()

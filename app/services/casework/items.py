@@ -1,13 +1,30 @@
-"""Service items (事项): administration and the public guide."""
+"""Service items (事项): reading them for the guide and the API, and the revision core every change goes
+through (a numbered revision whose published values are copied onto the item row).
+
+The admin workflow (drafts, the publish right, history) lives in app/services/admin/item_catalogue.py;
+this module keeps what the scripted paths need too: `create_item` / `update_item` (POST and PUT
+/items, the demo loader, the CLI) save a revision and publish it in the same step."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, ItemNotFound, ProcessNotFound
-from app.models import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Department, Item
+from app.models import (
+    CASE_KINDS,
+    GUIDE_FIELDS,
+    LIMIT_UNITS,
+    SNAPSHOT_FIELDS,
+    TYPE_CODES,
+    Department,
+    Item,
+    ItemRevision,
+)
+from app.services import audit
 from app.services.casework.processes import form_field_keys, latest_definition
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
@@ -17,23 +34,28 @@ STATUTORY_DEFAULT = {False: 20, True: 45}
 ITEM_FIELDS = ("code", "name", "type_code", "legal_basis", "case_kind", "statutory_limit", "promised_limit",
                "limit_unit", "joint", "departments", "materials", "fees", "process_key", "form_key",
                "case_prefix", "active", "yellow_ratio", "yellow_days")
+Errors = list[dict[str, str]]
 
 
 def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str, Any]) -> dict[str, Any]:
-    """Create an item from already schema-checked data.
+    """Create an item from already schema-checked data and publish it as revision 1 at once (the
+    scripted path; the pages draft first).
 
     :raises Forbidden: not an admin. :raises InvalidInput: a rule across fields is broken.
-    :raises Conflict: the code is taken.
     """
     check_may_configure(principal)
     with ctx.uow(write=True) as uow:
         s = uow.session
         if s.scalar(select(Item.id).where(Item.code == data["code"])) is not None:
             raise InvalidInput("item code taken", [{"field": "code", "message": "已存在 / already exists"}])
-        item = Item(updated_at=ctx.clock.now())
-        _apply(ctx, s, item, data)
-        s.add(item)
-        s.flush()
+        snapshot = snapshot_of(data)
+        _raise(basic_errors(ctx, s, snapshot))
+        now = ctx.clock.now()
+        item = new_item(s, data["code"], snapshot, now, active=bool(data.get("active", True)))
+        revision = add_revision(s, item, snapshot, principal, now)
+        publish_revision(s, item, revision, principal, now)
+        audit.record(s, principal, now, "item.create", "item", item.code, f"{item.name}: revision 1 published",
+                     None, snapshot)
         view = item_view(item)
         uow.commit()
         return view
@@ -41,7 +63,8 @@ def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str
 
 def update_item(ctx: ServiceContext, principal: Principal | None, code: str, data: dict[str, Any]
                 ) -> dict[str, Any]:
-    """Replace an item's settings; running cases keep what they started with.
+    """Replace an item's settings as a new revision, published at once; running cases keep the
+    revision they started with.
 
     :raises Forbidden, ItemNotFound, InvalidInput:
     """
@@ -53,8 +76,19 @@ def update_item(ctx: ServiceContext, principal: Principal | None, code: str, dat
             raise ItemNotFound(f"item '{code}' not found")
         if data.get("code", code) != code:
             raise InvalidInput("code cannot change", [{"field": "code", "message": "不可修改 / cannot change"}])
-        _apply(ctx, s, item, {**data, "code": code})
-        item.updated_at = ctx.clock.now()
+        before = published_snapshot(s, item)
+        snapshot = snapshot_of(data, before)
+        _raise(basic_errors(ctx, s, snapshot))
+        now = ctx.clock.now()
+        revision = add_revision(s, item, snapshot, principal, now)
+        publish_revision(s, item, revision, principal, now)
+        old, new = audit.changes(before, snapshot)
+        audit.record(s, principal, now, "item.revise", "item", code,
+                     f"revision {revision.number} published directly", old, new)
+        if "active" in data and bool(data["active"]) != item.active:
+            item.active = bool(data["active"])
+            audit.record(s, principal, now, "item.activate" if item.active else "item.deactivate", "item", code,
+                         "", {"active": not item.active}, {"active": item.active})
         s.flush()
         view = item_view(item)
         uow.commit()
@@ -89,44 +123,115 @@ def item_view(item: Item) -> dict[str, Any]:
     return view
 
 
-def _apply(ctx: ServiceContext, s: Any, item: Item, data: dict[str, Any]) -> None:
-    errors: list[dict[str, str]] = []
-    dept = s.scalar(select(Department).where(Department.code == data["department"]))
-    if dept is None:
+# -- the revision core ---------------------------------------------------------------------------------
+
+def snapshot_of(data: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The values a revision keeps, from schema-checked data (fields it leaves out keep `base`'s);
+    an empty statutory limit is the law's default for the kind of handling."""
+    snapshot = {f: data[f] if f in data else (base or {}).get(f) for f in SNAPSHOT_FIELDS}
+    for f in GUIDE_FIELDS:
+        snapshot[f] = snapshot[f] or ""
+    snapshot["joint"] = bool(snapshot["joint"])
+    snapshot["departments"] = list(snapshot["departments"] or [])
+    snapshot["materials"] = [dict(m) for m in snapshot["materials"] or []]
+    snapshot["statutory_limit"] = snapshot["statutory_limit"] or STATUTORY_DEFAULT[snapshot["joint"]]
+    snapshot["limit_unit"] = snapshot["limit_unit"] or "wd"
+    snapshot["fees"] = snapshot["fees"] if snapshot["fees"] is not None else "不收费"
+    return snapshot
+
+
+def basic_errors(ctx: ServiceContext, s: Session, snapshot: dict[str, Any]) -> Errors:
+    """The rules every path checks: departments exist, promised ≤ statutory, joint handling names
+    departments, the application form and the process exist."""
+    errors: Errors = []
+    if s.scalar(select(Department.id).where(Department.code == snapshot["department"])) is None:
         errors.append({"field": "department", "message": "未知部门 / unknown department"})
-    known = set(s.scalars(select(Department.code).where(Department.code.in_(data.get("departments", [])))))
-    for code in data.get("departments", []):
-        if code not in known:
-            errors.append({"field": "departments", "message": f"未知部门 / unknown department '{code}'"})
-    joint = bool(data.get("joint"))
-    statutory = data.get("statutory_limit") or STATUTORY_DEFAULT[joint]
-    if data["promised_limit"] > statutory:
-        errors.append({"field": "promised_limit",
-                       "message": f"承诺时限不能超过法定时限 {statutory} / must not exceed the statutory limit"})
-    if joint and not data.get("departments"):
+    known = set(s.scalars(select(Department.code).where(Department.code.in_(snapshot["departments"]))))
+    errors += [{"field": "departments", "message": f"未知部门 / unknown department '{code}'"}
+               for code in snapshot["departments"] if code not in known]
+    if snapshot["promised_limit"] > snapshot["statutory_limit"]:
+        errors.append({"field": "promised_limit", "message": f"承诺时限不能超过法定时限 {snapshot['statutory_limit']}"
+                       " / must not exceed the statutory limit"})
+    if snapshot["joint"] and not snapshot["departments"]:
         errors.append({"field": "departments", "message": "并联审批需要协办部门 / joint handling needs departments"})
-    if data.get("form_key"):
-        keys = form_field_keys(ctx, data["form_key"])
+    if snapshot.get("form_key"):
+        keys = form_field_keys(ctx, snapshot["form_key"])
         if keys is None:
             errors.append({"field": "form_key", "message": "表单不存在 / form not found"})
         elif keys & ctx.engine.reserved_names:
             errors.append({"field": "form_key", "message": "表单字段名与脚本函数重名 / field names reserved "
                            f"for script helpers: {', '.join(sorted(keys & ctx.engine.reserved_names))}"})
     try:
-        latest_definition(s, data["process_key"])
+        latest_definition(s, snapshot["process_key"])
     except ProcessNotFound:
         errors.append({"field": "process_key", "message": "流程未部署 / process not deployed"})
-    if errors:
-        raise InvalidInput("事项数据无效 / invalid item", errors)
+    return errors
+
+
+def new_item(s: Session, code: str, snapshot: dict[str, Any], now: datetime, active: bool) -> Item:
+    item = Item(code=code, updated_at=now, active=active)
+    apply_snapshot(s, item, snapshot)
+    s.add(item)
+    s.flush()
+    return item
+
+
+def apply_snapshot(s: Session, item: Item, snapshot: dict[str, Any]) -> None:
+    """Copy a revision's values onto the item row (what the guide, inboxes and new cases read)."""
     for f in ITEM_FIELDS:
-        if f in data:
-            setattr(item, f, data[f])
-    item.statutory_limit = statutory
-    item.department = dept
-    item.guide = {f: data.get(f) or "" for f in GUIDE_FIELDS}
+        if f in snapshot and f not in ("code", "active"):
+            setattr(item, f, snapshot[f])
+    item.department = s.scalars(select(Department).where(Department.code == snapshot["department"])).one()
+    item.guide = {**{f: snapshot.get(f) or "" for f in GUIDE_FIELDS},
+                  "result_sample_file": snapshot.get("result_sample_file")}
+
+
+def add_revision(s: Session, item: Item, snapshot: dict[str, Any], author: Principal | None, now: datetime,
+                 state: str = "draft") -> ItemRevision:
+    number = (s.scalar(select(func.max(ItemRevision.number)).where(ItemRevision.item_id == item.id)) or 0) + 1
+    revision = ItemRevision(item_id=item.id, number=number, state=state, snapshot=snapshot, created_at=now,
+                            created_by_id=author.id if author else None,
+                            created_by_name=author.username if author else "cli")
+    s.add(revision)
+    s.flush()
+    return revision
+
+
+def publish_revision(s: Session, item: Item, revision: ItemRevision, publisher: Principal | None,
+                     now: datetime) -> None:
+    """The revision becomes the item's published one; the one before is superseded (cases that pinned
+    it keep it)."""
+    for old in s.scalars(select(ItemRevision).where(ItemRevision.item_id == item.id,
+                                                    ItemRevision.state == "published")):
+        old.state = "superseded"
+    revision.state = "published"
+    revision.published_at = now
+    revision.published_by_id = publisher.id if publisher else None
+    revision.published_by_name = publisher.username if publisher else "cli"
+    apply_snapshot(s, item, revision.snapshot)
+    item.updated_at = now
+    s.flush()
+
+
+def published_revision(s: Session, item_id: int) -> ItemRevision | None:
+    return s.scalar(select(ItemRevision).where(ItemRevision.item_id == item_id, ItemRevision.state == "published"))
+
+
+def published_snapshot(s: Session, item: Item) -> dict[str, Any]:
+    """The published values (the item row's, for an item from before revisions had a row of its own)."""
+    revision = published_revision(s, item.id)
+    if revision is not None:
+        return dict(revision.snapshot)
+    view = item_view(item)
+    return snapshot_of({**view, "result_sample_file": (item.guide or {}).get("result_sample_file")})
 
 
 def check_may_configure(principal: Principal | None) -> None:
     """Only administrators configure items (None: the CLI, trusted). :raises Forbidden:"""
     if principal is not None and not principal.is_admin:
         raise Forbidden("只有管理员可以配置事项 / only admins may configure items")
+
+
+def _raise(errors: Errors) -> None:
+    if errors:
+        raise InvalidInput("事项数据无效 / invalid item", errors)

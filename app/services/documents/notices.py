@@ -29,7 +29,18 @@ from sqlalchemy.orm import Session, joinedload
 from app.clock import CHINA_TZ
 from app.engine.runtime import StepResult
 from app.errors import CaseNotFound, NotFound
-from app.models import NOTICE_KINDS, Case, CaseCounter, CaseEvent, CaseFile, Item, Notice, User
+from app.models import (
+    NOTICE_KINDS,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseFile,
+    Item,
+    ItemTerms,
+    Notice,
+    User,
+    case_terms,
+)
 from app.services.casework.steps import SavedStep
 from app.services.context import ServiceContext
 from app.services.identity.access import can_see_case
@@ -173,7 +184,7 @@ class _Issuing:
         }
 
     def _receipt(self) -> dict[str, Any]:
-        item = self._item
+        item = self._terms
         received = self.case.received_at or self.now
         return {
             "materials": self._materials(), "case_kind": item.case_kind,
@@ -181,7 +192,7 @@ class _Issuing:
             "limit_unit": item.limit_unit,
             # 《行政许可法》第三十二条: a correction notice within five days, or the case counts as accepted.
             "correction_notice_by": self.cal.limit_end(received, 5, "wd").isoformat(),
-            "office_hours": (item.guide or {}).get("office_hours") or "",
+            "office_hours": (self._item.guide or {}).get("office_hours") or "",
         }
 
     def _correction(self) -> dict[str, Any]:
@@ -193,7 +204,7 @@ class _Issuing:
                 "deadline": _date_text(self.data.get("correction_deadline"))}
 
     def _acceptance(self) -> dict[str, Any]:
-        item = self._item
+        item = self._terms
         accepted = self.case.accepted_at or self.now
         return {
             "accepted_on": _day(accepted).isoformat(), "limit_unit": item.limit_unit,
@@ -225,7 +236,7 @@ class _Issuing:
                 .where(CaseFile.case_id == self.case.id, CaseFile.superseded_at.is_(None)).order_by(CaseFile.id)):
             files.setdefault(material, []).append(filename)
         listed = [{"name": m["name"], "required": bool(m.get("required")), "files": files.pop(m["name"], [])}
-                  for m in self._item.materials or [] if isinstance(m, dict) and m.get("name")]
+                  for m in self._terms.materials if isinstance(m, dict) and m.get("name")]
         return listed + [{"name": name, "required": False, "files": names} for name, names in files.items()]
 
     # -- what several kinds read, loaded once ------------------------------------------------------
@@ -235,6 +246,11 @@ class _Issuing:
         item = self.s.get(Item, self.case.item_id, options=[joinedload(Item.department)])
         assert item is not None
         return item
+
+    @cached_property
+    def _terms(self) -> ItemTerms:
+        """Limits and materials of the item revision the case started with."""
+        return case_terms(self.case)
 
     @cached_property
     def _applicant(self) -> User:

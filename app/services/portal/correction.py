@@ -18,6 +18,7 @@ from app.models import (
     HumanTask,
     Notice,
     TaskCandidate,
+    case_terms,
 )
 from app.services.casework import tasks
 from app.services.casework.steps import add_event
@@ -92,7 +93,8 @@ class _Correction:
 
     @classmethod
     def of(cls, s: Session, case: Case, task: HumanTask) -> _Correction:
-        return cls(task.id, task.form_key, _deficiencies(s, case), _materials(case.item), case.applicant_id)
+        return cls(task.id, task.form_key, _deficiencies(s, case),
+                   _materials(case_terms(case)), case.applicant_id)  # type: ignore[arg-type]  # same attributes
 
 
 def _window_correction(s: Session, task_id: str) -> _Correction | None:

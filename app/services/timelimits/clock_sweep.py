@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Alarm, Case, CaseClock
+from app.models import Alarm, Case, CaseClock, case_terms
 from app.services.casework.timers import RETRY_AFTER_FAILURE, postpone_item
 from app.services.context import ServiceContext
 from app.services.events import log_event
@@ -210,7 +210,7 @@ def _deem_accepted(ctx: ServiceContext, s: Session, cal: WorkCalendar, clock: Ca
     has_decision = s.scalar(select(CaseClock.id).where(CaseClock.case_id == case.id, CaseClock.kind == "decision",
                                                        CaseClock.state != "stopped"))
     if has_decision is None:
-        clocks.start_decision(s, cal, case, case.item, received, now)
+        clocks.start_decision(s, cal, case, case_terms(case), received, now)
     log_event(s, case.id, now, "deemed_accepted", None,
               message="逾期未告知补正，自收到申请材料之日起即为受理（《行政许可法》第三十二条）",
               data_after={"accepted_at": received.isoformat()})

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Alarm, CaseClock, ClockExtension, HumanTask, Item
+from app.models import Alarm, CaseClock, ClockExtension, HumanTask, Item, ItemTerms, case_terms
 from app.models.case import FINAL_STATUSES, Case
 from app.services.context import ServiceContext
 from app.services.events import log_event
@@ -42,7 +42,7 @@ class Thresholds:
     days: int = 1
 
     @classmethod
-    def of(cls, item: Item | None, properties: dict[str, Any] | None = None) -> Thresholds:
+    def of(cls, item: Item | ItemTerms | None, properties: dict[str, Any] | None = None) -> Thresholds:
         props = properties or {}
         ratio = _float(props.get("yellowRatio")) or (item.yellow_ratio if item else None) or 0.8
         days = _int(props.get("yellowDays"))
@@ -127,7 +127,7 @@ def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, 
     binding_before = _binding(by_kind)
     if before is None or ("submitted" in reached and before == "correction"):
         by_kind["notice"] = start_clock(s, cal, case, "notice", now, NOTICE_LIMIT, "wd", now,
-                                        Thresholds.of(case.item), department=_department(case.item))
+                                        Thresholds.of(case_terms(case)), department=_department(case.item))
     for status_ in reached:
         _on_status(s, cal, case, status_, by_kind, now)
     steps = {c.task_id: c for c in clocks if c.kind == "step" and c.state != "stopped"}
@@ -136,7 +136,7 @@ def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, 
         parsed = _step_limit(view)
         if parsed:
             steps[view.id] = start_clock(s, cal, case, "step", now, parsed[0], parsed[1], now,
-                                         Thresholds.of(case.item, view.properties), task_id=view.id,
+                                         Thresholds.of(case_terms(case), view.properties), task_id=view.id,
                                          name=view.name or view.key, department=view.department)
     if case.status in FINAL_STATUSES:  # withdrawn, or ended by an end event without a status of its own
         stop(s, [*by_kind.values(), *steps.values()], now)
@@ -176,7 +176,7 @@ def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind:
     if reached in ("correction", "accepted", "refused") and "notice" in by_kind:
         stop(s, [by_kind.pop("notice")], now)
     if reached == "accepted" and "decision" not in by_kind:
-        by_kind["decision"] = start_decision(s, cal, case, case.item, case.accepted_at or now, now)
+        by_kind["decision"] = start_decision(s, cal, case, case_terms(case), case.accepted_at or now, now)
     if reached in ("decided", "refused") and "decision" in by_kind:
         stop(s, [by_kind.pop("decision")], now)
         # A request the head never answered has nothing left to extend (the terminate end event of the
@@ -185,12 +185,12 @@ def _on_status(s: Session, cal: WorkCalendar, case: Case, reached: str, by_kind:
                   .values(state="lapsed", decided_at=now), execution_options={"synchronize_session": False})
     if reached == "decided":
         by_kind["issuance"] = start_clock(s, cal, case, "issuance", case.decided_at or now, ISSUANCE_LIMIT, "wd",
-                                          now, Thresholds.of(case.item), department=_department(case.item))
+                                          now, Thresholds.of(case_terms(case)), department=_department(case.item))
     if reached == "issued" and "issuance" in by_kind:
         stop(s, [by_kind.pop("issuance")], now)
 
 
-def start_decision(s: Session, cal: WorkCalendar, case: Case, item: Item, started_at: datetime,
+def start_decision(s: Session, cal: WorkCalendar, case: Case, item: Item | ItemTerms, started_at: datetime,
                    now: datetime) -> CaseClock:
     unit = item.limit_unit if item.limit_unit in ("wd", "d") else "wd"
     return start_clock(s, cal, case, "decision", started_at, item.promised_limit, unit, now, Thresholds.of(item),
@@ -201,7 +201,7 @@ def _step_limit(view: Any) -> tuple[int, str] | None:
     return parse_limit((getattr(view, "properties", None) or {}).get("timeLimit"))
 
 
-def _department(item: Item | None) -> str | None:
+def _department(item: Item | ItemTerms | None) -> str | None:
     return item.department.code if item is not None and item.department is not None else None
 
 

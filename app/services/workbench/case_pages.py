@@ -25,6 +25,7 @@ from app.models import (
     ProcessDefinition,
     TaskCandidate,
     User,
+    case_terms,
 )
 from app.services.casework.cases import UNREADABLE, process_data, readable_workflow
 from app.services.casework.views import case_summary, event_view, task_view
@@ -197,12 +198,12 @@ def _task_data(ctx: ServiceContext, workflow: Any, task_id: str) -> dict[str, An
 
 
 def _summary(s: Session, case: Case) -> dict[str, Any]:
-    item = case.item
+    item, terms = case.item, case_terms(case)  # limits and materials: the revision the case started with
     view = case_summary(case)
-    view.update(case_kind=item.case_kind, promised_limit=item.promised_limit, statutory_limit=item.statutory_limit,
-                limit_unit=item.limit_unit, joint=item.joint, applicant_phone=case.applicant.phone,
+    view.update(case_kind=terms.case_kind, promised_limit=terms.promised_limit, statutory_limit=terms.statutory_limit,
+                limit_unit=terms.limit_unit, joint=terms.joint, applicant_phone=case.applicant.phone,
                 application=dict(case.application or {}), application_form=item.form_key,
-                required_materials=[m for m in item.materials or [] if isinstance(m, dict)],
+                required_materials=[m for m in terms.materials if isinstance(m, dict)],
                 promised_due=None, promised_due_provisional=False)
     clock = clocks.decision_deadline(s, case.id)
     if clock is not None:  # the decision clock's deadline: extensions and special procedures included
