@@ -147,6 +147,9 @@ def test_the_design_pages_read_a_version_and_check_a_form_as_deploy_does(api, ct
     assert [c["key"] for c in json.loads(forms["inline:sign_off"])["components"]] == ["verdict", "sign_off_note"]
     with pytest.raises(Forbidden):
         processes.version_files(ctx, principal_of(ctx, "market_clerk"), definition_id)
+    # What the modeler opens, sent back unchanged, is the same version.
+    again = processes.deploy(ctx, designer, xml.encode(), "inline_only.bpmn", {k: v.encode() for k, v in forms.items()})
+    assert [(d.version, d.created) for d in again] == [(1, False)]
 
     assert processes.check_form(ctx, V2, "visit.form") == []
     assert processes.check_form(ctx, b"{ nope", "visit.form")[0]["field"] == "file"

@@ -55,12 +55,15 @@ def storage_key(form_key: str) -> str:
 
 def uploaded(forms: Mapping[str, bytes] | None) -> tuple[dict[str, str], list[ErrorDetail]]:
     """The uploaded form files as {file name a formKey names: JSON text}, and a problem for each file that
-    is not a readable form-js form (naming the file, under `field: file`)."""
+    is not a readable form-js form (naming the file, under `field: file`). Files no formKey names are
+    checked too but not stored; `inline:<task>` entries are skipped (the BPMN's formData is the source)."""
     texts: dict[str, str] = {}
     problems: list[ErrorDetail] = []
     if forms and len(forms) > MAX_FORM_FILES:
         return {}, [{"field": "file", "message": f"at most {MAX_FORM_FILES} form files"}]
     for raw_name, raw in (forms or {}).items():
+        if raw_name.startswith(INLINE_PREFIX):
+            continue  # a version's inline form as read back (version_files): made again from the BPMN
         name = raw_name.replace("\\", "/").rsplit("/", 1)[-1]  # a formKey names a file, not a path
         try:
             key = normalize_form_key(name)
