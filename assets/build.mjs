@@ -2,6 +2,7 @@
 // script and one stylesheet per entry. Run by `make assets` after `npm ci`; no watch mode on purpose.
 // `node assets/build.mjs --dev`: readable bundles with source maps, to find a library's line in a trace.
 import { build } from "esbuild";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -10,7 +11,26 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "..", "app", "static", "vendor");
 const dev = process.argv.includes("--dev");
 
+// CodeMirror (the FEEL fields of the form editor's panel) mounts its styles with style-mod, which puts
+// a <style> element into a document's head; the page policy blocks that (style-src 'self'). Taking
+// the constructable-stylesheet path it already uses for shadow roots (document.adoptedStyleSheets,
+// which the policy does not govern) keeps the policy as it is. The build fails if the line moved.
+const STYLE_MOD_HEAD = "if (!root.head && root.adoptedStyleSheets && win.CSSStyleSheet) {";
+const adoptedStyles = {
+  name: "style-mod-adopted-sheets",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]style-mod[\\/]src[\\/]style-mod\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      if (!source.includes(STYLE_MOD_HEAD)) {
+        throw new Error(`${args.path}: the line to patch is gone; see assets/build.mjs`);
+      }
+      return { contents: source.replace(STYLE_MOD_HEAD, "if (root.adoptedStyleSheets && win.CSSStyleSheet) {"), loader: "js" };
+    });
+  },
+};
+
 const common = {
+  plugins: [adoptedStyles],
   bundle: true,
   minify: !dev,
   sourcemap: dev ? "inline" : false,
