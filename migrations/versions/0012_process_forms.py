@@ -7,6 +7,9 @@ Create Date: 2026-12-03 14:00:00
 """
 from __future__ import annotations
 
+import hashlib
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,8 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Versions deployed before this table have no rows here; their formKeys are still read from the
-    # forms/ folder (see processes.stored_form), as they always were.
+    # Versions deployed before this table keep reading their formKeys from the forms/ folder, as they
+    # always did (process_forms.form_of); their inline fields are stored below, so that their running
+    # cases get the form a new deploy would give them.
     op.create_table(
         'process_forms',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -31,6 +35,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_process_forms')),
         sa.UniqueConstraint('definition_id', 'form_key', name='uq_process_forms_definition_key'),
     )
+    _store_inline_forms()
+
+
+def _store_inline_forms() -> None:
+    from app.forms import FormDefinitionError, form_from_camunda_fields, parse_form
+    from app.services.casework.process_forms import inline_fields, inline_key
+
+    definitions = sa.table('process_definitions', sa.column('id', sa.Integer), sa.column('bpmn_xml', sa.Text))
+    forms = sa.table('process_forms', sa.column('definition_id', sa.Integer), sa.column('form_key', sa.String),
+                     sa.column('content', sa.Text), sa.column('content_hash', sa.String))
+    bind = op.get_bind()
+    rows = []
+    for definition_id, xml in bind.execute(sa.select(definitions.c.id, definitions.c.bpmn_xml)).all():
+        for task_id, fields in inline_fields((xml or '').encode('utf-8')).items():
+            try:
+                form = form_from_camunda_fields(fields, form_id=f'inline-{task_id}')
+                parse_form(form, key=inline_key(task_id))
+            except FormDefinitionError:
+                continue  # as before: the step takes no data
+            text = json.dumps(form, ensure_ascii=False, sort_keys=True)
+            rows.append({'definition_id': definition_id, 'form_key': inline_key(task_id), 'content': text,
+                         'content_hash': hashlib.sha256(text.encode('utf-8')).hexdigest()})
+    if rows:
+        op.bulk_insert(forms, rows)
 
 
 def downgrade() -> None:

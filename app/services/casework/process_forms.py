@@ -136,12 +136,13 @@ def stored_texts(ctx: ServiceContext, s: Session, definition: ProcessDefinition)
     rows = s.execute(select(ProcessForm.form_key, ProcessForm.content)
                      .where(ProcessForm.definition_id == definition.id)).all()
     texts: dict[str, str] = {key: text for key, text in rows}
-    if not texts:
-        for form_key in definition.forms or []:
-            try:
-                texts[normalize_form_key(form_key)] = ctx.forms.read_text(form_key)
-            except FormDefinitionError:
-                continue
+    for form_key in definition.forms or []:
+        try:
+            key = storage_key(form_key)
+            if key not in texts and not key.startswith(INLINE_PREFIX):
+                texts[key] = ctx.forms.read_text(key)
+        except FormDefinitionError:
+            continue
     return dict(sorted(texts.items()))
 
 
