@@ -72,4 +72,13 @@ def test_inline_fields_render_validate_and_complete_on_the_task_page(browser, li
     assert done["data_after"]["inspector_name"] == "王五" and done["data_after"]["floors"] == 3
     assert done["data_after"]["has_parking"] is True and done["data_after"]["visit_date"] == "2026-11-25"
     assert done["data_after"]["verdict"] == "pass"
+
+    # The approver's step shows the clerk's verdict in its readonly field.
+    approver = sign_in(browser, live_server, "market_approver")
+    approver.goto(f"{live_server}/staff/tasks/{view['tasks'][0]['id']}")
+    expect(approver.get_by_label("复核意见", exact=False).first).to_be_editable()
+    expect(approver.get_by_label("核查结论", exact=False).first).to_have_value("pass")
+    expect(approver.get_by_label("核查结论", exact=False).first).not_to_be_editable()
+    shots(approver, "readonly-verdict")
+    approver.context.close()
     page.context.close()
