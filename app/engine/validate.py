@@ -156,8 +156,8 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
             result.forms.add(form_key)
             keys = form_fields(form_key) if form_fields is not None else set()
             if keys is None:
-                problems.append(Problem(eid, f"user task '{eid}': form '{form_key}' was neither deployed with "
-                                             "the process nor found in the server's forms/ folder"))
+                problems.append(Problem(eid, f"user task '{eid}': form '{form_key}' is neither uploaded with "
+                                             "the process nor a readable form in the server's forms/ folder"))
             fields |= keys or set()
         clash = sorted(fields & reserved)
         if clash:  # task data with these names would hide the helper from every script of the case

@@ -35,7 +35,6 @@ from app.services.context import ServiceContext
 # one finds its inline form under this prefix and its task key.
 INLINE_PREFIX = "inline:"
 MAX_FORM_FILES = 200
-FORM_SUFFIXES = (".form", ".json")
 
 ErrorDetail = dict[str, Any]
 
