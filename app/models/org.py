@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -51,6 +51,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
     # Real-name identity of an applicant: a resident ID number (citizen) or a unified social credit
     # code (company); `id_kind` says which.
     id_kind: Mapped[str | None] = mapped_column(String(8))
@@ -62,6 +63,11 @@ class User(Base):
     # older ones stop working on the server, whatever the browser kept (a password change does the
     # same through the password stamp).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an administrator chooses the password (a new account, a reset): until the user picks
+    # their own, every page leads to the change-password page and the API gives no token.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # When an administrator disabled the account (`active` False); kept for the user list.
+    disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     department: Mapped[Department | None] = relationship()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.errors import Forbidden, InvalidInput
 from app.models import Alarm, CalendarDay, CalendarYear
+from app.services import audit
 from app.services.admin.calendar_files import LAST_YEAR, DayEntry, day_problem, validate_entries
 from app.services.calendar import bump_revision, seed_calendar
 from app.services.casework import timers
@@ -74,8 +75,13 @@ def import_year(ctx: ServiceContext, principal: Principal | None, year: int, ent
         rows = [e for e in checked if e.day not in local]
         s.add_all(CalendarDay(day=e.day, kind=e.kind, name=e.name, source="import", updated_at=now, updated_by=actor)
                   for e in rows)
+        was_published = _is_published(s, year)
         _set_year(s, year, True, "import", now, actor)
         moved = _changed(ctx, s, date(year, 1, 1), now, actor)
+        audit.record(s, principal, now, "calendar.import", "calendar", year,
+                     f"导入 {year} 年节假日安排 / imported the {year} arrangement: {len(rows)} days, "
+                     f"{moved} deadlines moved", {"published": was_published},
+                     {"published": True, "days": len(rows), "kept_local": len(checked) - len(rows)})
         uow.commit()
     log.info("calendar %s imported by %s: %s days, %s local kept, %s deadlines moved",
              year, principal.username if principal else "system", len(rows), len(checked) - len(rows), moved)
@@ -102,6 +108,7 @@ def set_day(ctx: ServiceContext, principal: Principal | None, day: date, kind: s
     with _changing(ctx) as uow:
         s = uow.session
         row = s.get(CalendarDay, day)
+        before = _day_fields(row)
         if kind is None:
             if row is not None:
                 s.delete(row)
@@ -111,8 +118,12 @@ def set_day(ctx: ServiceContext, principal: Principal | None, day: date, kind: s
                 s.add(row)
             row.kind, row.name, row.source = kind, name, "local" if local else "admin"
             row.updated_at, row.updated_by = now, actor
+        after = {"kind": kind, "name": name, "local": local} if kind else _day_fields(None)
         moved = _changed(ctx, s, day, now, actor)
         published = _is_published(s, day.year)
+        audit.record(s, principal, now, "calendar.set_day", "calendar", day.isoformat(),
+                     f"修改 {day.isoformat()} / set {day.isoformat()} to {kind or 'the weekday rule'}; "
+                     f"{moved} deadlines moved", *audit.changes(before, after))
         uow.commit()
     log.info("calendar day %s set to %s%s by %s: %s deadlines moved", day, kind or "weekday rule",
              " (local)" if local else "", principal.username if principal else "system", moved)
@@ -147,8 +158,13 @@ def set_published(ctx: ServiceContext, principal: Principal | None, year: int, p
     actor = principal.id if principal else None
     with _changing(ctx) as uow:
         s = uow.session
+        was_published = _is_published(s, year)
         _set_year(s, year, published, "admin", now, actor)
         moved = _changed(ctx, s, date(year, 1, 1), now, actor)
+        audit.record(s, principal, now, "calendar.publish" if published else "calendar.unpublish", "calendar",
+                     year, f"{year} 年{'已' if published else '未'}发布 / {year} marked "
+                     f"{'published' if published else 'not published'}; {moved} deadlines moved",
+                     {"published": was_published}, {"published": published})
         uow.commit()
     log.info("calendar %s marked %s by %s: %s deadlines moved", year, "published" if published else "unpublished",
              principal.username if principal else "system", moved)
@@ -264,6 +280,13 @@ def _set_year(s: Session, year: int, published: bool, source: str, now: datetime
         s.execute(update(Alarm).where(Alarm.key == f"calendar:{year}", Alarm.cleared_at.is_(None))
                   .values(cleared_at=now).execution_options(synchronize_session=False))
     s.flush()
+
+
+def _day_fields(row: CalendarDay | None) -> dict[str, Any]:
+    """A day as the audit trail shows it: no row is the weekday rule."""
+    if row is None:
+        return {"kind": None, "name": "", "local": False}
+    return {"kind": row.kind, "name": row.name, "local": row.source == "local"}
 
 
 def _is_published(s: Session, year: int) -> bool:

@@ -24,6 +24,8 @@ class Principal:
     password_stamp: str = ""
     # Sessions and tokens carry it; signing out bumps the stored one (User.session_version).
     session_version: int = 0
+    # An administrator chose the password: pages lead to the change-password page, the API gives no token.
+    must_change_password: bool = False
 
     @classmethod
     def of(cls, user: User) -> Principal:
@@ -33,6 +35,7 @@ class Principal:
             department=user.department.code if user.department else None, staff_no=user.staff_no,
             department_name=user.department.name if user.department else None,
             password_stamp=user.password_hash[-8:], session_version=user.session_version,
+            must_change_password=bool(user.must_change_password),
         )
 
     def has(self, *roles: str) -> bool:
