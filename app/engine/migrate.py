@@ -10,8 +10,11 @@ What we add:
   place in the target: its spec was removed, its type changed, or a started multi-instance or
   subprocess was changed in its running settings -> the case cannot move, with that reason. A case
   moves only whole: a single open task without a place refuses the migration, and nothing changes.
-- A reset copies the parent's data over the task's own; an open task keeps its own data here (a
-  parallel-approval instance keeps the department it was routed to).
+- A reset copies the parent's data over the task's own and clears its engine data; an open task keeps
+  both here (a parallel-approval instance keeps the department it was routed to and its place in the
+  output list; a timer keeps its due time unless its definition changed).
+- Finished tasks on removed specs (steps the case has passed) stay in the tree on a stand-in spec.
+- Event subprocesses, which SpecDiff's walk from the start never reaches, are aligned as well.
 - A target that wraps an open task in boundary events (a deadline timer added in v2) gets the
   boundary structure built around the task as it stands (the task keeps its id and its claim), so the
   new events wait from the migration on.
@@ -28,16 +31,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
-from .serializer import _registry
+from .parser import CaseParser
 from .specs import SpecBundle
 
-# Specs are compared as our serializer writes them (SpecDiff converts each task spec).
-_REGISTRY = _registry()
+
+def _spec_registry() -> Any:
+    """A registry that converts every task spec our parser makes (SpecDiff compares specs as dicts).
+    The parser's capped multi-instance classes are subclasses the library's registry does not know
+    (the state serializer never converts specs): they convert as the classes they extend."""
+    config = dict(SPIFF_CONFIG)
+    for parser_cls, _spec in CaseParser.OVERRIDE_PARSER_CLASSES.values():
+        for attr in ("PARALLEL_MI_CLASS", "SEQUENTIAL_MI_CLASS"):
+            capped = getattr(parser_cls, attr, None)
+            if capped is not None and capped not in config:
+                base = next((c for c in capped.__mro__[1:] if c in SPIFF_CONFIG), None)
+                if base is not None:
+                    config[capped] = SPIFF_CONFIG[base]
+    return BpmnWorkflowSerializer.configure(config)
+
+
+_REGISTRY = _spec_registry()
+
+
+class _SpecDiff(SpecDiff):
+    """SpecDiff walks a spec from its start along the outputs; an event subprocess hangs off the start's
+    triggers instead, so the walk never reaches it (and WorkflowDiff fails on its task). Specs the walk
+    missed are aligned too, the same way (by BPMN id first)."""
+
+    def __init__(self, registry: Any, original: Any, new: Any) -> None:
+        super().__init__(registry, original, new)
+        for spec in list(original.task_specs.values()):
+            if spec not in self.alignment:
+                self._align(spec, original, new)
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 # Settings a started multi-instance or subprocess runs by: changing them under running instances
@@ -116,7 +149,10 @@ def apply(workflow: BpmnWorkflow, target: SpecBundle) -> MigrationPlan:
     if not checked.migratable:
         raise MigrationRefused(checked.why_not or "the case cannot move")
     diffs = _diffs(workflow, target)
-    own_data = {t.id: deepcopy(t.data) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)}
+    _connect_loop_merges(target)
+    reset = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    own_data = {t.id: deepcopy(t.data) for t in reset}
+    own_internal = {t.id: deepcopy(t.internal_data) for t in reset if _keeps_internal_data(t, diffs, workflow)}
     wrap = [t.task_id for t in checked.tasks if t.note]
     for sp_id, sp in list(workflow.subprocesses.items()):
         pair = diffs[sp_id]
@@ -132,6 +168,8 @@ def apply(workflow: BpmnWorkflow, target: SpecBundle) -> MigrationPlan:
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         if task.id in own_data:
             task.data = own_data[task.id]
+        if task.id in own_internal:
+            task.internal_data = own_internal[task.id]
     return checked
 
 
@@ -139,14 +177,14 @@ def _diffs(workflow: BpmnWorkflow, target: SpecBundle) -> dict[Any, tuple[Workfl
     """The diff of the workflow (key None) and of each running subprocess (key: its parent task's id;
     None when the target has no such process). What `diff_workflow` does, keeping the spec diffs,
     which name the changed attributes."""
-    top = SpecDiff(_REGISTRY, workflow.spec, target.spec)
+    top = _SpecDiff(_REGISTRY, workflow.spec, target.spec)
     diffs: dict[Any, tuple[WorkflowDiff, SpecDiff] | None] = {None: (WorkflowDiff(workflow, top), top)}
     for sp_id, sp in workflow.subprocesses.items():
         new = target.subprocess_specs.get(sp.spec.name)
         if new is None:
             diffs[sp_id] = None
         else:
-            spec_diff = SpecDiff(_REGISTRY, sp.spec, new)
+            spec_diff = _SpecDiff(_REGISTRY, sp.spec, new)
             diffs[sp_id] = (WorkflowDiff(sp, spec_diff), spec_diff)
     return diffs
 
@@ -199,6 +237,28 @@ def _lost_split(task: Any, new: Any) -> bool:
 
 
 # -- applying --------------------------------------------------------------------------------------------------
+def _keeps_internal_data(task: Any, diffs: dict[Any, tuple[WorkflowDiff, SpecDiff] | None], top: Any) -> bool:
+    """A reset clears a task's engine data: a multi-instance instance's item and index (without them its
+    output is never merged), a timer's due time, a caught message. An open task keeps it, unless its
+    event definition changed in the target (a new timer expression is evaluated afresh)."""
+    pair = diffs.get(None if task.workflow is top else task.workflow.parent_task_id)
+    changed = pair[1].changed.get(task.task_spec, ()) if pair is not None else ()
+    return "event_definition" not in changed and "typename" not in changed
+
+
+def _connect_loop_merges(target: SpecBundle) -> None:
+    """A multi-instance task merges each finished instance's output through an event of the instance's
+    spec, which the library connects when it creates an instance with that spec object (or restores
+    a serialized spec). The target's specs may never have created one in this process: connect them,
+    as the spec deserializer does (idempotent)."""
+    for spec in (target.spec, *target.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = spec.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
+
+
 def _task(workflow: BpmnWorkflow, task_id: str) -> Any:
     from uuid import UUID
 

@@ -335,3 +335,48 @@ def test_the_page_is_for_designers_and_admins(app, item, who):
     assert resp.status_code == 403
     assert page_client(app, "admin").get(f"/design/processes/{KEY}/migrate?from=1").status_code == 200
     assert page_client(app, "admin").get("/design/processes/nothing/migrate").status_code == 404
+
+
+def test_a_parallel_approval_with_an_extension_request_moves_and_every_department_keeps_its_task(api, ctx):
+    from .flows import DEPARTMENTS, approval, joint_to_approval
+
+    case_no = joint_to_approval(api)
+    complete(api, case_no, "dept_approval", "fire_approver", approval(), department="fire")
+    asked = api.post(f"/cases/{case_no}/extensions", "housing_approver", json={"reason": "需组织专家评审"})
+    assert asked.status_code == 201, asked.get_json()
+    before = {(t["task_key"], t["department"]) for t in case(api, case_no)["tasks"]}
+    assert ("dept_approval", "health") in before and ("dept_approval", "planning") in before
+    assert "approve_extension" in {k for k, _ in before}  # inside the event subprocess
+
+    v1 = (ctx.bpmn_dir / "construction_permit.bpmn").read_bytes()
+    v2 = v1.replace('name="并联审批"'.encode(), 'name="并联审批（会签）"'.encode())
+    assert v2 != v1
+    resp = api.post("/process-definitions", "designer", data={"file": (io.BytesIO(v2), "construction_permit.bpmn")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    done = api.post("/process-definitions/construction_permit/migrations", "designer",
+                    json={"from_version": 1, "to_version": 2, "cases": [case_no]}).get_json()
+    assert done["migrated"] == 1, done
+
+    view = case(api, case_no)
+    assert {(t["task_key"], t["department"]) for t in view["tasks"]} == before
+    assert {t["name"] for t in view["tasks"] if t["task_key"] == "dept_approval"} == {"并联审批（会签）"}
+    for department in DEPARTMENTS[1:]:  # the others approve on v2, each on its own instance
+        complete(api, case_no, "dept_approval", f"{department}_approver", approval(), department=department)
+    view = case(api, case_no)
+    assert sorted(a["department"] for a in view["data"]["approvals"]) == sorted(DEPARTMENTS)
+    assert "decision" in [t["task_key"] for t in view["tasks"]]
+
+
+def test_a_failing_expression_in_the_target_leaves_that_case_unchanged_and_the_others_move(api, ctx, item):
+    cases = [start(api, item) for _ in range(2)]
+    complete(api, cases[1], "first", "market_clerk", {})  # at "second": the broken timer is not on its way
+    broken = V2_TIMER.replace(b'"P5D"', b"no_such_variable")
+    deploy(api, broken)
+    before = state_of(ctx, cases[0])
+    outcomes = migrate(api, to_version=2).get_json()["cases"]
+    assert [(o["case_no"], o["migrated"]) for o in outcomes] == [(cases[0], False), (cases[1], True)]
+    assert "unchanged" in outcomes[0]["reason"] and "no_such_variable" in outcomes[0]["reason"]
+    assert state_of(ctx, cases[0]) == before and case(api, cases[0])["process_version"] == 1
+    with ctx.uow() as uow:
+        assert uow.session.scalar(select(EngineTimer.id)) is None
