@@ -380,3 +380,17 @@ def test_a_failing_expression_in_the_target_leaves_that_case_unchanged_and_the_o
     assert state_of(ctx, cases[0]) == before and case(api, cases[0])["process_version"] == 1
     with ctx.uow() as uow:
         assert uow.session.scalar(select(EngineTimer.id)) is None
+
+
+def test_a_waiting_timer_the_target_keeps_keeps_its_due_time(api, ctx, clock, item):
+    deploy(api, V2_TIMER)  # v2: new cases wait with a 5-day timer
+    case_no = start(api, item)
+    with ctx.uow() as uow:
+        due = uow.session.scalar(select(EngineTimer.due_at))
+    deploy(api, V2_TIMER.replace('name="初审"'.encode(), 'name="初审（新）"'.encode()))  # v3: a new name only
+    clock.advance(timedelta(days=2))
+    done = api.post(f"/process-definitions/{KEY}/migrations", "designer", json={"from_version": 2, "to_version": 3})
+    assert done.get_json()["migrated"] == 1, done.get_json()
+    with ctx.uow() as uow:
+        assert uow.session.execute(select(EngineTimer.task_key, EngineTimer.due_at)).all() == [("deadline", due)]
+    assert [t["name"] for t in case(api, case_no)["tasks"]] == ["初审（新）"]
