@@ -34,10 +34,22 @@ class TokenRequest(Strict):
     password = fields.String(required=True, validate=validate.Length(1, 256))
 
 
+class FileRef(Strict):
+    """A template or sample file uploaded with POST /items/files: the stored bytes' hash and the name to
+    offer (type and size are read again from the bytes)."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    filename = fields.String(required=True, validate=validate.Length(1, 200))
+    content_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 200))
+    size = fields.Integer(load_default=None, allow_none=True)
+
+
 class Material(Strict):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     required = fields.Boolean(load_default=True)
     description = fields.String(load_default="", validate=validate.Length(0, 2000))
+    template = fields.Nested(FileRef, load_default=None, allow_none=True)  # 申请表单范本 / 空白表格
+    sample = fields.Nested(FileRef, load_default=None, allow_none=True)  # 示范文本 (a filled-in example)
 
 
 class _ItemFields(Strict):
@@ -61,6 +73,7 @@ class _ItemFields(Strict):
     # Alarm thresholds (电子监察); empty = the defaults: yellow at 80 % elapsed or 1 working day left.
     yellow_ratio = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0.05, 1.0))
     yellow_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 60))
+    result_sample_file = fields.Nested(FileRef, load_default=None, allow_none=True)  # 办理结果样本
 
 
 # An item: the fields above plus the public guide fields, all free text.

@@ -7,6 +7,7 @@ this module keeps what the scripted paths need too: `create_item` / `update_item
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,13 @@ ITEM_FIELDS = ("code", "name", "type_code", "legal_basis", "case_kind", "statuto
                "limit_unit", "joint", "departments", "materials", "fees", "process_key", "form_key",
                "case_prefix", "active", "yellow_ratio", "yellow_days")
 Errors = list[dict[str, str]]
+# The admin package's full rule set (item_rules.check), handed in by callers that have it: casework
+# cannot import the admin package, which builds on it.
+Rules = Callable[[ServiceContext, Session, dict[str, Any], str], tuple[dict[str, Any], Errors]]
 
 
-def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str, Any]) -> dict[str, Any]:
+def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str, Any], rules: Rules | None = None
+                ) -> dict[str, Any]:
     """Create an item from already schema-checked data and publish it as revision 1 at once (the
     scripted path; the pages draft first).
 
@@ -48,8 +53,8 @@ def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str
         s = uow.session
         if s.scalar(select(Item.id).where(Item.code == data["code"])) is not None:
             raise InvalidInput("item code taken", [{"field": "code", "message": "已存在 / already exists"}])
-        snapshot = snapshot_of(data)
-        _raise(basic_errors(ctx, s, snapshot))
+        snapshot, errors = _checked(ctx, s, snapshot_of(data), data["code"], rules)
+        _raise(errors)
         now = ctx.clock.now()
         item = new_item(s, data["code"], snapshot, now, active=bool(data.get("active", True)))
         revision = add_revision(s, item, snapshot, principal, now)
@@ -61,8 +66,8 @@ def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str
         return view
 
 
-def update_item(ctx: ServiceContext, principal: Principal | None, code: str, data: dict[str, Any]
-                ) -> dict[str, Any]:
+def update_item(ctx: ServiceContext, principal: Principal | None, code: str, data: dict[str, Any],
+                rules: Rules | None = None) -> dict[str, Any]:
     """Replace an item's settings as a new revision, published at once; running cases keep the
     revision they started with.
 
@@ -77,8 +82,8 @@ def update_item(ctx: ServiceContext, principal: Principal | None, code: str, dat
         if data.get("code", code) != code:
             raise InvalidInput("code cannot change", [{"field": "code", "message": "不可修改 / cannot change"}])
         before = published_snapshot(s, item)
-        snapshot = snapshot_of(data, before)
-        _raise(basic_errors(ctx, s, snapshot))
+        snapshot, errors = _checked(ctx, s, snapshot_of(data, before), code, rules)
+        _raise(errors)
         now = ctx.clock.now()
         revision = add_revision(s, item, snapshot, principal, now)
         publish_revision(s, item, revision, principal, now)
@@ -133,11 +138,18 @@ def snapshot_of(data: dict[str, Any], base: dict[str, Any] | None = None) -> dic
         snapshot[f] = snapshot[f] or ""
     snapshot["joint"] = bool(snapshot["joint"])
     snapshot["departments"] = list(snapshot["departments"] or [])
-    snapshot["materials"] = [dict(m) for m in snapshot["materials"] or []]
+    snapshot["materials"] = [_material(m) for m in snapshot["materials"] or [] if isinstance(m, dict)]
     snapshot["statutory_limit"] = snapshot["statutory_limit"] or STATUTORY_DEFAULT[snapshot["joint"]]
     snapshot["limit_unit"] = snapshot["limit_unit"] or "wd"
     snapshot["fees"] = snapshot["fees"] if snapshot["fees"] is not None else "不收费"
     return snapshot
+
+
+def _material(m: dict[str, Any]) -> dict[str, Any]:
+    """One shape for every material, however it came in (the demo file has no file keys)."""
+    return {"name": m.get("name") or "", "required": bool(m.get("required", True)),
+            "description": m.get("description") or "", "template": m.get("template") or None,
+            "sample": m.get("sample") or None}
 
 
 def basic_errors(ctx: ServiceContext, s: Session, snapshot: dict[str, Any]) -> Errors:
@@ -230,6 +242,11 @@ def check_may_configure(principal: Principal | None) -> None:
     """Only administrators configure items (None: the CLI, trusted). :raises Forbidden:"""
     if principal is not None and not principal.is_admin:
         raise Forbidden("只有管理员可以配置事项 / only admins may configure items")
+
+
+def _checked(ctx: ServiceContext, s: Session, snapshot: dict[str, Any], code: str, rules: Rules | None
+             ) -> tuple[dict[str, Any], Errors]:
+    return rules(ctx, s, snapshot, code) if rules is not None else (snapshot, basic_errors(ctx, s, snapshot))
 
 
 def _raise(errors: Errors) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -16,10 +17,10 @@ from app.models import (
     Item,
     ProcessDefinition,
 )
+from app.services.admin import item_files
 from app.services.casework.items import item_view
 from app.services.casework.processes import latest_definition
 from app.services.context import ServiceContext
-from app.services.portal.common import _materials
 
 
 def catalogue(ctx: ServiceContext, query: str = "") -> list[dict[str, Any]]:
@@ -50,13 +51,43 @@ def item_guide(ctx: ServiceContext, code: str) -> dict[str, Any]:
         if item is None:
             raise ItemNotFound(f"事项不存在 / item '{code}' not found")
         guide = item_view(item)
-        guide["materials"] = _materials(item)
+        guide["materials"] = guide_materials(item)
+        guide["result_sample_file"] = (item.guide or {}).get("result_sample_file") or None
         guide["type_name"] = TYPE_CODES.get(item.type_code, item.type_code)
         guide["steps"] = process_steps(_process_xml(s, item))
         names = dict(s.execute(select(Department.code, Department.name)
                                .where(Department.code.in_(item.departments or []))).all())
         guide["department_names"] = [names.get(c, c) for c in item.departments or []]
         return guide
+
+
+def guide_materials(item: Item) -> list[dict[str, Any]]:
+    """The published materials with their template and sample files (references, or None)."""
+    return [{"index": i, "name": str(m.get("name")), "required": bool(m.get("required")),
+             "description": str(m.get("description") or ""), "template": _ref(m.get("template")),
+             "sample": _ref(m.get("sample"))}
+            for i, m in enumerate(item.materials or []) if isinstance(m, dict) and m.get("name")]
+
+
+def guide_file(ctx: ServiceContext, code: str, sha256: str) -> tuple[dict[str, Any], Path]:
+    """A template or sample file the published revision of an active item offers (public, like the
+    guide); drafts' files and withdrawn items' files are not.
+
+    :raises NotFound:
+    """
+    with ctx.uow() as uow:
+        item = uow.session.scalar(select(Item).where(Item.code == code, Item.active.is_(True)))
+        published = {"materials": item.materials, "result_sample_file": (item.guide or {}).get("result_sample_file")
+                      } if item is not None else {}
+    ref = next((r for r in item_files.refs(published) if r["sha256"] == sha256), None)
+    path = item_files.store_for(ctx).path(sha256) if ref is not None else None
+    if ref is None or path is None or not path.is_file():
+        raise NotFound("文件不存在 / file not found")
+    return ref, path
+
+
+def _ref(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value.get("sha256") else None
 
 
 def process_xml(ctx: ServiceContext, code: str) -> str:

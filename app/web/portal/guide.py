@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, send_file
 
-from app.errors import ItemNotFound
+from app.errors import ItemNotFound, NotFound
 from app.services.portal import catalogue as find_items
 from app.services.portal import group_items, item_guide, process_xml
+from app.services.portal.guide import guide_file
 
 from ..session import ctx
 from . import bp
@@ -46,4 +47,17 @@ def process_diagram(code: str) -> Any:
     response = Response(xml, mimetype="application/xml")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@bp.get("/items/<code>/files/<sha256>")
+def guide_download(code: str, sha256: str) -> Any:
+    """A template or sample file the guide offers: public, as the guide is, and always a download
+    (never shown inline: it is somebody's upload)."""
+    try:
+        ref, path = guide_file(ctx(), code, sha256)
+    except NotFound:
+        abort(404)
+    response = send_file(path, mimetype=ref["content_type"], as_attachment=True, download_name=ref["filename"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
