@@ -122,7 +122,7 @@ class UserRow:
     def of(cls, user: User) -> UserRow:
         dept = user.department
         return cls(user.id, user.username, user.full_name, user.role, dept.code if dept else None,
-                   dept.name if dept else None, tuple(g.name for g in user.groups), user.staff_no, user.phone,
+                   dept.name if dept else None, tuple(sorted(g.name for g in user.groups)), user.staff_no, user.phone,
                    user.email, user.active, user.must_change_password, user.disabled_at, user.created_at)
 
 
