@@ -21,7 +21,7 @@
 
   function shown(value) {
     if (value === undefined || value === null || value === "") { return "—"; }
-    if (typeof value !== "object") { return String(value); }
+    if (typeof value !== "object") { return String(value).replace(/^#ref:/, ""); }  // a reference, by id
     if (value.body !== undefined) { return String(value.body); }           // conditions, scripts
     if (value.id) { return value.id; }
     if (value.$type) { return value.$type.replace(/^\w+:/, ""); }
@@ -62,8 +62,10 @@
     });
     Object.keys(changes._changed).forEach(function (id) {
       var entry = changes._changed[id];
+      // bpmn-js-differ 3 passes jsondiffpatch's [before, after] to changed(model, key, newValue, oldValue),
+      // so its `oldValue` holds the value after the change (the test of this page pins the direction).
       var details = Object.keys(entry.attrs).map(function (attr) {
-        return attr + ": " + shown(entry.attrs[attr].oldValue) + " → " + shown(entry.attrs[attr].newValue);
+        return attr + ": " + shown(entry.attrs[attr].newValue) + " → " + shown(entry.attrs[attr].oldValue);
       });
       any = true;
       row(tbody, id, entry.model.name, "changed", details);
