@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
-from .parser import BPMN_NS, CAMUNDA_NS, CaseParser
+from .juel import JuelError, is_juel
+from .parser import BPMN_NS, CAMUNDA_NS, EXPRESSION_ELEMENTS, CaseParser, flow_element_id, python_expression
 from .sandbox import check_expression, check_script
 from .scripting import DEFAULT_MAX_LOOP_INSTANCES
 from .specs import BpmnSource
@@ -166,11 +167,13 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
         _check_code(owner, element.text, check_script, "script", problems)
     elif local in ("preScript", "postScript") and element.tag.startswith(f"{{{SPIFF_NS}}}"):
         _check_code(owner, element.text, check_script, local, problems)
-    elif local in ("conditionExpression", "completionCondition", "loopCardinality",
-                   "timeDuration", "timeDate", "timeCycle"):
-        _check_code(owner, element.text, check_expression, local, problems)
-        if local == "loopCardinality":
-            _check_cardinality(owner, element.text, loop_cap, problems)
+    elif local in EXPRESSION_ELEMENTS and element.tag == f"{{{BPMN_NS}}}{local}":
+        python = _check_expression(flow_element_id(element), local, element.text, problems)
+        if local == "loopCardinality" and python is not None:
+            _check_cardinality(flow_element_id(element), python, loop_cap, problems)
+    elif local == "multiInstanceLoopCharacteristics" and element.get(f"{{{CAMUNDA_NS}}}collection") is not None:
+        _check_expression(flow_element_id(element), "collection", element.get(f"{{{CAMUNDA_NS}}}collection"),
+                          problems)
     elif local == "scriptTask" and not element.findall(f"{{{BPMN_NS}}}script"):
         problems.append(Problem(eid, "script task has no script"))
     elif local == "callActivity":
@@ -191,6 +194,26 @@ def _owner_id(element: etree._Element) -> str | None:
             return str(current.get("id"))
         current = current.getparent()
     return None
+
+
+def _check_expression(owner: str | None, what: str, text: str | None, problems: list[Problem]) -> str | None:
+    """Check one expression, JUEL (`${...}`) or Python; returns the Python it runs as, if it is valid."""
+    if not text or not text.strip() or not is_juel(text):
+        before = len(problems)
+        _check_code(owner, text, check_expression, what, problems)
+        return None if len(problems) > before else python_expression(what, text or "")
+    try:
+        python = python_expression(what, text)
+    except JuelError as exc:
+        problems.append(Problem(owner, f"{what} '{text.strip()}' is outside the supported expression "
+                                       f"language: {exc}"))
+        return None
+    # A translation names only variables, so the names check for designer Python does not apply.
+    error = check_expression(python)
+    if error:
+        problems.append(Problem(owner, f"{what} '{text.strip()}' does not compile in the restricted engine: {error}"))
+        return None
+    return python
 
 
 def _check_code(owner: str | None, text: str | None, check: Callable[[str], str | None], what: str,

@@ -1,0 +1,188 @@
+"""Camunda expressions (the JUEL subset) become Python for the restricted engine: the translation table,
+what the translation evaluates to there, and the refusals with the reason a designer reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.engine.juel import JuelError, translate
+from app.engine.parser import python_expression
+from app.engine.sandbox import RestrictedEnvironment
+
+ENV = RestrictedEnvironment()
+
+
+def run(text: str, **data: Any) -> Any:
+    """What `text` evaluates to over `data` in the restricted engine, as a gateway would see it."""
+    return ENV.evaluate(translate(text), dict(data))
+
+
+@pytest.mark.parametrize(("juel", "python"), [
+    ("${approved}", "approved"),
+    ("#{approved}", "approved"),
+    ("  ${ approved }\n", "approved"),
+    ("${!rejected}", "(not rejected)"),
+    ("${not rejected}", "(not rejected)"),
+    ("${a && b}", "(a and b)"),
+    ("${a and b}", "(a and b)"),
+    ("${a || b}", "(a or b)"),
+    ("${a or b}", "(a or b)"),
+    ("${a == 1}", "(a == 1)"),
+    ("${a eq 1}", "(a == 1)"),
+    ("${a != 'x'}", "(a != 'x')"),
+    ("${a ne 'x'}", "(a != 'x')"),
+    ("${a < 1}", "(a is not None and a < 1)"),
+    ("${a lt 1}", "(a is not None and a < 1)"),
+    ("${a gt b}", "(a is not None and b is not None and a > b)"),
+    ("${a le 1.5}", "(a is not None and a <= 1.5)"),
+    ("${2 ge 1}", "(2 >= 1)"),
+    ("${empty x}", "(x in (None, '', [], {}))"),
+    ("${a + 1}", "(a + 1)"),
+    ("${a - 1}", "(a - 1)"),
+    ("${a * 2}", "(a * 2)"),
+    ("${a / 2}", "(a / 2)"),
+    ("${a div 2}", "(a / 2)"),
+    ("${a % 2}", "(a % 2)"),
+    ("${a mod 2}", "(a % 2)"),
+    ("${-a}", "(-a)"),
+    ("${a ? 'x' : 'y'}", "('x' if a else 'y')"),
+    ("${true}", "True"),
+    ("${false}", "False"),
+    ("${null}", "None"),
+    ("${1e3}", "1000.0"),
+    ("${.5}", "0.5"),
+    ("${applicant.name}", "(applicant or {}).get('name')"),
+    ("${applicant['name']}", "(applicant or {}).get('name')"),
+    ("${items[0]}", "items[0]"),
+    ("${'it''s'}", None),  # two literals side by side: refused below
+    ("PT${hours}H", "('PT' + str(hours) + 'H')"),
+    ("${a}${b}", "(str(a) + str(b))"),
+    ("cost \\${not} ${x}", "('cost ${not} ' + str(x))"),
+    ("x + 1", "x + 1"),  # no ${: Python as before, unchanged
+    ("amount > 100 and approved", "amount > 100 and approved"),
+])
+def test_translation_table(juel: str, python: str | None):
+    if python is None:
+        with pytest.raises(JuelError):
+            translate(juel)
+    else:
+        assert translate(juel) == python
+
+
+@pytest.mark.parametrize(("juel", "data", "expected"), [
+    ("${result == 'agree' && amount > 100}", {"result": "agree", "amount": 150}, True),
+    ("${result == 'agree' && amount > 100}", {"result": "agree", "amount": 100}, False),
+    ("${result == 'agree' && amount > 100}", {"result": "disagree", "amount": 150}, False),
+    ("${result == 'agree' && amount > 100}", {"result": "agree", "amount": None}, False),  # null: false
+    ("${!rejected}", {"rejected": False}, True),
+    ("${a || b && c}", {"a": False, "b": True, "c": False}, False),  # && binds tighter than ||
+    ("${!a == b}", {"a": True, "b": False}, True),                    # ! binds tighter than ==
+    ("${1 + 2 * 3 == 7}", {}, True),
+    ("${(1 + 2) * 3}", {}, 9),
+    ("${10 - 4 - 3}", {}, 3),                                          # left-associative
+    ("${-2 * 3}", {}, -6),
+    ("${7 div 2}", {}, 3.5),                                           # EL division is never integer
+    ("${7 mod 4}", {}, 3),
+    ("${a < b == true}", {"a": 1, "b": 2}, True),                      # relational before equality
+    ("${a ? b ? 1 : 2 : 3}", {"a": True, "b": False}, 2),             # nested ternary
+    ("${x > 0 ? 'positive' : 'not positive'}", {"x": 0}, "not positive"),
+    ("${empty x}", {"x": None}, True),
+    ("${empty x}", {"x": ""}, True),
+    ("${empty x}", {"x": []}, True),
+    ("${empty x}", {"x": {}}, True),
+    ("${empty x}", {"x": 0}, False),
+    ("${empty x}", {"x": False}, False),
+    ("${empty x}", {"x": "a"}, False),
+    ("${not empty x.list}", {"x": {"list": [1]}}, True),
+    ("${x == null}", {"x": None}, True),
+    ("${x != null}", {"x": 0}, True),
+    ("${x < 1}", {"x": None}, False),
+    ("${1 > x}", {"x": None}, False),
+    ("${x >= y}", {"x": None, "y": None}, False),
+    ("${a.b.c}", {"a": {"b": {"c": 5}}}, 5),
+    ("${a.missing}", {"a": {}}, None),            # a missing map key is null, as in EL
+    ("${a.b.c}", {"a": None}, None),              # so is a property of null
+    ("${a['x y']}", {"a": {"x y": 1}}, 1),
+    ("${a[i]}", {"a": [10, 20], "i": 1}, 20),
+    ("${a[0].name}", {"a": [{"name": "fire"}]}, "fire"),
+    ("${'it\\'s' == \"it's\"}", {}, True),        # escaped quotes in both kinds of string
+    ("${'a\\\\b'}", {}, "a\\b"),                  # an escaped backslash
+    ("${\"}\" == x}", {"x": "}"}, True),          # a brace inside a string does not end the expression
+    ("${'中文' == x}", {"x": "中文"}, True),
+    ("${金额 > 100}", {"金额": 120}, True),        # identifiers may be Chinese, as in Java
+    ("P${days}D", {"days": 5}, "P5D"),
+    ("R3/PT${minutes}M", {"minutes": 10}, "R3/PT10M"),
+    ("${duration}", {"duration": "PT4H"}, "PT4H"),
+    ("${departments}", {"departments": ["fire", "health"]}, ["fire", "health"]),
+    ("${a and b}", {"a": True, "b": None}, None),  # Python and/or: a falsy value routes as false
+])
+def test_what_the_translation_evaluates_to(juel: str, data: dict[str, Any], expected: Any):
+    assert run(juel, **data) == expected
+
+
+def test_a_property_is_a_key_never_a_python_attribute():
+    assert translate("${a.__class__}") == "(a or {}).get('__class__')"
+    assert run("${a.__class__}", a={}) is None
+    with pytest.raises(AttributeError):  # a text has no properties
+        run("${a.upper}", a="x")
+
+
+def test_an_unknown_variable_fails_naming_it_as_camunda_does():
+    with pytest.raises(NameError, match="'amount'"):
+        run("${amount > 100}")
+    with pytest.raises(NameError, match="'note'"):  # `empty` does not make a missing variable empty
+        run("${empty note}")
+
+
+@pytest.mark.parametrize(("juel", "reason"), [
+    ("${execution.getVariable('x')}", "'execution' is Camunda's own object"),
+    ("${task.assignee}", "'task' is Camunda's own object"),
+    ("${bean.method()}", "method calls ('method(...)')"),
+    ("${a.b()}", "method calls ('b(...)')"),
+    ("${a['b']()}", "method calls"),
+    ("${f(x)}", "function calls ('f(...)')"),
+    ("${fn:length(x)}", "function calls ('fn:length(...)')"),
+    ("${x -> x + 1}", "lambda expressions"),
+    ("${a = 1}", "assignments"),
+    ("${a += 'x'}", "+="),
+    ("${a; b}", "';'"),
+    ("${{1, 2}}", "set and map literals"),
+    ("${[1, 2]}", "expected a value"),
+    ("${a, b}", "lists of values"),
+    ("${a instanceof b}", "'instanceof'"),
+    ("${a & b}", "write && or and"),
+    ("${class == 1}", "a variable cannot be called 'class'"),
+    ("${_secret}", "a variable cannot be called '_secret'"),
+    ("${'a\\nb'}", "is not an escape"),
+    ("${a", "never closed"),
+    ("${}", "empty expression"),
+    ("${a b}", "unexpected 'b'"),
+    ("${(a}", "expected ')'"),
+    ("${a ? b}", "expected ':'"),
+    ("${a.}", "expected a property name"),
+    ("${a @ b}", "unexpected character '@'"),
+    ("${" + "(" * 60 + "a" + ")" * 60 + "}", "nested more than"),
+    ("${" + "1" * 40 + "}", "more than 30 characters"),
+    ("${" + "a + " * 2000 + "a}", "characters long"),
+])
+def test_refusals_say_what_is_not_supported(juel: str, reason: str):
+    with pytest.raises(JuelError) as refused:
+        translate(juel)
+    assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(("kind", "text", "python"), [
+    ("timeDuration", "P7D", "'P7D'"),                     # ISO text, as Camunda reads it
+    ("timeDuration", " PT1H30M ", "'PT1H30M'"),
+    ("timeCycle", "R6/P1D", "'R6/P1D'"),
+    ("timeCycle", "R/PT10M", "'R/PT10M'"),
+    ("timeDate", "2026-12-01T09:00:00+08:00", "'2026-12-01T09:00:00+08:00'"),
+    ("timeDuration", '"P5D"', '"P5D"'),                   # our Python convention keeps working
+    ("timeDuration", "timedelta(days=2)", "timedelta(days=2)"),
+    ("timeDuration", "PT${hours}H", "('PT' + str(hours) + 'H')"),
+    ("conditionExpression", "P7D", "P7D"),                # only timers read ISO text
+])
+def test_timer_text(kind: str, text: str, python: str):
+    assert python_expression(kind, text) == python
