@@ -10,6 +10,7 @@ starts on v2, waits at the new task, and the clerk's task page shows the new for
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -21,6 +22,7 @@ from .test_csp import watched
 from .test_staff_pages import call
 
 TIMEOUT = 20000
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 # Makes room right of the correction merge (as the space tool does) and splits its flow to the preview
 # with a new user task (bpmn-js drops a shape created on a flow into it, as a designer dragging a task
@@ -57,7 +59,14 @@ def test_designer_adds_a_task_with_a_new_form_and_a_new_case_runs_on_v2(browser,
     page.get_by_role("link", name="在建模器中打开").click()
     page.wait_for_selector('#canvas [data-element-id="preview"]', timeout=TIMEOUT)
     expect(page.locator("#modeler-status")).to_contain_text("已打开 food_licence.bpmn")
+    assert_accessible(page)
     shots(page, "opened")
+    page.get_by_role("tab", name="表单").click()
+    page.locator('#form-list li[data-form-key="review.form"] button').click()  # opened, not edited
+    expect(page.locator("#form-preview")).to_contain_text("审查意见", timeout=TIMEOUT)
+    page.get_by_role("tab", name="流程图").click()
+    page.get_by_role("button", name="部署").click()  # nothing edited: the same version
+    expect(page.locator("#modeler-status")).to_contain_text("内容未变：food_licence 仍为 v1。", timeout=TIMEOUT)
 
     task_id = page.evaluate(ADD_TASK)
     page.click(f'#canvas [data-element-id="{task_id}"]')
@@ -90,6 +99,7 @@ def test_designer_adds_a_task_with_a_new_form_and_a_new_case_runs_on_v2(browser,
     editor_panel.get_by_label("Field label", exact=True).fill("核查结论")
     editor_panel.get_by_label("Key", exact=True).fill("site_check_result")
     expect(page.locator("#form-preview")).to_contain_text("核查结论", timeout=TIMEOUT)  # live preview
+    assert_accessible(page)
     page.get_by_role("button", name="检查表单").click()
     expect(page.locator("#form-status")).to_have_text("表单没有问题。")
     page.get_by_role("button", name="随流程图保存表单").click()
@@ -125,3 +135,29 @@ def test_designer_adds_a_task_with_a_new_form_and_a_new_case_runs_on_v2(browser,
     expect(clerk.get_by_label("核查结论")).to_be_visible(timeout=TIMEOUT)
     shots(clerk, "task-with-new-form")
     clerk.context.close()
+
+
+def test_a_blank_diagram_is_checked_and_a_local_file_opens_and_downloads(browser, live_server, shots):
+    page = sign_in(browser, live_server, "designer")
+    console = watched(page)
+    page.goto(f"{live_server}/design/modeler")
+    page.wait_for_selector("#canvas .djs-element", timeout=TIMEOUT)
+    page.get_by_role("button", name="检查", exact=True).click()
+    expect(page.locator("#modeler-status")).to_contain_text("个问题", timeout=TIMEOUT)
+    expect(page.locator("#problem-list li.problem").first).not_to_be_empty()
+    shots(page, "blank-checked")
+
+    page.get_by_label("打开本地 BPMN 文件").set_input_files(str(BPMN / "food_licence_reissue.bpmn"))
+    expect(page.locator("#modeler-status")).to_have_text("已打开 food_licence_reissue.bpmn。", timeout=TIMEOUT)
+    expect(page.locator('#canvas [data-element-id="handle_on_spot"]')).to_have_count(1)
+    expect(page.locator("#problem-list li.problem")).to_have_count(0)  # the old diagram's marks are gone
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载 BPMN").click()
+    assert download.value.suggested_filename == "food_licence_reissue.bpmn"
+    assert 'id="food_licence_reissue"' in Path(download.value.path()).read_text(encoding="utf-8")
+
+    page.get_by_role("button", name="部署").click()  # the file as it is: the same as the deployed v1
+    expect(page.locator("#modeler-status")).to_contain_text("内容未变：food_licence_reissue 仍为 v1。",
+                                                            timeout=TIMEOUT)
+    assert page.evaluate("window.__violations") == [] and console == []
+    page.context.close()

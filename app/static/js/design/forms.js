@@ -83,6 +83,7 @@
     var schema = this.forms[key] !== undefined ? JSON.parse(this.forms[key])
       : { id: "Form_" + key.replace(/\W+/g, "_"), type: "default", schemaVersion: 16, components: [] };
     this.current = key;
+    this.opened = undefined;  // until the editor has it
     document.getElementById("form-title").textContent = key;
     document.getElementById("form-empty").hidden = true;
     document.getElementById("form-tools").hidden = false;
@@ -93,7 +94,13 @@
       this.preview = new lib.Form({ container: document.getElementById("form-preview") });
       this.editor.on("changed", function () { self.refreshPreview(); });
     }
-    this.editor.importSchema(schema).then(function () { self.refreshPreview(); });
+    this.editor.importSchema(schema).then(function () {
+      self.opened = self.schemaText();
+      // form-js's palette search box has only a placeholder; screen readers need a name.
+      var search = document.querySelector("#form-editor .fjs-palette-search");
+      if (search && !search.getAttribute("aria-label")) { search.setAttribute("aria-label", self.text.searchComponents); }
+      self.refreshPreview();
+    });
     this.render();
   };
 
@@ -107,16 +114,23 @@
     this.preview.importSchema(this.editor.saveSchema()).catch(function () {});
   };
 
+  /* The form's text to deploy: as it was loaded while nothing was edited, so an unedited form keeps
+     the version's hash (the editor writes the same form with other spacing). */
+  FormsPanel.prototype.edited = function () {
+    var text = this.schemaText();
+    return text === this.opened && this.forms[this.current] !== undefined ? this.forms[this.current] : text;
+  };
+
   FormsPanel.prototype.keep = function () {
     if (!this.current) { return; }
-    this.forms[this.current] = this.schemaText();
+    this.forms[this.current] = this.edited();
     this.say(format(this.text.formSaved, { key: this.current }));
     this.render();
   };
 
   /* Before a check or deploy of the diagram: the open form as it is now. */
   FormsPanel.prototype.keepOpen = function () {
-    if (this.current && this.editor) { this.forms[this.current] = this.schemaText(); }
+    if (this.current && this.editor && this.opened !== undefined) { this.forms[this.current] = this.edited(); }
   };
 
   FormsPanel.prototype.check = function () {

@@ -12,6 +12,7 @@
   var status = document.getElementById("modeler-status");
   var problemList = document.getElementById("problem-list");
   var filename = "diagram.bpmn";
+  var loadedXml = null;  // the text opened, sent as it is while nothing is edited
 
   var modeler = new lib.BpmnModeler({
     container: "#canvas",
@@ -41,6 +42,7 @@
   function open(xml, name) {
     clearProblems();
     return modeler.importXML(xml).then(function () {
+      loadedXml = xml;
       filename = name || filename;
       modeler.get("canvas").zoom("fit-viewport");
       forms.render();
@@ -102,9 +104,12 @@
     });
   }
 
+  /* bpmn-js writes an opened file with its own spacing and attribute order; an unedited diagram is sent
+     as it was opened, so deploying it again keeps its version (the server compares contents). */
   function diagram() {
     forms.keepOpen();
-    return modeler.saveXML({ format: true }).then(function (saved) {
+    var unedited = loadedXml !== null && !modeler.get("commandStack").canUndo();
+    return (unedited ? Promise.resolve({ xml: loadedXml }) : modeler.saveXML({ format: true })).then(function (saved) {
       return { bpmn: saved.xml, filename: filename, forms: forms.forms };
     });
   }
@@ -162,6 +167,7 @@
   document.getElementById("new-diagram").addEventListener("click", function () {
     clearProblems();
     filename = "diagram.bpmn";
+    loadedXml = null;
     modeler.createDiagram().then(function () { forms.render(); say(""); });
   });
 
