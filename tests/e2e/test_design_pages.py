@@ -4,6 +4,7 @@ input with a readable message and changing nothing."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -204,3 +205,23 @@ def test_diff_needs_two_known_versions(app):
         resp = designer.get(f"/design/processes/food_licence/diff{query}")
         assert resp.status_code == 400 and "v1" in main_text(resp), query
     assert designer.get("/design/processes/nope/diff?a=1&b=1").status_code == 404
+
+
+def test_diff_page_names_changed_properties_conditions_and_forms(app, ctx):
+    designer = Designer(app, "designer")
+    xml = (bpmn_of(ctx).replace('name="timeLimit" value="5wd"', 'name="timeLimit" value="3wd"')
+           .replace('preview_result == "pass"', 'preview_result in ("pass", "ok")'))
+    form = json.dumps({"type": "default", "components": [
+        {"type": "textfield", "key": "review_opinion", "label": "意见"},
+        {"type": "radio", "key": "review_result", "label": "结论", "values": [{"label": "准予", "value": "approve"}]}]})
+    resp = designer.post_json("/design/deploy", {"bpmn": xml, "filename": "food_licence.bpmn",
+                                                 "forms": {"review.form": form}})
+    assert resp.status_code == 200, resp.get_json()
+    page = designer.get("/design/processes/food_licence/diff?a=1&b=2")
+    assert page.status_code == 200
+    rows = [html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))).strip()
+            for row in re.findall(r'<tr data-element-id="[^"]+">(.*?)</tr>', page.get_data(as_text=True), flags=re.S)]
+    assert "审查 review property timeLimit 5wd 3wd" in rows
+    assert '材料齐全 flow_preview_pass conditionExpression preview_result == "pass" preview_result in ("pass", "ok")' in rows
+    assert "review.form 已修改" in main_text(page)
+    assert "preview.form" not in main_text(page).split("表单")[-1]  # unchanged forms are not listed
