@@ -149,6 +149,7 @@ def test_check_marks_problems_by_element_and_changes_nothing(app, ctx):
     ({"bpmn": "<a/>", "forms": ["not", "a", "map"]}, 400),
     ({"bpmn": "<a/>", "forms": {"a.form": 3}}, 400),
     ([1, 2], 400),
+    ({"bpmn": "<a/>" + " " * (5 * 1024 * 1024)}, 400),               # larger than a BPMN file may be
 ])
 def test_bad_diagrams_are_refused_readably_and_deploy_nothing(app, ctx, body, status):
     designer = Designer(app, "designer")

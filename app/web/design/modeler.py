@@ -106,6 +106,8 @@ def _diagram() -> Diagram:
         raise BadRequest(_("Forms must be sent as texts by form key."))
     if len(forms) > MAX_FORMS:
         raise BadRequest(_("At most %(n)s forms can be sent with a diagram.", n=MAX_FORMS))
+    if len(body["bpmn"].encode("utf-8")) > ctx().max_bpmn_bytes:  # the check would parse it all first
+        raise BadRequest(_("The diagram is larger than %(n)s bytes.", n=ctx().max_bpmn_bytes))
     filename = body.get("filename") if isinstance(body.get("filename"), str) else ""
     return Diagram(body["bpmn"].encode("utf-8"), (filename or "diagram.bpmn").strip()[:255],
                    {k: v.encode("utf-8") for k, v in forms.items()})
