@@ -4,11 +4,13 @@ is fixed once created: BPMN `candidateGroups`, lanes and open tasks' candidate r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.errors import ErrorDetail
 from app.models import Department, Group, User, memberships
 from app.services import audit
 from app.services.context import ServiceContext
@@ -42,6 +44,12 @@ def all_groups(ctx: ServiceContext) -> list[str]:
     """Every group's name, for choosers."""
     with ctx.uow() as uow:
         return list(uow.session.scalars(select(Group.name).order_by(Group.name)))
+
+
+def group_id_by_name(ctx: ServiceContext, name: str) -> int | None:
+    with ctx.uow() as uow:
+        found: int | None = uow.session.scalar(select(Group.id).where(Group.name == name))
+        return found
 
 
 def get_group(ctx: ServiceContext, principal: Principal, group_id: int) -> GroupRow:
@@ -80,29 +88,7 @@ def update_group(ctx: ServiceContext, principal: Principal, group_id: int, field
     :raises Forbidden: not an admin. :raises OrganisationNotFound: no such group.
     :raises InvalidInput: unknown department or role, or an attempt to rename.
     """
-    require_admin(principal)
-    with ctx.uow(write=True) as uow:
-        s = uow.session
-        group: Group = load(s, Group, group_id, "用户组 / group")
-        dept, errors = department_by_code(s, fields.get("department"))
-        errors += role_errors(fields.get("role"), required=False) if "role" in fields else []
-        if "name" in fields and fields["name"] != group.name:
-            errors.append(error("name", "用户组名称创建后不能修改 / a group's name cannot change"))
-        if errors:
-            raise invalid(errors)
-        before = _snapshot(GroupRow.of(group, members(s, group.id)))
-        if "department" in fields:
-            group.department = dept
-        if "role" in fields:
-            group.role = fields["role"] or None
-        s.flush()
-        row = GroupRow.of(group, members(s, group.id))
-        old, new = audit.changes(before, _snapshot(row))
-        if new:
-            audit.record(s, principal, ctx.clock.now(), "group.update", "group", group.id,
-                         f"修改用户组 / edited group {group.name}", old, new)
-        uow.commit()
-    return row
+    return save_group(ctx, principal, group_id, fields, None)
 
 
 def set_members(ctx: ServiceContext, principal: Principal, group_id: int, usernames: Sequence[str]) -> GroupRow:
@@ -111,38 +97,80 @@ def set_members(ctx: ServiceContext, principal: Principal, group_id: int, userna
     :raises Forbidden: not an admin. :raises OrganisationNotFound: no such group.
     :raises InvalidInput: unknown user names (all named); nothing is changed.
     """
+    return save_group(ctx, principal, group_id, {}, usernames)
+
+
+def save_group(ctx: ServiceContext, principal: Principal, group_id: int, fields: Mapping[str, Any],
+               usernames: Sequence[str] | None) -> GroupRow:
+    """Settings and (unless None) members in one transaction: a bad field or name changes neither.
+
+    :raises Forbidden: not an admin. :raises OrganisationNotFound: no such group.
+    :raises InvalidInput: every bad field at once.
+    """
     require_admin(principal)
-    names = list(dict.fromkeys(n.strip() for n in usernames if n.strip()))
+    names = list(dict.fromkeys(n.strip() for n in usernames or () if n.strip()))
     with ctx.uow(write=True) as uow:
         s = uow.session
         group: Group = load(s, Group, group_id, "用户组 / group")
-        if len(names) > MAX_MEMBERS:
-            raise invalid([error("members", f"最多 {MAX_MEMBERS} 人 / at most {MAX_MEMBERS} members")])
-        users = list(s.scalars(select(User).where(User.username.in_(names)))) if names else []
-        missing = sorted(set(names) - {u.username for u in users})
-        if missing:
-            raise invalid([error("members", f"没有这些用户 / no such users: {', '.join(missing)}")])
-        before = members(s, group.id)
-        wanted = {u.id for u in users}
-        current = set(s.scalars(select(memberships.c.user_id).where(memberships.c.group_id == group.id)))
-        if current - wanted:
-            s.execute(memberships.delete().where(memberships.c.group_id == group.id,
-                                                 memberships.c.user_id.in_(current - wanted)))
-        if wanted - current:
-            s.execute(memberships.insert(), [{"user_id": u, "group_id": group.id} for u in sorted(wanted - current)])
-        after = members(s, group.id)
-        if before != after:
-            added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
-            audit.record(s, principal, ctx.clock.now(), "group.members", "group", group.id,
-                         f"用户组 {group.name} 成员：加入 {', '.join(added) or '-'}；移出 {', '.join(removed) or '-'} / "
-                         f"members of {group.name}: added {', '.join(added) or '-'}; removed {', '.join(removed) or '-'}",
-                         {"members": before}, {"members": after})
-        row = GroupRow.of(group, after)
+        dept, errors = _settings_errors(s, group, fields)
+        users, member_errors = _users(s, names) if usernames is not None else ([], [])
+        if errors or member_errors:
+            raise invalid(errors + member_errors)
+        now = ctx.clock.now()
+        before = _snapshot(GroupRow.of(group, members(s, group.id)))
+        if "department" in fields:
+            group.department = dept
+        if "role" in fields:
+            group.role = fields["role"] or None
+        s.flush()
+        old, new = audit.changes(before, _snapshot(GroupRow.of(group, members(s, group.id))))
+        if new:
+            audit.record(s, principal, now, "group.update", "group", group.id,
+                         f"修改用户组 / edited group {group.name}", old, new)
+        if usernames is not None:
+            _replace_members(s, principal, group, users, now)
+        row = GroupRow.of(group, members(s, group.id))
         uow.commit()
     return row
 
 
-def _name_errors(s: Session, name: str) -> list[Any]:
+def _settings_errors(s: Session, group: Group, fields: Mapping[str, Any]) -> tuple[Any, list[ErrorDetail]]:
+    dept, errors = department_by_code(s, fields.get("department"))
+    errors += role_errors(fields.get("role"), required=False) if "role" in fields else []
+    if "name" in fields and fields["name"] != group.name:
+        errors.append(error("name", "用户组名称创建后不能修改 / a group's name cannot change"))
+    return dept, errors
+
+
+def _users(s: Session, names: list[str]) -> tuple[list[User], list[ErrorDetail]]:
+    if len(names) > MAX_MEMBERS:
+        return [], [error("members", f"最多 {MAX_MEMBERS} 人 / at most {MAX_MEMBERS} members")]
+    users = list(s.scalars(select(User).where(User.username.in_(names)))) if names else []
+    missing = sorted(set(names) - {u.username for u in users})
+    if missing:
+        return [], [error("members", f"没有这些用户 / no such users: {', '.join(missing)}")]
+    return users, []
+
+
+def _replace_members(s: Session, principal: Principal, group: Group, users: list[User], now: datetime) -> None:
+    before = members(s, group.id)
+    wanted = {u.id for u in users}
+    current = set(s.scalars(select(memberships.c.user_id).where(memberships.c.group_id == group.id)))
+    if current - wanted:
+        s.execute(memberships.delete().where(memberships.c.group_id == group.id,
+                                             memberships.c.user_id.in_(current - wanted)))
+    if wanted - current:
+        s.execute(memberships.insert(), [{"user_id": u, "group_id": group.id} for u in sorted(wanted - current)])
+    after = members(s, group.id)
+    if before != after:
+        added, removed = ", ".join(sorted(set(after) - set(before))) or "-", ", ".join(
+            sorted(set(before) - set(after))) or "-"
+        audit.record(s, principal, now, "group.members", "group", group.id,
+                     f"用户组 {group.name} 成员：加入 {added}；移出 {removed} / members of {group.name}: added {added}; "
+                     f"removed {removed}", {"members": before}, {"members": after})
+
+
+def _name_errors(s: Session, name: str) -> list[ErrorDetail]:
     if not name or len(name) > 128 or not GROUP_NAME.fullmatch(name):
         return [error("name", "1-128 个字母、数字、_ 或 -，可用 . 分段（如 market.approver） / 1-128 letters, digits, "
                               "_ or -, in parts joined by . (e.g. market.approver)")]
