@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.headers import PAGE_POLICY
 from app.models import ProcessDefinition
 from tests.web.staff_helpers import Browser, main_text
 
@@ -226,3 +227,15 @@ def test_diff_page_names_changed_properties_conditions_and_forms(app, ctx):
     assert '材料齐全 flow_preview_pass conditionExpression preview_result == "pass" preview_result in ("pass", "ok")' in rows
     assert "review.form 已修改" in main_text(page)
     assert "preview.form" not in main_text(page).split("表单")[-1]  # unchanged forms are not listed
+
+
+def test_page_policies_stay_strict(app):
+    designer = Designer(app, "designer")
+    policy = designer.get("/design/modeler").headers["Content-Security-Policy"]
+    assert policy.startswith(PAGE_POLICY + "; ")  # the site's policy, one directive added
+    extra = policy[len(PAGE_POLICY) + 2:].split()
+    assert extra[:2] == ["style-src-attr", "'unsafe-hashes'"] and len(extra) == 4  # two exact styles
+    assert all(h.startswith("'sha256-") for h in extra[2:]) and "unsafe-inline" not in policy
+    assert designer.get("/design/processes").headers["Content-Security-Policy"] == PAGE_POLICY
+    for url in ("/design/processes/food_licence/1/bpmn", "/design/processes/food_licence/1/zip"):
+        assert designer.get(url).headers["Content-Security-Policy"] == "sandbox; default-src 'none'", url
