@@ -25,11 +25,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["JuelError", "is_juel", "translate"]
+__all__ = ["JuelError", "is_juel", "original", "translate"]
 
 MAX_LENGTH = 4000       # an expression longer than this is not a condition somebody maintains
 MAX_DEPTH = 50          # nesting; deeper input would only exhaust the parser's recursion
 MAX_NUMBER_DIGITS = 30
+MAX_REMEMBERED = 4096   # translations whose designer text an error message can name
+_originals: dict[str, str] = {}  # Python -> the text it was translated from, oldest first
 
 _KEYWORD_OPERATORS = {"and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
                       "le": "<=", "ge": ">=", "div": "/", "mod": "%", "empty": "empty"}
@@ -76,9 +78,23 @@ def translate(text: str) -> str:
         raise JuelError(f"the expression is {len(text)} characters long (limit {MAX_LENGTH})")
     parts = list(_template_parts(text.strip()))
     if len(parts) == 1 and isinstance(parts[0], _Expr):
-        return parts[0].python
-    rendered = [repr(p) if isinstance(p, str) else f"str({p.python})" for p in parts]
-    return "(" + " + ".join(rendered) + ")"
+        python = parts[0].python
+    else:
+        python = "(" + " + ".join(repr(p) if isinstance(p, str) else f"str({p.python})" for p in parts) + ")"
+    _remember(python, text.strip())
+    return python
+
+
+def original(python: str) -> str | None:
+    """The designer's text that `python` was translated from in this process, if it was (so a run-time
+    error can quote what the designer wrote rather than our Python)."""
+    return _originals.get(python)
+
+
+def _remember(python: str, text: str) -> None:
+    if python not in _originals and len(_originals) >= MAX_REMEMBERED:
+        del _originals[next(iter(_originals))]
+    _originals[python] = text
 
 
 @dataclass(frozen=True)

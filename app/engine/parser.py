@@ -178,6 +178,8 @@ def _capped(spec_cls: type) -> type:
                            f"(the limit is {cap})")
                 raise WorkflowTaskException(message, task=my_task) from ScriptLimitExceeded(message)
             super().create_child(my_task, item, key_or_index)
+            if isinstance(self.input_item, LocalItem):  # the child inherited the process's value: shadow it
+                self.input_item.set(my_task.children[-1], copy.deepcopy(item))
 
         def merge_child(self, workflow: Any, child: Any) -> None:
             local = self.input_item.bpmn_id if isinstance(self.input_item, LocalItem) else None

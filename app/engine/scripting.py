@@ -2,7 +2,8 @@
 
 - `CaseScriptEngine` runs BPMN code in the restricted environment (app/engine/sandbox.py). It notes
   the element whose code is running (an engine worker publishes it, so a step killed by the operating
-  system still names its element) and carries the cap on multi-instance loops.
+  system still names its element) and carries the cap on multi-instance loops. An expression written
+  as `${...}` (app/engine/juel.py) that fails is named as written, not as the Python it runs as.
 - `RefusingScriptEngine` is attached to every workflow the web or scheduler process deserializes to read
   it: it refuses to evaluate anything, so designer code can never run there by accident.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from .juel import original
 from .sandbox import RestrictedEnvironment, ScriptForbidden
 
 DEFAULT_MAX_LOOP_INSTANCES = 200
@@ -36,7 +39,15 @@ class CaseScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         self._at(task)
-        return super().evaluate(task, expression, external_context)
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as exc:
+            written, cause = original(expression), exc.__context__
+            if written is None or cause is None:
+                raise
+            # name the expression as the designer wrote it (`${...}`), not the Python it runs as
+            raise WorkflowTaskException(f"Error evaluating expression '{written}'", task=task,
+                                        exception=cause) from cause
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
         self._at(task)

@@ -169,6 +169,8 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
         _check_code(owner, element.text, check_script, local, problems)
     elif local in EXPRESSION_ELEMENTS and element.tag == f"{{{BPMN_NS}}}{local}":
         python = _check_expression(flow_element_id(element), local, element.text, problems)
+        if local == "conditionExpression":
+            _check_condition_source(element, problems)
         if local == "loopCardinality" and python is not None:
             _check_cardinality(flow_element_id(element), python, loop_cap, problems)
     elif local == "multiInstanceLoopCharacteristics" and element.get(f"{{{CAMUNDA_NS}}}collection") is not None:
@@ -214,6 +216,21 @@ def _check_expression(owner: str | None, what: str, text: str | None, problems: 
         problems.append(Problem(owner, f"{what} '{text.strip()}' does not compile in the restricted engine: {error}"))
         return None
     return python
+
+
+def _check_condition_source(condition: etree._Element, problems: list[Problem]) -> None:
+    """The engine evaluates conditions only on flows out of exclusive and inclusive gateways; elsewhere
+    (Camunda's conditional flow from a task, a parallel gateway) it would take the flow regardless."""
+    flow = condition.getparent()
+    if flow is None or flow.tag != f"{{{BPMN_NS}}}sequenceFlow":
+        return
+    source_id = flow.get("sourceRef") or ""
+    source = flow.getparent().xpath("./*[@id=$id]", id=source_id) if flow.getparent() is not None else []
+    kind = etree.QName(source[0]).localname if source else ""
+    if source and kind not in ("exclusiveGateway", "inclusiveGateway"):
+        problems.append(Problem(flow.get("id"), f"the condition of a flow leaving {kind} '{source_id}' would not be "
+                                                "evaluated: put an exclusive gateway after it and give the "
+                                                "gateway's flows the conditions"))
 
 
 def _check_code(owner: str | None, text: str | None, check: Callable[[str], str | None], what: str,

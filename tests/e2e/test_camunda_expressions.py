@@ -90,6 +90,7 @@ def test_a_collection_starts_one_task_per_department_routed_by_its_element_varia
     assert open_keys(api, case_no) == ["countersign"]  # nrOfCompletedInstances (1) < nrOfInstances (2)
     complete(api, case_no, "countersign", "health_approver", {"opinion": "agree"}, department="health")
     assert open_keys(api, case_no) == ["decide"]
+    assert "department" not in case(api, case_no)["data"]  # the element variable stays in its instance
 
 
 def test_a_completion_condition_ends_the_countersign_early(api):
@@ -132,3 +133,37 @@ def test_expressions_outside_the_subset_are_refused_naming_their_elements(api):
     assert "${departmentService.findAll()}" in errors["approve"]
     assert "function calls" in errors["approve_deadline"]
     assert api.get("/process-definitions/camunda_refused", "designer").status_code == 404  # nothing stored
+
+
+def test_a_condition_on_a_flow_leaving_a_task_is_refused(api):
+    xml = (MODELS / "routing.bpmn").read_bytes().replace(
+        b'<bpmn:sequenceFlow id="Flow_1assessed" sourceRef="assess" targetRef="Gateway_amount" />',
+        b'<bpmn:sequenceFlow id="Flow_1assessed" sourceRef="assess" targetRef="Gateway_amount">'
+        b'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${amount &gt; 0}</bpmn:conditionExpression>'
+        b'</bpmn:sequenceFlow>')
+    resp = api.post("/process-definitions", "designer", data={"file": (io.BytesIO(xml), "routing.bpmn")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 400
+    errors = {e["element_id"]: e["message"] for e in resp.get_json()["errors"]}
+    assert list(errors) == ["Flow_1assessed"] and "exclusive gateway" in errors["Flow_1assessed"]
+
+
+def test_an_unknown_variable_stops_the_step_naming_it(api):
+    """As Camunda raises "Cannot resolve identifier": the step fails, names the expression as drawn and
+    the variable, and the case is unchanged."""
+    xml = (MODELS / "routing.bpmn").read_bytes().replace(b"amount &gt; 100", b"amount_typo &gt; 100")
+    resp = api.post("/process-definitions", "designer", data={"file": (io.BytesIO(xml), "routing.bpmn")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    item = {"code": "CAM-typo", "name": "typo", "type_code": "20", "department": "market", "case_kind": "promised",
+            "promised_limit": 5, "process_key": "camunda_routing", "case_prefix": "CT"}
+    assert api.post("/items", "admin", json=item).status_code == 201
+    case_no = str(api.post("/cases", "company", json={"item_code": "CAM-typo", "data": {}}).get_json()["case_no"])
+    tid = task_id(api, case_no, "assess")
+    resp = api.post(f"/tasks/{tid}/complete", "market_clerk",
+                    json={"data": {"result": "agree", "amount": 150, "rejected": False, "note": ""}})
+    assert resp.status_code == 422
+    [error] = resp.get_json()["errors"]
+    assert error["element_id"] == "Gateway_amount"
+    assert "${result == 'agree' && amount_typo > 100}" in error["message"] and "'amount_typo'" in error["message"]
+    assert task_id(api, case_no, "assess") == tid  # still waiting, nothing changed

@@ -3,9 +3,11 @@ what the translation evaluates to there, and the refusals with the reason a desi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 
 from app.engine.juel import JuelError, translate
 from app.engine.parser import python_expression
@@ -186,3 +188,54 @@ def test_refusals_say_what_is_not_supported(juel: str, reason: str):
 ])
 def test_timer_text(kind: str, text: str, python: str):
     assert python_expression(kind, text) == python
+
+
+def test_a_failing_translation_is_named_as_the_designer_wrote_it():
+    from app.engine.juel import original
+
+    python = translate("${amount > limit}")
+    assert original(python) == "${amount > limit}"
+    assert original("amount > limit") is None  # Python written as Python is its own name
+
+
+COUNTERSIGN = (Path(__file__).parents[1] / "e2e" / "data" / "camunda" / "countersign.bpmn").read_bytes()
+
+
+def _countersign(data: dict[str, Any]) -> Any:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
+    from app.engine.scripting import CaseScriptEngine
+    from app.engine.specs import BpmnSource, build_bundle
+
+    bundle = build_bundle("camunda_countersign", [BpmnSource("countersign.bpmn", COUNTERSIGN)])
+    workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=CaseScriptEngine(ENV))
+    workflow.task_tree.data.update(data)  # as the engine starts a case
+    workflow.do_engine_steps()
+    return workflow
+
+
+def _ready(workflow: Any) -> list[Any]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def test_a_camunda_element_variable_is_local_to_its_instance():
+    workflow = _countersign({"departments": ["fire", "health"], "department": "market"})
+    assert sorted(t.data["department"] for t in _ready(workflow)) == ["fire", "health"]  # shadows, no error
+    for task in _ready(workflow):
+        task.set_data(opinion="agree")
+        task.run()
+        workflow.do_engine_steps()
+    [decide] = _ready(workflow)
+    assert decide.task_spec.bpmn_id == "decide" and decide.data["department"] == "market"  # not overwritten
+
+
+def test_a_completion_condition_sees_camunda_instance_counts():
+    workflow = _countersign({"departments": ["fire", "health", "planning"]})
+    seen = []
+    for _ in range(3):
+        task = _ready(workflow)[0]
+        task.set_data(opinion="agree")
+        task.run()
+        workflow.do_engine_steps()
+        seen.append(sorted(t.task_spec.bpmn_id for t in _ready(workflow)))
+    assert seen == [["countersign", "countersign"], ["countersign"], ["decide"]]
