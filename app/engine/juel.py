@@ -50,7 +50,8 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 _REFUSED_OPERATORS = {
     "->": "lambda expressions are not supported", "=": "assignments are not supported",
-    "+=": "string concatenation with += is not supported", ";": "several expressions separated by ';' are not supported",
+    "+=": "string concatenation with += is not supported",
+    ";": "several expressions separated by ';' are not supported",
     "{": "set and map literals are not supported", ",": "lists of values are not supported",
     "&": "'&' is not an operator: write && or and", "|": "'|' is not an operator: write || or or",
 }
@@ -146,14 +147,14 @@ class _Parser:
         tokens, i = [], start
         while True:
             if i >= len(self.text):
-                raise JuelError(f"'{self.text[start - 2:start]}' at {start - 2} is never closed with '}}'")
+                raise JuelError(f"'{self.text[start - 2:start]}' at character {start - 1} is never closed with '}}'")
             if self.text[i] == "}":
                 tokens.append(_Token("end", "}", i))
                 self.end = i + 1
                 return tokens
             match = _TOKEN.match(self.text, i)
             if match is None:
-                raise JuelError(f"unexpected character {self.text[i]!r} at {i}")
+                raise JuelError(f"unexpected character {self.text[i]!r} at character {i + 1}")
             kind = match.lastgroup or ""
             if kind != "space":
                 tokens.append(_Token(kind, match.group(), i))
@@ -168,12 +169,12 @@ class _Parser:
         token = self._peek()
         if token.kind == "op":
             if token.text in _REFUSED_OPERATORS:
-                raise JuelError(f"{_REFUSED_OPERATORS[token.text]} (at {token.at})")
+                raise JuelError(f"{_REFUSED_OPERATORS[token.text]} (at character {token.at + 1})")
             return token.text
         if token.kind == "name" and token.text in _KEYWORD_OPERATORS:
             return _KEYWORD_OPERATORS[token.text]
         if token.kind == "name" and token.text == "instanceof":
-            raise JuelError(f"'instanceof' is not supported (at {token.at})")
+            raise JuelError(f"'instanceof' is not supported (at character {token.at + 1})")
         return None
 
     def _take(self, *operators: str) -> str | None:
@@ -185,7 +186,8 @@ class _Parser:
 
     def _expect(self, op: str) -> None:
         if self._take(op) is None:
-            raise JuelError(f"expected '{op}' at {self._peek().at}, found {self._describe(self._peek())}")
+            found = self._peek()
+            raise JuelError(f"expected '{op}' at character {found.at + 1}, found {self._describe(found)}")
 
     @staticmethod
     def _describe(token: _Token) -> str:
@@ -194,12 +196,12 @@ class _Parser:
     # -- grammar ---------------------------------------------------------------------------------------
     def parse(self) -> str:
         if self._peek().kind == "end":
-            raise JuelError(f"empty expression at {self._peek().at}")
+            raise JuelError(f"empty expression at character {self._peek().at + 1}")
         result = self._expression()
         token = self._peek()
         if token.kind != "end":
             self._operator()  # names a refused operator if it is one
-            raise JuelError(f"unexpected {self._describe(token)} at {token.at}")
+            raise JuelError(f"unexpected {self._describe(token)} at character {token.at + 1}")
         return result
 
     def _expression(self) -> str:
@@ -253,7 +255,7 @@ class _Parser:
             if self._take(".") is not None:
                 name = self._peek()
                 if name.kind != "name":
-                    raise JuelError(f"expected a property name after '.' at {name.at}")
+                    raise JuelError(f"expected a property name after '.' at character {name.at + 1}")
                 self.pos += 1
                 self._refuse_call(f"method calls ('{name.text}(...)') are not supported")
                 python = f"({python} or {{}}).get({name.text!r})"
@@ -267,13 +269,13 @@ class _Parser:
                 python = f"({python} or {{}}).get({key})" if text_key else f"{python}[{key}]"
             else:
                 if token.kind == "op" and token.text == "(":
-                    raise JuelError(f"calls are not supported (at {token.at})")
+                    raise JuelError(f"calls are not supported (at character {token.at + 1})")
                 return python
             self._nullable = True
 
     def _refuse_call(self, message: str) -> None:
         if self._peek().kind == "op" and self._peek().text == "(":
-            raise JuelError(f"{message} (at {self._peek().at})")
+            raise JuelError(f"{message} (at character {self._peek().at + 1})")
 
     def _primary(self) -> tuple[str, bool]:
         token = self._peek()
@@ -294,21 +296,22 @@ class _Parser:
                 return _LITERAL_WORDS[token.text], token.text == "null"
             return self._variable(token), True
         self._operator()  # names a refused operator if it is one
-        raise JuelError(f"expected a value at {token.at}, found {self._describe(token)}")
+        raise JuelError(f"expected a value at character {token.at + 1}, found {self._describe(token)}")
 
     def _variable(self, token: _Token) -> str:
         name = token.text
         following = self._peek()
         if following.kind == "op" and following.text == "(":
-            raise JuelError(f"function calls ('{name}(...)') are not supported (at {token.at})")
+            raise JuelError(f"function calls ('{name}(...)') are not supported (at character {token.at + 1})")
         if (following.kind == "op" and following.text == ":" and self._peek(1).kind == "name"
                 and self._peek(2).text == "("):
-            raise JuelError(f"function calls ('{name}:{self._peek(1).text}(...)') are not supported (at {token.at})")
+            raise JuelError(f"function calls ('{name}:{self._peek(1).text}(...)') are not supported "
+                            f"(at character {token.at + 1})")
         if name in _CAMUNDA_OBJECTS:
             raise JuelError(f"'{name}' is Camunda's own object and does not exist here: "
-                            f"use the process variables directly (at {token.at})")
+                            f"use the process variables directly (at character {token.at + 1})")
         if name in _PYTHON_KEYWORDS or name.startswith("_"):
-            raise JuelError(f"a variable cannot be called '{name}' (at {token.at})")
+            raise JuelError(f"a variable cannot be called '{name}' (at character {token.at + 1})")
         return name
 
 
@@ -328,7 +331,7 @@ def _render_binary(op: str, left: str, left_nullable: bool, right: str, right_nu
 def _number(token: _Token) -> str:
     text = token.text
     if len(text) > MAX_NUMBER_DIGITS:
-        raise JuelError(f"the number at {token.at} has more than {MAX_NUMBER_DIGITS} characters")
+        raise JuelError(f"the number at character {token.at + 1} has more than {MAX_NUMBER_DIGITS} characters")
     if any(c in text for c in ".eE"):
         return repr(float(text))
     return str(int(text))
@@ -342,8 +345,8 @@ def _unescape(token: _Token) -> str:
         if char == "\\":
             escaped = body[i + 1]
             if escaped not in "'\"\\":
-                raise JuelError(f"'\\{escaped}' in the string at {token.at} is not an escape: write '\\\\' "
-                                "for a backslash")
+                raise JuelError(f"'\\{escaped}' in the string at character {token.at + 1} is not an escape: "
+                                "write '\\\\' for a backslash")
             out.append(escaped)
             i += 2
         else:

@@ -55,7 +55,8 @@ def assess(api, **values: Any) -> list[str]:
 def test_the_stored_model_keeps_the_expressions_as_drawn(api, ctx):
     assert deploy(api, "routing.bpmn").status_code == 201
     with ctx.uow() as uow:  # the designer reopens this file in the modeler: it must not hold our Python
-        stored = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.key == "camunda_routing"))
+        stored = uow.session.scalar(select(ProcessDefinition.bpmn_xml)
+                                    .where(ProcessDefinition.key == "camunda_routing"))
     assert "${result == 'agree' &amp;&amp; amount &gt; 100}" in stored and "#{not empty note}" in stored
     assert "is not None" not in stored
 

@@ -239,3 +239,53 @@ def test_a_completion_condition_sees_camunda_instance_counts():
         workflow.do_engine_steps()
         seen.append(sorted(t.task_spec.bpmn_id for t in _ready(workflow)))
     assert seen == [["countersign", "countersign"], ["countersign"], ["decide"]]
+
+
+def _process(body: str) -> bytes:
+    return ('<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+            'id="d" targetNamespace="x"><bpmn:process id="p" isExecutable="true">'
+            '<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+            f'{body}<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="x"/><bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/>'
+            '</bpmn:process></bpmn:definitions>').encode()
+
+
+def _problems(body: str) -> list[tuple[str | None, str]]:
+    from app.engine.specs import BpmnSource
+    from app.engine.validate import lint
+
+    return [(p.element_id, p.message) for p in lint(BpmnSource("p.bpmn", _process(body))).problems]
+
+
+CONDITIONAL = ('<bpmn:intermediateCatchEvent id="x"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+               '<bpmn:conditionalEventDefinition id="def"><bpmn:condition xsi:type="bpmn:tFormalExpression">{}'
+               '</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>')
+TIMER = ('<bpmn:intermediateCatchEvent id="x"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+         '<bpmn:timerEventDefinition id="def"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{}'
+         '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+LOOP = ('<bpmn:userTask id="x" camunda:candidateGroups="a.b"><bpmn:incoming>f1</bpmn:incoming>'
+        '<bpmn:outgoing>f2</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics {}</bpmn:userTask>')
+
+
+@pytest.mark.parametrize("body", [
+    CONDITIONAL.format("${ready &amp;&amp; count gt 2}"),
+    TIMER.format("P7D"), TIMER.format("PT${hours}H"), TIMER.format("${duration}"),
+    LOOP.format('camunda:collection="departments" camunda:elementVariable="department" />'),
+    LOOP.format('camunda:collection="${item.departments}" />'),
+    LOOP.format('><bpmn:loopCardinality>${3}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>'),
+])
+def test_the_deploy_check_accepts(body: str):
+    assert _problems(body) == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (CONDITIONAL.format("${execution.getVariable('x')}"), "'execution' is Camunda's own object"),
+    (TIMER.format("${dateTime().plusDays(3)}"), "function calls ('dateTime(...)')"),
+    (LOOP.format('camunda:collection="${svc.all()}" />'), "method calls ('all(...)')"),
+    (LOOP.format('><bpmn:loopCardinality>${500}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>'),
+     "loopCardinality 500 is above the limit"),
+])
+def test_the_deploy_check_names_the_flow_element_not_its_definition(body: str, message: str):
+    [(element_id, text)] = _problems(body)
+    assert element_id == "x" and message in text  # the event or task, not `def` or the loop markup
