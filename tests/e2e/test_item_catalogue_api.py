@@ -185,3 +185,37 @@ def _admin(ctx):
 
     with ctx.uow() as uow:
         return Principal.of(uow.session.scalars(select(User).where(User.username == "admin")).one())
+
+
+def test_the_migration_gives_every_item_a_published_revision_and_pins_its_cases(api, ctx):
+    """The backfill of 0013 on a database from before revisions: revision 1 of each item's values, its
+    cases pointed at it (the rows revisions added since are removed first, as if they had never been)."""
+    import importlib
+    import json
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import text
+
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    migration = importlib.import_module("migrations.versions.0013_item_revisions")
+    with ctx.db.engine.begin() as connection:
+        connection.execute(text("UPDATE cases SET item_revision_id = NULL"))
+        connection.execute(text("DELETE FROM item_revisions"))
+        with Operations.context(MigrationContext.configure(connection)):
+            migration._backfill()
+    with ctx.db.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT i.code, r.number, r.state, r.snapshot FROM item_revisions r JOIN items i ON i.id = r.item_id"
+        )).all()
+        pinned = connection.execute(text(
+            "SELECT r.number FROM cases c JOIN item_revisions r ON r.id = c.item_revision_id WHERE c.case_no = :n"),
+            {"n": case_no}).scalar()
+    assert {(code, number, state) for code, number, state, _s in rows} >= {(FOOD, 1, "published")}
+    assert len({code for code, *_rest in rows}) == len(rows) == 3  # one per demo item
+    food = next(snap for code, _n, _st, snap in rows if code == FOOD)
+    food = food if isinstance(food, dict) else json.loads(food)
+    assert food["promised_limit"] == 10 and food["department"] == "market" and food["materials"][0]["name"]
+    assert pinned == 1
+    # and the catalogue goes on from there
+    assert api.post(f"/items/{FOOD}/revisions", "admin", json=body_of(api, promised_limit=9)).get_json()["number"] == 2
