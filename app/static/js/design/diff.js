@@ -73,6 +73,13 @@
     if (!any) { status.textContent = text.none; }
   }
 
+  function fit(viewer) {
+    var canvas = viewer.get("canvas");
+    canvas.zoom("fit-viewport");
+    var box = canvas.viewbox();
+    return { x: box.x, y: box.y, width: box.width, height: box.height, scale: box.scale };
+  }
+
   function linkViews(one, other) {
     var busy = false;
     one.on("canvas.viewbox.changed", function (event) {
@@ -95,8 +102,11 @@
         mark(viewerB, Object.keys(changes._added), "diff-added");
         mark(viewerA, Object.keys(changes._changed), "diff-changed");
         mark(viewerB, Object.keys(changes._changed), "diff-changed");
-        viewerA.get("canvas").zoom("fit-viewport");
-        viewerB.get("canvas").viewbox(viewerA.get("canvas").viewbox());
+        // Both show the same area, the one that fits the larger diagram, so elements line up side by side.
+        var boxA = fit(viewerA), boxB = fit(viewerB);
+        var box = boxA.scale <= boxB.scale ? boxA : boxB;
+        viewerA.get("canvas").viewbox(box);
+        viewerB.get("canvas").viewbox(box);
         linkViews(viewerA, viewerB);
         linkViews(viewerB, viewerA);
         list(changes);
