@@ -150,5 +150,5 @@ def _expand(template: str, item: Item, group: str) -> set[str]:
     out = set()
     for combo in itertools.product(*choices):
         values = dict(zip(names, combo, strict=True))
-        out.add(_VAR.sub(lambda m: values[m.group(1)], template))
+        out.add(_VAR.sub(lambda m, values=values: values[m.group(1)], template))  # type: ignore[misc]
     return out

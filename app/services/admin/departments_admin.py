@@ -16,8 +16,16 @@ from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 from app.services.paging import Page, window
 
-from .organisation import (DEPARTMENT_CODE, STANDARD_ROLES, DepartmentRow, error, invalid, load, require_admin,
-                           text_errors)
+from .organisation import (
+    DEPARTMENT_CODE,
+    STANDARD_ROLES,
+    DepartmentRow,
+    error,
+    invalid,
+    load,
+    require_admin,
+    text_errors,
+)
 
 
 def list_departments(ctx: ServiceContext, principal: Principal, q: str | None = None, page: int = 1,

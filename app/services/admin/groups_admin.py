@@ -17,8 +17,16 @@ from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 from app.services.paging import Page, window
 
-from .organisation import (GROUP_NAME, GroupRow, department_by_code, error, invalid, load, require_admin,
-                           role_errors)
+from .organisation import (
+    GROUP_NAME,
+    GroupRow,
+    department_by_code,
+    error,
+    invalid,
+    load,
+    require_admin,
+    role_errors,
+)
 
 MAX_MEMBERS = 1000
 

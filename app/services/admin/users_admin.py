@@ -23,8 +23,22 @@ from app.services.identity.auth import MIN_PASSWORD, hash_password
 from app.services.identity.principal import Principal
 from app.services.paging import Page, window
 
-from .organisation import (USERNAME, STAFF_NO, UserRow, department_by_code, email_errors, error, invalid, load,
-                           normalize_phone, phone_errors, require_admin, role_errors, text_errors, user_snapshot)
+from .organisation import (
+    STAFF_NO,
+    USERNAME,
+    UserRow,
+    department_by_code,
+    email_errors,
+    error,
+    invalid,
+    load,
+    normalize_phone,
+    phone_errors,
+    require_admin,
+    role_errors,
+    text_errors,
+    user_snapshot,
+)
 
 # The fields an administrator sets; `password` only on creation (resets generate one).
 EDITABLE = ("full_name", "role", "department", "groups", "staff_no", "phone", "email")

@@ -21,6 +21,12 @@ PER_PAGE = 50
 OBJECT_NAMES = {"process": _l("Process"), "form": _l("Form"), "migration": _l("Migration"), "item": _l("Item"),
                 "user": _l("User"), "department": _l("Department"), "group": _l("Group"),
                 "calendar": _l("Calendar")}
+# Field names as the pages label them; fields other entries carry are shown as recorded.
+FIELD_NAMES = {"username": _l("User name"), "full_name": _l("Full name"), "role": _l("Role"),
+               "department": _l("Staff department"), "groups": _l("Groups"), "staff_no": _l("Staff number"),
+               "phone": _l("Phone"), "email": _l("E-mail"), "active": _l("Active"),
+               "must_change_password": _l("must change password"), "password": _l("Password"),
+               "members": _l("Members"), "name": _l("Name"), "code": _l("Code"), "published": _l("Published")}
 
 
 @bp.get("/audit")
@@ -59,7 +65,8 @@ def _date(raw: str, name: str, errors: dict[str, list[str]]) -> Any:
 def field_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     """(field, before, after) for every field either side names, values as short readable text."""
     before, after = before or {}, after or {}
-    return [(key, _text(before.get(key)), _text(after.get(key))) for key in dict.fromkeys([*before, *after])]
+    return [(str(FIELD_NAMES.get(key, key)), _text(before.get(key)), _text(after.get(key)))
+            for key in dict.fromkeys([*before, *after])]
 
 
 def _text(value: Any) -> str:
