@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, send_file
-from marshmallow import fields, validate
 
 from app.errors import InvalidInput
 from app.services.admin import item_catalogue as catalogue
@@ -16,27 +15,13 @@ from app.services.portal import guide as portal_guide
 
 from . import bp
 from .body import json_object
-from .openapi import op, path_param
-from .schemas import FileRef, ItemBody, Strict
+from .openapi import id_param, op, path_param
+from .schemas import FileRef, ItemBody
 from .security import ctx, login_required, optional_principal, principal
 
-
-class ActiveBody(Strict):
-    active = fields.Boolean(required=True)
-
-
-class ItemListQuery(Strict):
-    department = fields.String(load_default=None, validate=validate.Length(1, 64))
-    type_code = fields.String(load_default=None, validate=validate.Length(2, 2))
-    active = fields.Boolean(load_default=None, allow_none=True)
-    q = fields.String(load_default="", validate=validate.Length(0, 100))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-
-
 CODE = path_param("code")
-NUMBER = [{"name": "number", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}]
-OPENAPI_BODIES = (FileRef, ActiveBody)
+NUMBER = id_param("number")
+OPENAPI_BODIES = (FileRef,)
 OPENAPI_PATHS = {
     "/items/{code}/revisions": {
         "get": op("Every revision of an item, newest first, with the fields each changed (admin)", parameters=CODE),
@@ -115,7 +100,7 @@ def save_draft(code: str) -> Any:
     return catalogue.save_draft(ctx(), principal(), code, body)
 
 
-@bp.post("/items/<code>/revisions/<int:number>/publish")
+@bp.post("/items/<code>/revisions/<id:number>/publish")
 @login_required
 def publish(code: str, number: int) -> Any:
     return catalogue.publish(ctx(), principal(), code, number)

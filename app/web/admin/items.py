@@ -98,7 +98,7 @@ def save_item(code: str) -> Any:
     return redirect(url_for(".edit_item", code=code))
 
 
-@bp.post("/items/<code>/revisions/<int:number>/publish")
+@bp.post("/items/<code>/revisions/<id:number>/publish")
 @admin_required
 def publish_item(code: str, number: int) -> Any:
     try:
