@@ -1,4 +1,5 @@
-"""`flask users create NAME --password P --role R [--group G]...`."""
+"""`flask users create NAME --password P --role R [--group G]...`; `flask users disable|enable|reset-password
+NAME` (an administrator locked out can be let in again from the server)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from app.models import ROLES
+from app.services.admin import users_admin
 from app.services.identity import users
 
 from .common import ctx, one_line_errors
@@ -28,3 +30,30 @@ def create(username: str, password: str, role: str, groups: tuple[str, ...], ful
         user = users.create_user(ctx(), username, password, role, list(groups), full_name=full_name,
                                  staff_no=staff_no, department=department)
     click.echo(f"created {user.username} ({user.role}) groups: {', '.join(sorted(user.groups)) or '-'}")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable(username: str) -> None:
+    """Disable a user: sign-in refused, sessions and API tokens end at once."""
+    with one_line_errors():
+        users_admin.set_active(ctx(), None, users_admin.user_id_by_name(ctx(), username), False)
+    click.echo(f"disabled {username}")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def enable(username: str) -> None:
+    """Enable a disabled user again."""
+    with one_line_errors():
+        users_admin.set_active(ctx(), None, users_admin.user_id_by_name(ctx(), username), True)
+    click.echo(f"enabled {username}")
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+def reset_password(username: str) -> None:
+    """Print a temporary password (shown once); the user must change it at the next sign-in."""
+    with one_line_errors():
+        result = users_admin.reset_password(ctx(), None, users_admin.user_id_by_name(ctx(), username))
+    click.echo(f"temporary password for {username}: {result.password}")

@@ -245,3 +245,22 @@ def test_audit_entries_cannot_be_changed_or_deleted(api, demo, ctx):
         with pytest.raises(DBAPIError, match="append-only"), ctx.db.engine.begin() as conn:
             conn.execute(text(statement))
     assert _audit(api, object_type="department")[0]["summary"].startswith("创建部门")
+
+
+def test_command_line_lets_a_locked_out_administrator_in_again(app, api, demo):
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["users", "disable", "admin"]).exit_code == 1  # the last active administrator
+    reset = cli.invoke(args=["users", "reset-password", "admin"])
+    assert reset.exit_code == 0, reset.output
+    temporary = reset.output.strip().rsplit(": ", 1)[1]
+    assert _token(api, "admin", temporary).status_code == 403  # change it first
+    assert cli.invoke(args=["users", "disable", "ghost"]).exit_code == 1
+    assert cli.invoke(args=["users", "disable", "market_clerk"]).exit_code == 0
+    assert _token(api, "market_clerk", "demo1234").status_code == 401
+    assert cli.invoke(args=["users", "enable", "market_clerk"]).exit_code == 0
+    assert _token(api, "market_clerk", "demo1234").status_code == 200
+    api.client.post("/api/v1/auth/password", json={"username": "admin", "password": temporary,
+                                                   "new_password": "Admin-again-1"})
+    api.token("admin", "Admin-again-1")
+    actors = {e["actor"] for e in _audit(api, object_type="user", action="user.")}
+    assert actors == {"cli", "admin"}

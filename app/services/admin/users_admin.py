@@ -26,6 +26,7 @@ from app.services.paging import Page, window
 from .organisation import (
     STAFF_NO,
     USERNAME,
+    OrganisationNotFound,
     UserRow,
     department_by_code,
     email_errors,
@@ -146,7 +147,7 @@ def update_user(ctx: ServiceContext, principal: Principal, user_id: int, fields:
     return row
 
 
-def set_active(ctx: ServiceContext, principal: Principal, user_id: int, active: bool) -> UserRow:
+def set_active(ctx: ServiceContext, principal: Principal | None, user_id: int, active: bool) -> UserRow:
     """Disable (sessions and tokens end at once, sign-in is refused) or enable an account.
 
     :raises Forbidden: not an admin. :raises OrganisationNotFound: no such user.
@@ -160,7 +161,7 @@ def set_active(ctx: ServiceContext, principal: Principal, user_id: int, active: 
             return UserRow.of(user)  # nothing to change, nothing to record
         if not active and user.role == "admin":
             _keep_an_admin(s, principal, user, "disable")
-        elif not active and user.id == principal.id:
+        elif not active and principal is not None and user.id == principal.id:
             raise Conflict("不能停用自己的账号 / you cannot disable your own account")
         before = user_snapshot(user)
         user.active, user.disabled_at = active, None if active else ctx.clock.now()
@@ -175,7 +176,7 @@ def set_active(ctx: ServiceContext, principal: Principal, user_id: int, active: 
     return row
 
 
-def reset_password(ctx: ServiceContext, principal: Principal, user_id: int) -> WithPassword:
+def reset_password(ctx: ServiceContext, principal: Principal | None, user_id: int) -> WithPassword:
     """A generated temporary password (returned this once); the user's sessions end and they must choose
     their own at the next sign-in.
 
@@ -198,6 +199,15 @@ def reset_password(ctx: ServiceContext, principal: Principal, user_id: int) -> W
     return WithPassword(row, password)
 
 
+def user_id_by_name(ctx: ServiceContext, username: str) -> int:
+    """:raises OrganisationNotFound: no user with that name."""
+    with ctx.uow() as uow:
+        found: int | None = uow.session.scalar(select(User.id).where(User.username == username))
+    if found is None:
+        raise OrganisationNotFound(f"用户 {username} 不存在 / no user called {username}")
+    return found
+
+
 def temporary_password() -> str:
     """12 characters a person can read out and type: no 0/O, 1/l/I."""
     alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -213,9 +223,9 @@ def _lock(s: Session, user_id: int) -> User:
     return user
 
 
-def _keep_an_admin(s: Session, principal: Principal, user: User, what: str) -> None:
+def _keep_an_admin(s: Session, principal: Principal | None, user: User, what: str) -> None:
     """:raises Conflict: the change would leave no active administrator, or targets the acting one."""
-    if user.id == principal.id:
+    if principal is not None and user.id == principal.id:
         raise Conflict(f"不能{'停用' if what == 'disable' else '降级'}自己的账号 / you cannot {what} your own account")
     others = s.scalar(select(func.count()).select_from(User).where(
         User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
