@@ -63,7 +63,14 @@ def test_admin_creates_an_item_an_applicant_downloads_its_template_and_applies(b
     admin.get_by_label(re.compile("^承诺时限")).fill("15")
     admin.get_by_label("流程").select_option("food_licence")
     admin.get_by_label(re.compile("^受理编号前缀")).fill("HWGG")
-    row = admin.locator("fieldset.material").first
+    rows = admin.locator("fieldset.material")
+    expect(rows).to_have_count(1)  # one empty row to start with
+    admin.get_by_role("button", name="添加材料").click()
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1).get_by_label("名称")).to_be_focused()
+    rows.nth(1).get_by_role("button", name="删除此材料").click()
+    expect(rows).to_have_count(1)
+    row = rows.first
     row.get_by_label("名称").fill(MATERIAL)
     row.get_by_label("说明").fill("下载范本，填写后签字上传")
     row.get_by_label("样表（空白表格）").set_input_files(template)
