@@ -9,6 +9,7 @@ executable process by SpiffWorkflow.
 from __future__ import annotations
 
 import ast
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ FORBIDDEN_NAMES = frozenset({
     "type", "breakpoint", "input", "help", "memoryview", "object", "super", "classmethod", "staticmethod",
     "property", "exit", "quit",
 })
+_ROUTING_VARIABLE = re.compile(r"\$\{\s*[A-Za-z_][\w.]*\s*\}")  # what app/engine/views.py `resolve` substitutes
 _validator: BpmnValidator | None = None
 _validator_lock = threading.Lock()
 
@@ -148,6 +150,7 @@ def _check_element(element: etree._Element, laned: set[str], defined: set[str | 
     if element.tag.startswith(f"{{{BPMN_NS}}}") and local in UNSUPPORTED:
         problems.append(Problem(eid, UNSUPPORTED[local]))
     if local == "userTask":
+        _check_routing(element, problems)
         routed = any(element.get(f"{{{CAMUNDA_NS}}}{a}") for a in ("candidateGroups", "candidateUsers", "assignee"))
         if not routed and eid not in laned:
             problems.append(Problem(eid, "user task has no candidateGroups, candidateUsers or assignee and is in no lane"))
@@ -216,6 +219,17 @@ def _check_expression(owner: str | None, what: str, text: str | None, problems: 
         problems.append(Problem(owner, f"{what} '{text.strip()}' does not compile in the restricted engine: {error}"))
         return None
     return python
+
+
+def _check_routing(task: etree._Element, problems: list[Problem]) -> None:
+    """Routing attributes are filled in outside the engine (app/engine/views.py), which substitutes only
+    `${name}` and `${name.key}`: any other `${...}` / `#{...}` would silently become a group that no
+    one is in."""
+    for attr in ("candidateGroups", "candidateUsers", "assignee"):
+        value = task.get(f"{{{CAMUNDA_NS}}}{attr}") or ""
+        if is_juel(_ROUTING_VARIABLE.sub("", value)):
+            problems.append(Problem(task.get("id"), f"camunda:{attr} '{value}': routing can use only a variable "
+                                                    "(${department}) or its property (${applicant.department})"))
 
 
 def _check_condition_source(condition: etree._Element, problems: list[Problem]) -> None:

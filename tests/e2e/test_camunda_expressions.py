@@ -168,3 +168,16 @@ def test_an_unknown_variable_stops_the_step_naming_it(api):
     assert error["element_id"] == "Gateway_amount"
     assert "${result == 'agree' && amount_typo > 100}" in error["message"] and "'amount_typo'" in error["message"]
     assert task_id(api, case_no, "assess") == tid  # still waiting, nothing changed
+
+
+def test_routing_with_more_than_a_variable_is_refused(api):
+    """Routing attributes substitute `${name}` / `${name.key}` only; anything else would offer the step to
+    a group no one is in."""
+    xml = (MODELS / "countersign.bpmn").read_bytes().replace(
+        b'camunda:candidateGroups="${department}.approver"',
+        b'camunda:candidateGroups="${execution.getVariable(&quot;department&quot;)}.approver"')
+    resp = api.post("/process-definitions", "designer", data={"file": (io.BytesIO(xml), "countersign.bpmn")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 400
+    [error] = resp.get_json()["errors"]
+    assert error["element_id"] == "countersign" and "camunda:candidateGroups" in error["message"]
