@@ -19,6 +19,7 @@ from .flows import ACCEPT, FOOD, FOOD_APPLY, PASS, apply, complete
 pytestmark = pytest.mark.usefixtures("demo")
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 BODY_FIELDS = ("name", "type_code", "department", "legal_basis", "case_kind", "statutory_limit", "promised_limit",
                "limit_unit", "joint", "departments", "materials", "fees", "process_key", "form_key", "case_prefix",
                "yellow_ratio", "yellow_days", *GUIDE_FIELDS)
@@ -125,8 +126,11 @@ def test_template_files_are_offered_in_the_guide_once_published(api, app, admin2
     assert upload.status_code == 201, upload.get_json()
     ref = upload.get_json()
     assert ref["content_type"] == "application/pdf" and ref["size"] == len(PDF)
+    sample = api.post("/items/files", "admin", data={"file": (io.BytesIO(PNG), "许可证样本.png")},
+                      content_type="multipart/form-data").get_json()
     body = body_of(api)
     body["materials"][0]["template"] = {"sha256": ref["sha256"], "filename": "申请书范本.pdf"}
+    body["result_sample_file"] = {"sha256": sample["sha256"], "filename": "许可证样本.png"}
     assert api.post(f"/items/{FOOD}/revisions", "admin", json=body).status_code == 200
     public = app.test_client()
     assert public.get(f"/items/{FOOD}/files/{ref['sha256']}").status_code == 404  # a draft's file
@@ -138,7 +142,11 @@ def test_template_files_are_offered_in_the_guide_once_published(api, app, admin2
     through_api = api.get(f"/items/{FOOD}/files/{ref['sha256']}")
     assert through_api.data == PDF
     through_api.close()
-    assert f"/items/{FOOD}/files/{ref['sha256']}" in public.get(f"/items/{FOOD}").get_data(as_text=True)
+    guide = public.get(f"/items/{FOOD}").get_data(as_text=True)
+    assert f"/items/{FOOD}/files/{ref['sha256']}" in guide and f"/items/{FOOD}/files/{sample['sha256']}" in guide
+    result = public.get(f"/items/{FOOD}/files/{sample['sha256']}")
+    assert result.data == PNG and result.mimetype == "image/png"
+    result.close()
     assert api.post(f"/items/{FOOD}/deactivate", "admin").status_code == 200
     assert public.get(f"/items/{FOOD}/files/{ref['sha256']}").status_code == 404  # withdrawn item
 

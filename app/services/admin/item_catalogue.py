@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import Conflict, Forbidden, InvalidInput, ItemNotFound, NotFound
 from app.models import TYPE_CODES, Department, Item, ItemRevision, ProcessDefinition
@@ -63,7 +63,8 @@ def list_items(ctx: ServiceContext, principal: Principal, flt: ItemFilter, page:
     with ctx.uow() as uow:
         s = uow.session
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = list(s.scalars(query.order_by(Item.code).offset(offset(page, per_page)).limit(per_page)))
+        rows = list(s.scalars(query.options(joinedload(Item.department)).order_by(Item.code)
+                              .offset(offset(page, per_page)).limit(per_page)))
         numbers = _numbers(s, [i.id for i in rows])
         return Page([_row(i, numbers.get(i.id, {})) for i in rows], page, per_page, total)
 
