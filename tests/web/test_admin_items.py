@@ -35,6 +35,9 @@ def test_the_list_filters_by_department_type_and_status(app):
     assert "420100-ZJJ-001" in housing and "420100-SCJG-001" not in housing
     assert "420100-SCJG-001" not in text(client.get("/admin/items?active=0", headers=EN))
     assert "No items match." in text(client.get("/admin/items?type_code=20", headers=EN))
+    instant = text(client.get("/admin/items?case_kind=instant", headers=EN))
+    assert "420100-SCJG-002" in instant and "420100-SCJG-001" not in instant
+    assert client.get("/admin/items?q=食品&page=999999999999&active=x&type_code=zz").status_code == 200
 
 
 def test_promised_above_statutory_is_refused_next_to_the_field(app):

@@ -35,6 +35,7 @@ PUBLISH_GROUP = "publish"
 class ItemFilter:
     department: str | None = None
     type_code: str | None = None
+    case_kind: str | None = None
     active: bool | None = None
     query: str = ""
 
@@ -55,6 +56,8 @@ def list_items(ctx: ServiceContext, principal: Principal, flt: ItemFilter, page:
         query = query.where(Department.code == flt.department)
     if flt.type_code:
         query = query.where(Item.type_code == flt.type_code)
+    if flt.case_kind:
+        query = query.where(Item.case_kind == flt.case_kind)
     if flt.active is not None:
         query = query.where(Item.active.is_(flt.active))
     if flt.query.strip():

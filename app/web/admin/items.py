@@ -43,13 +43,14 @@ def items() -> Any:
     args = request.args
     flt = catalogue.ItemFilter(department=args.get("department") or None,
                                type_code=args.get("type_code") if args.get("type_code") in TYPE_CODES else None,
+                               case_kind=args.get("case_kind") if args.get("case_kind") in CASE_KINDS else None,
                                active=ACTIVE_FILTER.get(args.get("active", "")), query=args.get("q", "")[:100])
     page = catalogue.list_items(ctx(), principal(), flt, page=args.get("page", 1, type=int) or 1)
-    kept = {k: v for k, v in (("department", flt.department), ("type_code", flt.type_code),
+    kept = {k: v for k, v in (("department", flt.department), ("type_code", flt.type_code), ("case_kind", flt.case_kind),
                               ("active", args.get("active") if flt.active is not None else None),
                               ("q", flt.query)) if v}
     return render_template("admin/items.html", page=page, flt=flt, args=kept, choices=catalogue.choices(ctx()),
-                           active=args.get("active", ""))
+                           case_kinds=CASE_KINDS, active=args.get("active", ""))
 
 
 @bp.get("/items/new")
