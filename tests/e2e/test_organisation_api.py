@@ -264,3 +264,28 @@ def test_command_line_lets_a_locked_out_administrator_in_again(app, api, demo):
     api.token("admin", "Admin-again-1")
     actors = {e["actor"] for e in _audit(api, object_type="user", action="user.")}
     assert actors == {"cli", "admin"}
+
+
+def test_calendar_changes_are_in_the_audit_trail(api, demo, ctx):
+    from app.services.admin import calendar_admin
+    from app.services.identity.auth import authenticate
+
+    assert api.put("/calendar/days/2026-11-26", "admin", json={"kind": "holiday", "name": "地方假日",
+                                                               "local": True}).status_code == 200
+    assert api.put("/calendar/days/2026-11-26", "admin", json={"kind": None}).status_code == 200
+    imported = api.post("/calendar/import", "admin", json={"year": 2027, "days": [
+        {"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]})
+    assert imported.status_code == 200, imported.get_json()
+    calendar_admin.set_published(ctx, authenticate(ctx, "admin", "demo1234"), 2027, False)
+    entries = _audit(api, object_type="calendar")
+    assert [e["action"] for e in entries] == ["calendar.unpublish", "calendar.import", "calendar.set_day",
+                                              "calendar.set_day"]
+    reset, made = entries[2], entries[3]
+    assert made["object_id"] == "2026-11-26" and made["actor"] == "admin"
+    assert made["before"] == {"kind": None, "name": "", "local": False}
+    assert made["after"] == {"kind": "holiday", "name": "地方假日", "local": True}
+    assert reset["after"] == {"kind": None, "name": "", "local": False}
+    assert entries[1]["after"]["published"] is True and entries[0]["after"] == {"published": False}
+    # a refused change writes nothing
+    assert api.put("/calendar/days/2026-11-24", "admin", json={"kind": "workday"}).status_code == 400
+    assert len(_audit(api, object_type="calendar")) == 4
