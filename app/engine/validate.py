@@ -19,8 +19,9 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
+from .bpmn_expressions import EXPRESSION_ELEMENTS, flow_element_id, python_expression
 from .juel import JuelError, is_juel
-from .parser import BPMN_NS, CAMUNDA_NS, EXPRESSION_ELEMENTS, CaseParser, flow_element_id, python_expression
+from .parser import BPMN_NS, CAMUNDA_NS, CaseParser
 from .sandbox import check_expression, check_script
 from .scripting import DEFAULT_MAX_LOOP_INSTANCES
 from .specs import BpmnSource

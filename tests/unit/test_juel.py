@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.bpmn_expressions import python_expression
 from app.engine.juel import JuelError, translate
-from app.engine.parser import python_expression
 from app.engine.sandbox import RestrictedEnvironment
 
 ENV = RestrictedEnvironment()
