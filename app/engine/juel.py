@@ -22,6 +22,7 @@ Where JUEL and Python differ, the translation follows JUEL where a Python expres
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ MAX_DEPTH = 50          # nesting; deeper input would only exhaust the parser's 
 MAX_NUMBER_DIGITS = 30
 MAX_REMEMBERED = 4096   # translations whose designer text an error message can name
 _originals: dict[str, str] = {}  # Python -> the text it was translated from, oldest first
+_originals_lock = threading.Lock()
 
 _KEYWORD_OPERATORS = {"and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
                       "le": "<=", "ge": ">=", "div": "/", "mod": "%", "empty": "empty"}
@@ -93,9 +95,10 @@ def original(python: str) -> str | None:
 
 
 def _remember(python: str, text: str) -> None:
-    if python not in _originals and len(_originals) >= MAX_REMEMBERED:
-        del _originals[next(iter(_originals))]
-    _originals[python] = text
+    with _originals_lock:  # specs may be parsed in several threads at once
+        if python not in _originals and len(_originals) >= MAX_REMEMBERED:
+            del _originals[next(iter(_originals))]
+        _originals[python] = text
 
 
 @dataclass(frozen=True)
