@@ -34,13 +34,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
 from .parser import CaseParser
-from .specs import SpecBundle
+from .specs import SpecBundle, connect_loop_merges
 
 
 def _spec_registry() -> Any:
@@ -149,7 +148,8 @@ def apply(workflow: BpmnWorkflow, target: SpecBundle) -> MigrationPlan:
     if not checked.migratable:
         raise MigrationRefused(checked.why_not or "the case cannot move")
     diffs = _diffs(workflow, target)
-    _connect_loop_merges(target)
+    for spec in (target.spec, *target.subprocess_specs.values()):  # a bundle built elsewhere: cheap, idempotent
+        connect_loop_merges(spec)
     reset = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
     own_data = {t.id: deepcopy(t.data) for t in reset}
     own_internal = {t.id: deepcopy(t.internal_data) for t in reset if _keeps_internal_data(t, diffs, workflow)}
@@ -244,19 +244,6 @@ def _keeps_internal_data(task: Any, diffs: dict[Any, tuple[WorkflowDiff, SpecDif
     pair = diffs.get(None if task.workflow is top else task.workflow.parent_task_id)
     changed = pair[1].changed.get(task.task_spec, ()) if pair is not None else ()
     return "event_definition" not in changed and "typename" not in changed
-
-
-def _connect_loop_merges(target: SpecBundle) -> None:
-    """A multi-instance task merges each finished instance's output through an event of the instance's
-    spec, which the library connects when it creates an instance with that spec object (or restores
-    a serialized spec). The target's specs may never have created one in this process: connect them,
-    as the spec deserializer does (idempotent)."""
-    for spec in (target.spec, *target.subprocess_specs.values()):
-        for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, LoopTask):
-                child = spec.task_specs.get(task_spec.task_spec)
-                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
-                    child.completed_event.connect(task_spec.merge_child)
 
 
 def _task(workflow: BpmnWorkflow, task_id: str) -> Any:

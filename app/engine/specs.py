@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 from .parser import CaseParser
 from .xmlsafe import parse_xml
@@ -58,9 +59,26 @@ def build_bundle(process_key: str, sources: Sequence[BpmnSource]) -> SpecBundle:
         parser.add_bpmn_xml(parse_xml(source.content), filename=source.filename)
     spec = parser.get_spec(process_key)
     subprocess_specs = parser.get_subprocess_specs(process_key)
+    for each in (spec, *subprocess_specs.values()):
+        connect_loop_merges(each)
     timers = any(isinstance(getattr(t, "event_definition", None), TimerEventDefinition)
                  for s in (spec, *subprocess_specs.values()) if s is not None for t in s.task_specs.values())
     return SpecBundle(process_key, spec, subprocess_specs, bundle_key(process_key, sources), timers, tuple(sources))
+
+
+def connect_loop_merges(spec: Any) -> None:
+    """A multi-instance task collects each finished instance's output through the completed event of
+    the instance's spec, which the library connects only when it creates instances with that spec object
+    (or restores a serialized spec). A process that parsed the spec itself, such as a worker started
+    after the instances were created, would finish them without collecting anything and the case would
+    stop: connect them at parse time, as the spec deserializer does (idempotent)."""
+    if spec is None:
+        return
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs.get(task_spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 class SpecCache:

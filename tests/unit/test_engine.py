@@ -151,3 +151,30 @@ def test_a_message_nothing_waits_for_changes_nothing(engine):
     state = engine.dumps(workflow)
     assert engine.send_message(workflow, "extension_requested", {"extension_id": 1}, now) is None
     assert engine.dumps(workflow) == state and engine.completed_data(workflow, "approve_extension") == []
+
+
+# -- a multi-instance task's instances finished by another process -----------------------------------------
+
+
+def test_instances_created_by_one_process_merge_their_output_when_another_parse_finishes_them():
+    """Instances merge their output through an event of the spec object; the library connects it only
+    when it creates instances. A worker that parsed the process itself (after a restart, or another
+    worker than the one that started the loop) must still collect every instance's output."""
+    loop = ('<bpmn:multiInstanceLoopCharacteristics isSequential="false">'
+            '<bpmn:loopDataInputRef>departments</bpmn:loopDataInputRef>'
+            '<bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef>'
+            '<bpmn:inputDataItem id="department" name="department"/>'
+            '<bpmn:outputDataItem id="opinion" name="opinion"/>'
+            '</bpmn:multiInstanceLoopCharacteristics>')
+    xml = linear("mi", user("approve"), user("after")).replace(b"</bpmn:userTask>", loop.encode() + b"</bpmn:userTask>",
+                                                                1)
+    source = BpmnSource("mi.bpmn", xml)
+    engine = WorkflowEngine(time_limit=0.5, isolated=False)
+    workflow, _ = engine.start(build_bundle("mi", [source]), {"departments": ["fire", "health"]}, now)
+    state = engine.dumps(workflow)
+    fresh = engine.loads(state, build_bundle("mi", [source]))  # another parse, as in another worker
+    for task in engine.user_tasks(fresh):
+        department = engine.task_data(fresh, task.id)["department"]
+        engine.complete(fresh, task.id, {"opinion": f"ok from {department}"}, now)
+    assert [t.key for t in engine.user_tasks(fresh)] == ["after"]
+    assert sorted(engine.data(fresh)["opinions"]) == ["ok from fire", "ok from health"]
