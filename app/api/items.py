@@ -64,7 +64,7 @@ def get_item(code: str) -> Any:
 @login_required
 def create_item() -> Any:
     """Scripted creation: revision 1 published at once (the pages and POST /items/drafts draft first)."""
-    items.check_may_configure(principal())  # a 403 says more than the body's errors to a non-admin
+    items.check_may_publish_at_once(principal())  # a 403 says more than the body's errors to a non-admin
     body = ItemBody().load(json_object())
     return items.create_item(ctx(), principal(), body, rules=item_rules.check), 201
 
@@ -73,7 +73,7 @@ def create_item() -> Any:
 @login_required
 def update_item(code: str) -> Any:
     """Scripted change: a new revision published at once."""
-    items.check_may_configure(principal())
+    items.check_may_publish_at_once(principal())
     body = ItemBody().load({"code": code, **json_object()})
     return items.update_item(ctx(), principal(), code, body, rules=item_rules.check)
 

@@ -71,21 +71,32 @@ def test_rules_name_their_fields_and_change_nothing(api):
 
 
 def test_a_new_item_is_a_draft_until_a_second_admin_publishes_it(api, app, admin2):
-    created = api.post("/items/drafts", "admin", json=new_item())
+    created = api.post("/items/drafts", admin2, json=new_item())  # admin2 has no publish right
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["number"] == 1 and created.get_json()["state"] == "draft"
     guide = app.test_client()
     assert guide.get("/items/420100-TEST-001").status_code == 404  # not in the guide
     assert api.post("/cases", "company", json={"item_code": "420100-TEST-001", "data": FOOD_APPLY}).status_code == 404
-    assert api.post("/items/420100-TEST-001/activate", "admin").status_code == 409  # never published
-    refused = api.post("/items/420100-TEST-001/revisions/1/publish", "admin")
+    assert api.post("/items/420100-TEST-001/activate", admin2).status_code == 409  # never published
+    refused = api.post("/items/420100-TEST-001/revisions/1/publish", admin2)
     assert refused.status_code == 403 and "publish" in refused.get_json()["errors"][0]["message"]
-    published = api.post("/items/420100-TEST-001/revisions/1/publish", admin2)
+    published = api.post("/items/420100-TEST-001/revisions/1/publish", "admin")
     assert published.status_code == 200, published.get_json()
-    assert published.get_json()["published_by"] == "admin2"
+    assert published.get_json()["published_by"] == "admin"
     page = guide.get("/items/420100-TEST-001")
     assert page.status_code == 200 and "测试事项" in page.get_data(as_text=True)
     assert api.post("/items/420100-TEST-001/revisions/1/publish", admin2).status_code == 409  # not a draft
+
+
+def test_publishing_at_once_through_the_scripted_writes_needs_the_publish_right(api, admin2):
+    """POST and PUT /items save and publish in one call: no second pair of eyes, so only an
+    administrator with the publish right may use them; the others draft."""
+    refused = api.post("/items", admin2, json=new_item())
+    assert refused.status_code == 403 and "publish" in refused.get_json()["errors"][0]["message"]
+    assert api.get("/items/420100-TEST-001", "admin").status_code == 404
+    changed = api.put(f"/items/{FOOD}", admin2, json=body_of(api, fees="工本费 10 元"))
+    assert changed.status_code == 403 and api.get(f"/items/{FOOD}").get_json()["fees"] != "工本费 10 元"
+    assert api.post("/items", "admin", json=new_item()).status_code == 201  # the demo admin holds the right
 
 
 def test_the_guide_shows_the_published_revision_until_the_draft_is_published(api, app, admin2):

@@ -71,8 +71,8 @@ def test_a_file_that_is_no_document_is_refused_at_its_row(app):
 
 
 def test_a_draft_waits_for_a_second_admin_and_the_history_shows_the_diff(app, demo):
-    users.create_user(demo, "admin2", "demo1234", "admin")
-    author = sign_in(app.test_client(), "admin")
+    users.create_user(demo, "admin2", "demo1234", "admin")  # without the publish right the demo admin holds
+    author = sign_in(app.test_client(), "admin2")
     created = post(author, "/admin/items/new", {**NEW, "m-0-template": upload(pdf_bytes(), "申请书范本.pdf")},
                    headers=EN, content_type="multipart/form-data")
     assert created.status_code == 302, text(created)
@@ -81,7 +81,7 @@ def test_a_draft_waits_for_a_second_admin_and_the_history_shows_the_diff(app, de
     assert re.search(r'<button type="submit" disabled aria-describedby="why-not">Publish revision 1</button>', page)
     assert "Another administrator publishes it" in page
     assert app.test_client().get("/items/420100-TEST-002").status_code == 404  # not in the guide
-    second = sign_in(app.test_client(), "admin2")
+    second = sign_in(app.test_client(), "admin")
     publish_page = text(second.get("/admin/items/420100-TEST-002", headers=EN))
     assert '<button type="submit" class="primary">Publish revision 1</button>' in publish_page
     done = post(second, "/admin/items/420100-TEST-002/revisions/1/publish", {}, form_page="/admin/items/420100-TEST-002",

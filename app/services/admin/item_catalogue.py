@@ -28,7 +28,6 @@ from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 from app.services.paging import Page, offset, window
 
-PUBLISH_GROUP = "publish"
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ def may_publish(principal: Principal, revision: ItemRevision) -> tuple[bool, str
     """Four eyes: another administrator publishes a draft, or its author with the publish right."""
     if not principal.is_admin:
         return False, "只有管理员可以发布 / only administrators publish"
-    if revision.created_by_id != principal.id or PUBLISH_GROUP in principal.groups:
+    if revision.created_by_id != principal.id or core.PUBLISH_GROUP in principal.groups:
         return True, ""
     return False, ("此草稿由您起草，须由另一位管理员发布，或由具有发布权限（publish 用户组）的管理员发布 / "
                    "you drafted this revision: another administrator publishes it, unless you hold the "

@@ -48,7 +48,7 @@ def create_item(ctx: ServiceContext, principal: Principal | None, data: dict[str
 
     :raises Forbidden: not an admin. :raises InvalidInput: a rule across fields is broken.
     """
-    check_may_configure(principal)
+    check_may_publish_at_once(principal)
     with ctx.uow(write=True) as uow:
         s = uow.session
         if s.scalar(select(Item.id).where(Item.code == data["code"])) is not None:
@@ -73,7 +73,7 @@ def update_item(ctx: ServiceContext, principal: Principal | None, code: str, dat
 
     :raises Forbidden, ItemNotFound, InvalidInput:
     """
-    check_may_configure(principal)
+    check_may_publish_at_once(principal)
     with ctx.uow(write=True) as uow:
         s = uow.session
         item = s.scalar(select(Item).where(Item.code == code))
@@ -236,6 +236,21 @@ def published_snapshot(s: Session, item: Item) -> dict[str, Any]:
         return dict(revision.snapshot)
     view = item_view(item)
     return snapshot_of({**view, "result_sample_file": (item.guide or {}).get("result_sample_file")})
+
+
+# Members of this group may publish an item revision they drafted themselves, and publish at once
+# through the scripted API; other administrators draft, and another administrator publishes.
+PUBLISH_GROUP = "publish"
+
+
+def check_may_publish_at_once(principal: Principal | None) -> None:
+    """The scripted writes (POST/PUT /items) publish without a second pair of eyes, so they need the
+    publish right (None: the CLI and the demo loader, trusted). :raises Forbidden:"""
+    check_may_configure(principal)
+    if principal is not None and PUBLISH_GROUP not in principal.groups:
+        raise Forbidden("直接发布事项需要发布权限（publish 用户组）；请先起草（POST /items/drafts 或 "
+                        "/items/<code>/revisions），由另一位管理员发布 / publishing at once needs the publish "
+                        "right (group 'publish'): save a draft and have another administrator publish it")
 
 
 def check_may_configure(principal: Principal | None) -> None:
