@@ -246,3 +246,33 @@ def inline_fields(content: bytes) -> dict[str, list[dict[str, Any]]]:
         if ext.get("formData") and not ext.get("formKey") and task.get("id"):
             found[str(task.get("id"))] = ext["formData"]
     return found
+
+
+def task_forms(ctx: ServiceContext, s: Session, definition_id: int) -> dict[str, FormDefinition]:
+    """{user task id: its form} for the steps of a version and of the processes it calls at their pinned
+    versions, each read from the version the task belongs to (its formKey's form, else its inline
+    fields). A form that cannot be read is left out: a page then shows that step's raw values. A task
+    id found in both a caller and a called process keeps the caller's form."""
+    found: dict[str, FormDefinition] = {}
+    for current in reversed(_with_called(s, definition_id)):  # the version itself last, so its tasks win
+        xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == current)) or ""
+        found.update(_version_task_forms(ctx, s, current, xml.encode("utf-8")))
+    return found
+
+
+def _version_task_forms(ctx: ServiceContext, s: Session, definition_id: int, content: bytes
+                        ) -> dict[str, FormDefinition]:
+    found: dict[str, FormDefinition] = {}
+    for task_id, form_key in _form_keys(content).items():
+        try:
+            found[task_id] = form_of(ctx, s, definition_id, form_key)
+        except FormDefinitionError:
+            continue
+    for task_id in inline_fields(content):
+        try:
+            form = inline_form(ctx, s, definition_id, task_id)
+        except FormDefinitionError:
+            continue
+        if form is not None:
+            found[task_id] = form
+    return found

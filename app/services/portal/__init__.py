@@ -3,7 +3,7 @@ resubmitting corrected materials (online, or at the window), public tracking (DB
 and window intake; one module per aggregate, the public names all here."""
 
 from app.services.portal.common import APPLICANT, MATERIAL, Upload
-from app.services.portal.correction import resubmit, resubmit_at_window, window_correction
+from app.services.portal.correction import correction_form, resubmit, resubmit_at_window, window_correction
 from app.services.portal.drafts import (
     DraftNotFound,
     Saved,
@@ -21,6 +21,7 @@ from app.services.portal.tracking import RESULTS, track
 
 __all__ = [
     "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Saved", "Upload", "WalkIn", "catalogue",
+    "correction_form",
     "delete_draft", "get_draft", "group_items", "item_guide", "list_drafts", "my_case", "my_cases", "process_steps",
     "process_xml", "remove_draft_file", "resubmit", "resubmit_at_window", "save_draft", "submit_draft", "track",
     "window_correction", "window_intake",

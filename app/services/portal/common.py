@@ -12,10 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Forbidden, InvalidForm, InvalidInput, ItemNotFound
+from app.forms import FormDefinition
 from app.models import (
     Case,
+    HumanTask,
     Item,
 )
+from app.services.casework import tasks
 from app.services.context import ServiceContext
 from app.services.documents.files import FileStore, StoredFile, files_cap_message, stored_bytes
 from app.services.identity.principal import Principal
@@ -133,10 +136,27 @@ def _missing(materials: list[dict[str, Any]], have: set[str]) -> dict[str, list[
 
 def _form_errors(ctx: ServiceContext, form_key: str | None, data: dict[str, Any],
                  context: dict[str, Any] | None = None) -> dict[str, list[str]]:
-    if not form_key:
+    """Errors of `data` in the item's application form (a forms/ file: items name it, no process version)."""
+    return _errors_in(ctx.forms.get(form_key) if form_key else None, data, context)
+
+
+def _errors_in(form: FormDefinition | None, data: dict[str, Any],
+               context: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    if form is None:
         return {}
     try:
-        ctx.forms.get(form_key).validate(data, context or {})
+        form.validate(data, context or {})
     except InvalidForm as exc:
         return dict(exc.field_errors)
     return {}
+
+
+def _step_form(ctx: ServiceContext, s: Session, task_id: str) -> FormDefinition | None:
+    """The form of an open step as deployed with its case's process version (a formKey's or the inline
+    fields'); None for a step without a form or one no longer open.
+
+    :raises ProcessError: the version names a form that cannot be read.
+    """
+    task = s.get(HumanTask, task_id)
+    case = s.get(Case, task.case_id) if task is not None else None
+    return tasks.task_form(ctx, s, case, task) if task is not None and case is not None else None

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, InvalidForm
+from app.forms import FormDefinition
 from app.models import (
     Case,
     CaseEvent,
@@ -28,10 +29,11 @@ from app.services.identity.principal import Principal
 from app.services.portal.common import (
     Upload,
     _allowance,
-    _form_errors,
+    _errors_in,
     _materials,
     _missing,
     _own_case,
+    _step_form,
     _store,
 )
 
@@ -50,6 +52,19 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
         case = _own_case(s, principal, case_no)
         step = _Correction.of(s, case, _correction_task(s, case, principal))
     return _resubmit(ctx, principal, step, data, uploads, store)
+
+
+def correction_form(ctx: ServiceContext, principal: Principal, case_no: str) -> FormDefinition | None:
+    """The form of the applicant's open correction step as deployed with the case's process version (its
+    formKey's or its inline fields'); None when no correction awaits them or the step has no form.
+
+    :raises CaseNotFound: :raises ProcessError: the version names a form that cannot be read.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        case = _own_case(s, principal, case_no)
+        task = _offered_correction(s, case, principal) if case.status == "correction" else None
+        return tasks.task_form(ctx, s, case, task) if task is not None else None
 
 
 def window_correction(ctx: ServiceContext, principal: Principal, task_id: str) -> dict[str, Any] | None:
@@ -86,14 +101,13 @@ class _Correction:
     """An open correction step: its task, what the notice lists, and the item's materials."""
 
     task_id: str
-    form_key: str | None
     deficiencies: list[dict[str, str]]
     materials: list[dict[str, Any]]
     applicant_id: int  # whose upload quota the new files count against
 
     @classmethod
     def of(cls, s: Session, case: Case, task: HumanTask) -> _Correction:
-        return cls(task.id, task.form_key, _deficiencies(s, case),
+        return cls(task.id, _deficiencies(s, case),
                    _materials(case_terms(case)), case.applicant_id)  # type: ignore[arg-type]  # same attributes
 
 
@@ -111,9 +125,10 @@ def _window_correction(s: Session, task_id: str) -> _Correction | None:
 def _resubmit(ctx: ServiceContext, principal: Principal, step: _Correction, data: dict[str, Any],
               uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
     listed = {d["material"] for d in step.deficiencies}
-    errors = _form_errors(ctx, step.form_key, data)
     with ctx.uow() as uow:
         allowance = _allowance(uow.session, store, step.applicant_id)
+        form = _step_form(ctx, uow.session, step.task_id)  # the case's version's, as the completion checks
+    errors = _errors_in(form, data)
     stored, file_errors = _store(uploads, step.materials, store, allowance, ctx.clock.now())
     missing = _missing([{**m, "required": True} for m in step.materials if m["name"] in listed],
                        {u.material for u, _f in stored})

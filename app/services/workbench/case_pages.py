@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, undefer
 from app.engine.runtime import EngineFailure
 from app.engine.xmlsafe import UnsafeXml, parse_xml
 from app.errors import CaseNotFound, Forbidden, InvalidInput, TaskAlreadyCompleted, TaskNotFound
+from app.forms import FormDefinition
 from app.models import (
     Case,
     CaseEvent,
@@ -27,6 +28,7 @@ from app.models import (
     User,
     case_terms,
 )
+from app.services.casework import process_forms
 from app.services.casework.cases import UNREADABLE, process_data, readable_workflow
 from app.services.casework.views import case_summary, event_view, task_view
 from app.services.context import ServiceContext
@@ -80,7 +82,6 @@ class Diagram:
     done: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # element id -> its name, for the marked ones
-    forms: dict[str, str] = field(default_factory=dict)  # user task id -> its camunda:formKey
 
 
 # -- pages -------------------------------------------------------------------------------------------
@@ -263,7 +264,6 @@ def add_comment(ctx: ServiceContext, principal: Principal, case_no: str, body: s
 # -- the diagram -------------------------------------------------------------------------------------
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 TASK_TAGS = {"userTask", "task", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
              "businessRuleTask", "callActivity", "subProcess"}
 
@@ -288,6 +288,45 @@ def diagram(ctx: ServiceContext, principal: Principal, case_no: str) -> Diagram:
         return _mark(definition.bpmn_xml, called, events, open_keys)
 
 
+def step_forms(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[int, FormDefinition]:
+    """{completed-step event id: the step's form}, each as deployed with the process version the case was
+    on when the step was done (a migrated case's earlier steps keep their old version's labels), inline
+    forms and the steps of called processes included; steps whose form is unknown are left out.
+
+    :raises CaseNotFound: unknown, or not visible to this user.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        case = _visible_case(s, principal, case_no)
+        events = s.execute(select(CaseEvent.id, CaseEvent.action, CaseEvent.task_key, CaseEvent.data_before,
+                                  CaseEvent.data_after)
+                           .where(CaseEvent.case_id == case.id, CaseEvent.action.in_(("completed", "migrated")))
+                           .order_by(CaseEvent.id)).all()
+        version = _first_version(case.process_definition_id, events)
+        found: dict[int, FormDefinition] = {}
+        by_version: dict[int, dict[str, FormDefinition]] = {}
+        for event_id, action, task_key, _before, after in events:
+            if action == "migrated":
+                version = _definition_id(after) or version
+            elif task_key and version is not None:
+                if version not in by_version:
+                    by_version[version] = process_forms.task_forms(ctx, s, version)
+                if task_key in by_version[version]:
+                    found[event_id] = by_version[version][task_key]
+        return found
+
+
+def _first_version(current: int | None, events: Iterable[Any]) -> int | None:
+    """The version the case started on: before its first migration, else the one it is on."""
+    moved = next((e for e in events if e[1] == "migrated"), None)
+    return (_definition_id(moved[3]) or current) if moved is not None else current
+
+
+def _definition_id(data: Any) -> int | None:
+    value = data.get("process_definition_id") if isinstance(data, dict) else None
+    return value if isinstance(value, int) else None
+
+
 def _called_nodes(s: Session, definition_id: int) -> dict[str, _Node]:
     xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id))
     try:
@@ -303,7 +342,6 @@ class _Node:
     name: str
     incoming: list[str]
     called: str | None
-    form_key: str | None = None
 
 
 def _nodes(xml: str) -> dict[str, _Node]:
@@ -320,8 +358,7 @@ def _nodes(xml: str) -> dict[str, _Node]:
         if tag == "sequenceFlow":
             sources.append((str(element.get("sourceRef")), str(element.get("targetRef"))))
             continue
-        nodes[ident] = _Node(ident, tag, element.get("name") or "", [], element.get("calledElement"),
-                             element.get(f"{{{CAMUNDA_NS}}}formKey"))
+        nodes[ident] = _Node(ident, tag, element.get("name") or "", [], element.get("calledElement"))
     for source, target in sources:
         if target in nodes:
             nodes[target].incoming.append(source)
@@ -345,9 +382,7 @@ def _mark(xml: str, called: dict[str, dict[str, _Node]], events: Iterable[Any], 
     current = [i for key in open_keys for i in _located(key, nodes, called)]
     done = [i for i in dict.fromkeys(done) if i not in current]
     current = list(dict.fromkeys(current))
-    forms = {n.id: n.form_key for inner in called.values() for n in inner.values() if n.form_key}
-    forms.update({n.id: n.form_key for n in nodes.values() if n.form_key})
-    return Diagram(xml, done, current, {i: nodes[i].name or i for i in done + current}, forms)
+    return Diagram(xml, done, current, {i: nodes[i].name or i for i in done + current})
 
 
 def _located(key: str, nodes: dict[str, _Node], called: dict[str, dict[str, _Node]]) -> list[str]:

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from app.errors import CaseNotFound, Conflict, InvalidForm, ProcessError
+from app.forms import FormDefinition
 from app.services import portal as service
 from app.services.casework.cases import withdraw_case
 from app.services.documents import notices as notice_service
@@ -29,7 +30,8 @@ def my_cases() -> Any:
 @bp.get("/my/cases/<case_no>")
 @applicant_required
 def case(case_no: str) -> Any:
-    return _case_page(_own_case(case_no), {}, Errors())
+    found = _own_case(case_no)
+    return _case_page(found, _correction_form(found), {}, Errors())
 
 
 @bp.post("/my/cases/<case_no>/resubmit")
@@ -40,13 +42,13 @@ def resubmit(case_no: str) -> Any:
     if correction is None:
         flash(_("This case is not awaiting correction."), "error")
         return redirect(url_for("portal.case", case_no=case_no))
-    form = ctx().forms.get(correction["form_key"]) if correction["form_key"] else None
+    form = _correction_form(found)
     data = parse_submission(form, request.form) if form else {}
     try:
         service.resubmit(ctx(), principal(), case_no, data, material_uploads(_resubmit_materials(found)),
                          upload_store())
     except InvalidForm as exc:
-        return _case_page(found, data, split_errors(exc.field_errors), 422)
+        return _case_page(found, form, data, split_errors(exc.field_errors), 422)
     except (Conflict, ProcessError) as exc:
         flash(localized(exc.message), "error")
         return redirect(url_for("portal.case", case_no=case_no))
@@ -81,16 +83,29 @@ def _own_case(case_no: str) -> dict[str, Any]:
         abort(404)
 
 
+def _correction_form(found: dict[str, Any]) -> FormDefinition | None:
+    """The correction step's form as deployed with the case's process version; None without a correction
+    step or form. A form the version cannot read shows none: submitting then says why."""
+    if found["correction"] is None:
+        return None
+    try:
+        return service.correction_form(ctx(), principal(), found["case_no"])
+    except CaseNotFound:
+        abort(404)
+    except ProcessError:
+        return None
+
+
 def _resubmit_materials(found: dict[str, Any]) -> list[dict[str, Any]]:
     """The materials the correction notice lists, or every material if it lists none."""
     listed = {d["material"] for d in found["correction"]["deficiencies"]} if found["correction"] else set()
     return [m for m in found["materials"] if m["name"] in listed] or found["materials"]
 
 
-def _case_page(found: dict[str, Any], values: dict[str, Any], errors: Errors, status: int = 200) -> Any:
-    correction, view = found["correction"], None
-    if correction and correction["form_key"]:
-        view = form_view(ctx().forms.get(correction["form_key"]), values, errors.form)
+def _case_page(found: dict[str, Any], form: FormDefinition | None, values: dict[str, Any], errors: Errors,
+               status: int = 200) -> Any:
+    correction = found["correction"]
+    view = form_view(form, values, errors.form) if correction and form is not None else None
     return render_template(
         "portal/case.html", case=found, notices=_notices(found["case_no"]),
         notice_pages="documents.notice" in current_app.view_functions, correction_view=view,

@@ -137,21 +137,27 @@ def case_extras(case: dict[str, Any], history: list[dict[str, Any]]) -> dict[str
             issued = list(notices.for_case(ctx(), principal(), case_no))
         except DomainError:
             issued = []
+    try:
+        forms = casework.step_forms(ctx(), principal(), case_no)
+    except CaseNotFound:
+        forms = {}
     return {"diagram": found, "notices": issued, "application": _application(case),
-            "entered": _entered(history, found.forms if found else {})}
+            "entered": _entered(history, forms)}
 
 
-def _entered(history: list[dict[str, Any]], forms: dict[str, str]) -> dict[int, list[tuple[str, str]]]:
-    """Per completed-step event, its data as label/value pairs (only where the step's form is known)."""
+def _entered(history: list[dict[str, Any]], forms: dict[int, FormDefinition]) -> dict[int, list[tuple[str, str]]]:
+    """Per completed-step event, its data as label/value pairs (only where the step's form is known: the
+    form of the case's version then, not the forms/ folder's copy)."""
     found: dict[int, list[tuple[str, str]]] = {}
     for event in history:
-        form = _form(forms.get(event.get("task_key") or ""))
+        form = forms.get(event["id"])
         if event["action"] == "completed" and event.get("data_after") and form is not None:
             found[event["id"]] = answers(form_view(form, event["data_after"], None, {}))
     return found
 
 
 def _form(key: str | None) -> FormDefinition | None:
+    # Only for the item's application form: items name a forms/ file, not a process version's form.
     try:
         return ctx().forms.get(key) if key else None
     except FormDefinitionError:

@@ -102,7 +102,7 @@ EVENT_TEXT = {
     "extension_requested": _l("Extension requested"), "extension_approved": _l("Extension approved"),
     "extension_rejected": _l("Extension rejected"), "deadline_moved": _l("Deadline moved by a calendar change"),
     "supervision_order": _l("Supervision order issued"), "order_replied": _l("Supervision order answered"),
-    "order_closed": _l("Supervision order closed"),
+    "order_closed": _l("Supervision order closed"), "migrated": _l("Moved to another process version"),
 }
 
 
