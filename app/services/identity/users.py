@@ -61,8 +61,10 @@ def ensure_group(session: Session, name: str) -> Group:
     if group is not None:
         return group
     dept_code, _, role = name.rpartition(".")
-    if not dept_code:  # a single word: a role group or a department group
-        dept_code, role = ("", name) if name in ROLES else (name, "")
+    if not dept_code:  # a single word: a role group, an existing department's group, or a plain group
+        # such as `publish` (a right, not a department: no department is made up for it)
+        known = name not in ROLES and session.scalar(select(Department.id).where(Department.code == name))
+        dept_code, role = (name, "") if known else ("", name)
     dept = ensure_department(session, dept_code) if dept_code else None
     group = Group(name=name, department=dept, role=role if role in ROLES else None)
     session.add(group)
