@@ -28,7 +28,19 @@ def init_web(app: Flask) -> None:
     """Register the page blueprints and the session, CSRF and language machinery."""
     from app.api import bp as api_bp
 
-    from . import admin, auth, design, documents, files, intake, notifications, portal, public, staff, supervision
+    from . import (
+        admin,
+        auth,
+        design,
+        documents,
+        files,
+        intake,
+        notifications,
+        portal,
+        public,
+        staff,
+        supervision,
+    )
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories())

@@ -29,7 +29,6 @@ from app.services.identity.principal import Principal
 from app.services.paging import Page, offset, window
 
 
-
 @dataclass(frozen=True)
 class ItemFilter:
     department: str | None = None
