@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from .flows import FOOD, FOOD_APPLY, apply, case, task_id
+
 NEW_USER = {"username": "new_clerk", "full_name": "钱七", "role": "clerk", "department": "market",
             "groups": ["market.clerk"], "staff_no": "SJ0199", "phone": "13900001111", "email": "qian@example.cn",
             "password": "Temp-pass-1"}
@@ -138,6 +140,20 @@ def test_disabled_users_token_stops_at_once_and_sign_in_is_refused(api, demo):
     assert _token(api, "market_clerk", "demo1234").status_code == 200
     actions = [e["action"] for e in _audit(api, object_type="user", object_id=uid)]
     assert actions == ["user.enable", "user.disable"]
+
+
+def test_a_disabled_users_claimed_task_goes_back_to_the_group(api, demo):
+    """No case waits on someone who can no longer sign in: a colleague takes the task over."""
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    task = task_id(api, case_no, "preview")
+    assert api.post(f"/tasks/{task}/claim", "market_clerk").status_code == 200
+    assert api.post(f"/tasks/{task}/claim", "market_clerk2").status_code == 409  # held by a colleague
+
+    assert api.post(f"/users/{_user_id(api, 'market_clerk')}/disable", "admin").status_code == 200
+    assert next(t for t in case(api, case_no)["tasks"] if t["id"] == task)["assignee"] is None
+    assert api.post(f"/tasks/{task}/claim", "market_clerk2").status_code == 200
+    history = [e["action"] for e in case(api, case_no)["history"]]
+    assert "unclaimed" in history
 
 
 def test_admin_cannot_disable_or_demote_themselves_nor_the_last_admin(api, demo):

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, ErrorDetail
-from app.models import Department, Group, User
+from app.models import Department, Group, HumanTask, User
 from app.services import audit
 from app.services.context import ServiceContext
+from app.services.events import log_event
 from app.services.identity.auth import MIN_PASSWORD, hash_password
 from app.services.identity.principal import Principal
 from app.services.paging import Page, window
@@ -167,6 +168,7 @@ def set_active(ctx: ServiceContext, principal: Principal | None, user_id: int, a
         user.active, user.disabled_at = active, None if active else ctx.clock.now()
         if not active:
             user.session_version += 1  # the row is locked: no lost update
+            _release_tasks(s, user, principal, ctx.clock.now())
         verb = "enable" if active else "disable"
         audit.record(s, principal, ctx.clock.now(), f"user.{verb}", "user", user.id,
                      f"{'启用' if active else '停用'}用户 / {verb}d user {user.username}",
@@ -174,6 +176,19 @@ def set_active(ctx: ServiceContext, principal: Principal | None, user_id: int, a
         row = UserRow.of(user)
         uow.commit()
     return row
+
+
+def _release_tasks(s: Session, user: User, principal: Principal | None, now: Any) -> None:
+    """The open tasks a disabled user holds go back to their groups, so no case waits on someone who can
+    no longer sign in; each case's history says so."""
+    held = s.execute(select(HumanTask.id, HumanTask.case_id, HumanTask.task_key, HumanTask.name)
+                     .where(HumanTask.assignee_id == user.id)).all()
+    if not held:
+        return
+    s.execute(update(HumanTask).where(HumanTask.assignee_id == user.id).values(assignee_id=None, claimed_at=None))
+    for task_id, case_id, key, name in held:
+        log_event(s, case_id, now, "unclaimed", principal.id if principal else None, task_id=task_id, task_key=key,
+                  task_name=name)
 
 
 def reset_password(ctx: ServiceContext, principal: Principal | None, user_id: int) -> WithPassword:
