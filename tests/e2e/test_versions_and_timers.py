@@ -97,6 +97,21 @@ def test_a_working_day_boundary_timer_fires_on_its_day(api, ctx, clock):
         assert uow.session.scalar(select(EngineTimer.id)) is None
 
 
+def test_a_timer_fires_on_the_tick_at_its_very_due_time(api, ctx, clock):
+    """The engine fires a timer only once its time has passed; the tick that claims it at exactly its due
+    time must still fire it, not leave it for the next tick."""
+    assert deploy(api, TIMER_BPMN, "timed.bpmn").status_code == 201
+    item = {"code": "T-2", "name": "限期补正", "type_code": "20", "department": "market",
+            "case_kind": "promised", "promised_limit": 5, "process_key": "timed", "case_prefix": "TN"}
+    assert api.post("/items", "admin", json=item).status_code == 201
+    case_no = apply(api, "T-2", {})["case_no"]
+    with ctx.uow() as uow:
+        due = uow.session.scalar(select(EngineTimer.due_at))
+    clock.set(due)
+    assert fire_due_timers(ctx) == 1
+    assert case(api, case_no)["status"] == "withdrawn"
+
+
 def test_a_calendar_change_moves_a_waiting_working_day_timer(api, ctx, clock):
     from datetime import date
 

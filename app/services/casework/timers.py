@@ -97,7 +97,10 @@ def _run_case(ctx: ServiceContext, now: datetime, skip: set[int], claimed: list[
         assert case.process_definition_id is not None and case.engine_state is not None
         bundle = bundle_for(ctx, s, case.process_definition_id)
         workflow = ctx.engine.loads(case.engine_state, bundle)
-        result = ctx.engine.fire_timers(workflow, ctx.clock.now)
+        # The engine fires a timer once its time has strictly passed; one claimed at exactly its due time
+        # would wait a whole tick more. A microsecond past the claimed due time is "now" at the least.
+        edge = timer.due_at + timedelta(microseconds=1)
+        result = ctx.engine.fire_timers(workflow, lambda: max(ctx.clock.now(), edge))
         save_step(ctx, s, case, workflow, bundle, result, now, None)
         uow.commit()
         skip.add(case.id)
