@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 
+from app.services.admin import item_files
 from app.services.admin.calendar_admin import raise_missing_year_alarm
 from app.services.casework.timers import fire_due_timers
 from app.services.documents.cleanup import clean_up
@@ -60,8 +62,11 @@ def files_tick(app: Flask) -> int:
     """Delete drafts unchanged for DRAFT_DAYS, then stored bytes no record refers to that are older than
     FILE_GRACE_HOURS; returns the files removed."""
     with app.app_context():
-        return clean_up(app.extensions["banjian"], draft_days=int(app.config["DRAFT_DAYS"]),
-                        grace_hours=float(app.config["FILE_GRACE_HOURS"])).files_removed
+        ctx = app.extensions["banjian"]
+        grace = float(app.config["FILE_GRACE_HOURS"])
+        removed = clean_up(ctx, draft_days=int(app.config["DRAFT_DAYS"]), grace_hours=grace).files_removed
+        now = ctx.clock.now()
+        return removed + item_files.sweep(ctx, now - timedelta(hours=grace), now)[0]
 
 
 @dataclass(frozen=True)

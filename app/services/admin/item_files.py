@@ -1,6 +1,7 @@
 """Template, sample and result-sample files of items (申请表单范本、示范文本、办理结果样本): stored by content
-hash outside the web root, under the upload folder's `items/` (the clean-up job sweeps only its
-two-character hash folders, so these are never swept), typed by their bytes, size-limited.
+hash outside the web root, under the upload folder's `items/` (apart from the materials, whose sweep
+reads only its own two-character hash folders), typed by their bytes, size-limited. Files that no
+revision of any item names are removed by the hourly clean-up after the grace period (`sweep`).
 
 A revision names a file by `{"sha256", "filename", "content_type", "size"}`; the bytes are only ever
 served for a file that a published revision of an active item names (the guide) or, to admins, that
@@ -13,11 +14,16 @@ import os
 import re
 import tempfile
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import select
+
 from app.errors import InvalidInput
+from app.models import ItemRevision
 from app.services.context import ServiceContext
+from app.services.documents.cleanup import sweep_files
 from app.services.documents.files import CHUNK, MB, TEMP_PREFIX, FileStore
 
 MAX_ITEM_FILE_BYTES = 10 * MB
@@ -32,6 +38,31 @@ EXTENSIONS = {
 }
 TYPES_MESSAGE = "只接受 PDF、Word、Excel、PNG、JPEG 文件 / only PDF, Word, Excel, PNG and JPEG files"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sweep(ctx: ServiceContext, cutoff: datetime, now: datetime) -> tuple[int, int]:
+    """Remove the uploaded item files written before `cutoff` that no revision names (an upload whose
+    draft was never saved); returns (removed, failed). Superseded revisions keep theirs: the history
+    offers them."""
+    return sweep_files(ctx, store_for(ctx).root, cutoff, now, referenced)
+
+
+def referenced(ctx: ServiceContext, hashes: set[str]) -> set[str]:
+    """Which of `hashes` a revision names (its materials' templates and samples, its result sample)."""
+    found: set[str] = set()
+    with ctx.uow() as uow:
+        for snapshot in uow.session.scalars(select(ItemRevision.snapshot)):
+            found |= _hashes_in(snapshot) & hashes
+    return found
+
+
+def _hashes_in(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        own = {value["sha256"]} if isinstance(value.get("sha256"), str) else set()
+        return own.union(*(_hashes_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_hashes_in(v) for v in value))
+    return set()
 
 
 def store_for(ctx: ServiceContext) -> FileStore:
@@ -59,6 +90,8 @@ def put(ctx: ServiceContext, stream: IO[bytes], filename: str, field: str = "fil
         content_type = sniff(Path(tmp_name), filename)
         if content_type is None:
             raise InvalidInput("unsupported file type", [{"field": field, "message": TYPES_MESSAGE}])
+        written_at = ctx.clock.now().timestamp()  # the sweep's grace counts from here, on the app's clock
+        os.utime(tmp_name, (written_at, written_at))
         target = store.path(digest.hexdigest())
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp_name, target)

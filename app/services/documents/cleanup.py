@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -72,28 +72,35 @@ def expire_drafts(ctx: ServiceContext, now: datetime, draft_days: int = DRAFT_DA
             return total
 
 
-def sweep_files(ctx: ServiceContext, root: Path, cutoff: datetime, now: datetime) -> tuple[int, int]:
+Referenced = Callable[[ServiceContext, set[str]], set[str]]
+
+
+def sweep_files(ctx: ServiceContext, root: Path, cutoff: datetime, now: datetime,
+                referenced: Referenced | None = None) -> tuple[int, int]:
     """Remove the stored files last written before `cutoff` that no record refers to, and what killed
-    uploads or sweeps left behind; returns (removed, failed)."""
+    uploads or sweeps left behind; returns (removed, failed). `referenced` tells which of some hashes
+    records refer to (default: case and draft files); another store (item templates) passes its own."""
+    referenced = referenced or _referenced
     removed = failed = 0
     for batch in _batches(_old_files(root, cutoff.timestamp())):
-        unreferenced = set(batch) - _referenced(ctx, set(batch))
+        unreferenced = set(batch) - referenced(ctx, set(batch))
         for sha256 in sorted(unreferenced):
             try:
-                removed += _remove(ctx, root, sha256, cutoff.timestamp(), now.timestamp())
+                removed += _remove(ctx, root, sha256, cutoff.timestamp(), now.timestamp(), referenced)
             except Exception:  # one file never stops the others; the next run tries it again
                 failed += 1
                 log.exception("clean-up: could not remove stored file %s", sha256)
     for leftover in _leftovers(root, cutoff.timestamp()):
         try:
-            _settle_leftover(ctx, root, leftover)
+            _settle_leftover(ctx, root, leftover, referenced)
         except Exception:
             failed += 1
             log.exception("clean-up: could not remove %s", leftover)
     return removed, failed
 
 
-def _remove(ctx: ServiceContext, root: Path, sha256: str, cutoff: float, now: float) -> int:
+def _remove(ctx: ServiceContext, root: Path, sha256: str, cutoff: float, now: float, referenced: Referenced
+            ) -> int:
     """Move the file aside, then delete it if it is still old and unreferenced, else put it back."""
     path = root / sha256[:2] / sha256
     aside = root / f"{ASIDE_PREFIX}{sha256}-{int(now)}-{secrets.token_hex(4)}"
@@ -101,7 +108,7 @@ def _remove(ctx: ServiceContext, root: Path, sha256: str, cutoff: float, now: fl
         _move_aside(path, aside)
     except FileNotFoundError:  # another sweep took it
         return 0
-    if aside.stat().st_mtime >= cutoff or _referenced(ctx, {sha256}):
+    if aside.stat().st_mtime >= cutoff or referenced(ctx, {sha256}):
         _put_back(aside, path)  # an upload wrote or recorded these bytes meanwhile
         return 0
     aside.unlink()
@@ -120,11 +127,11 @@ def _put_back(aside: Path, path: Path) -> None:
     aside.unlink()
 
 
-def _settle_leftover(ctx: ServiceContext, root: Path, leftover: Path) -> None:
+def _settle_leftover(ctx: ServiceContext, root: Path, leftover: Path, referenced: Referenced) -> None:
     """A file a killed upload or sweep left: an aside file goes back if a record refers to it."""
     if leftover.name.startswith(ASIDE_PREFIX):
         sha256 = leftover.name[len(ASIDE_PREFIX):].split("-", 1)[0]
-        if _referenced(ctx, {sha256}):
+        if referenced(ctx, {sha256}):
             _put_back(leftover, root / sha256[:2] / sha256)
             return
     leftover.unlink(missing_ok=True)
