@@ -70,11 +70,12 @@ def test_designer_adds_a_task_with_a_new_form_and_a_new_case_runs_on_v2(browser,
 
     task_id = page.evaluate(ADD_TASK)
     page.click(f'#canvas [data-element-id="{task_id}"]')
-    panel_field(page, "General", "Name").fill("现场核查")
-    panel_field(page, "User assignment", "Candidate groups").fill("market.clerk")
-    panel_field(page, "Forms", "Type").select_option(label="Embedded or External Task Forms")
-    panel_field(page, "Forms", "Form key").fill("site-check.form")
-    page.locator("#properties").get_by_label("Form key", exact=True).press("Tab")
+    # The properties panel speaks the page's language.
+    panel_field(page, "通用", "名称").fill("现场核查")
+    panel_field(page, "用户分配", "候选组").fill("market.clerk")
+    panel_field(page, "表单", "类型").select_option(label="嵌入或者外部任务表单")
+    panel_field(page, "表单", "表单 key").fill("site-check.form")
+    page.locator("#properties").get_by_label("表单 key", exact=True).press("Tab")
 
     page.get_by_role("button", name="检查", exact=True).click()
     problem = page.locator(f'#problem-list li[data-element-id="{task_id}"]')

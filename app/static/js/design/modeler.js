@@ -17,7 +17,7 @@
   var modeler = new lib.BpmnModeler({
     container: "#canvas",
     propertiesPanel: { parent: "#properties" },
-    additionalModules: lib.modules,
+    additionalModules: /^zh/i.test(document.documentElement.lang) ? lib.modules.concat([lib.chinese]) : lib.modules,
     moddleExtensions: lib.moddleExtensions
   });
   window.banjianModeler = modeler;
