@@ -95,3 +95,34 @@ def test_the_same_task_completed_twice_at_once_counts_once(pg_app: Flask):
     assert sorted(statuses) == [200, 409]
     view = api.get(f"/cases/{case_no}", "admin").get_json()
     assert sorted(t["department"] for t in view["tasks"]) == ["fire", "health", "planning"]
+
+
+def test_two_admins_creating_the_same_department_at_once_get_one_department_and_no_server_error(pg_app: Flask):
+    """Both requests pass the service's own "code taken" check; the database refuses the second insert.
+    Its answer is a 409 (or the field message, if the first had already committed), never a 500."""
+    api = Api(pg_app.test_client())
+    token = api.token("admin")
+    for rep in range(10):
+        statuses = _create_together(pg_app, token, f"race{rep}")
+        assert sorted(statuses) in ([201, 400], [201, 409]), (rep, statuses)
+        listed = [d for d in api.get("/departments?per_page=100", "admin").get_json()["items"]
+                  if d["code"] == f"race{rep}"]
+        assert len(listed) == 1, rep
+
+
+def _create_together(app: Flask, token: str, code: str) -> list[int]:
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def work() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/api/v1/departments", json={"code": code, "name": "并发部门"},
+                                    headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return statuses
