@@ -14,6 +14,7 @@ from flask import Flask
 
 from app.services.admin import item_files
 from app.services.admin.calendar_admin import raise_missing_year_alarm
+from app.services.archive.builder import run_archive
 from app.services.casework.timers import fire_due_timers
 from app.services.documents.cleanup import clean_up
 from app.services.messaging.outbox import dispatch_outbox
@@ -69,6 +70,12 @@ def files_tick(app: Flask) -> int:
         return removed + item_files.sweep(ctx, now - timedelta(hours=grace), now)[0]
 
 
+def archive_tick(app: Flask) -> int:
+    """Build the archive package of every case closed since (each exactly once); returns packages built."""
+    with app.app_context():
+        return run_archive(app.extensions["banjian"]).built
+
+
 @dataclass(frozen=True)
 class Job:
     id: str  # the APScheduler job id
@@ -89,6 +96,8 @@ JOBS: tuple[Job, ...] = (
     # Hourly is plenty: the missing-arrangement alarm is raised once per year (unique key).
     Job("calendar", "calendar", "alarm(s) raised", lambda app: int(calendar_tick(app) is not None), 3600.0),
     Job("files", "file clean-up", "stored file(s) removed", files_tick, 3600.0),
+    # Every five minutes: a package is due when a case closes, not at a deadline.
+    Job("archive", "archive", "package(s) built", archive_tick, 300.0),
 )
 
 

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base
 
 NOTIFICATION_KINDS = ("alarm", "deemed_accepted", "extension", "suspension", "supervision_order", "order_reply",
-                      "calendar_missing", "notice", "milestone")
+                      "calendar_missing", "notice")
 CHANNELS = ("email", "sms")
-# "skipped": the sender cannot deliver on this channel at all (e-mail with no SMTP server configured).
-OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 
 
 class Notification(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 
-ROLES = ("applicant", "clerk", "approver", "head", "supervisor", "admin", "designer")
+ROLES = ("applicant", "clerk", "approver", "head", "supervisor", "admin", "designer", "archivist")
 
 memberships = Table(
     "memberships",

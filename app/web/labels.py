@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 ROLE_NAMES = {
     "applicant": _l("Applicant"), "clerk": _l("Window clerk"), "approver": _l("Approver"),
     "head": _l("Department head"), "supervisor": _l("Supervisor"), "admin": _l("Administrator"),
-    "designer": _l("Process designer"),
+    "designer": _l("Process designer"), "archivist": _l("Archivist"),
 }
 STATUS_NAMES = {
     "draft": _l("Draft"), "submitted": _l("Submitted"), "correction": _l("Awaiting correction"),

@@ -78,7 +78,7 @@ def test_scheduler_tick_runs_once(cli):
         "timers: 0 case(s) moved", "clocks: 0 alarm(s) fired", "supervision orders: 0 overdue alarm(s) fired",
         "outbox: 0 message(s) sent",
         "calendar: 1 alarm(s) raised",  # late November and 2027 is not published yet: the admins are told
-        "file clean-up: 0 stored file(s) removed"]
+        "file clean-up: 0 stored file(s) removed", "archive: 0 package(s) built"]
 
 
 def test_calendar_import_show_and_seed(cli, tmp_path):
@@ -122,4 +122,4 @@ def test_the_scheduler_runs_every_job_at_once_and_then_on_its_interval(app):
     jobs = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
     interval = float(app.config["SCHEDULER_INTERVAL"])
     assert jobs == {"engine_timers": interval, "clocks": interval, "orders": interval, "outbox": interval,
-                    "calendar": 3600.0, "files": 3600.0}
+                    "calendar": 3600.0, "files": 3600.0, "archive": 300.0}
