@@ -80,6 +80,14 @@ class Config:
     OUTBOX_SENDER = os.environ.get("BANJIAN_OUTBOX_SENDER", "logging")
     OUTBOX_MAX_ATTEMPTS = _int("BANJIAN_OUTBOX_MAX_ATTEMPTS", 8)
     OUTBOX_BATCH = _int("BANJIAN_OUTBOX_BATCH", 100)
+    # E-mail through an SMTP server when SMTP_HOST is set; without it e-mails are marked "skipped" by the
+    # logging sender. SMTP_TLS: starttls (default), ssl or off; the port defaults by it (587, 465, 25).
+    SMTP_HOST = os.environ.get("BANJIAN_SMTP_HOST", "")
+    SMTP_PORT = os.environ.get("BANJIAN_SMTP_PORT", "")
+    SMTP_USER = os.environ.get("BANJIAN_SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("BANJIAN_SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("BANJIAN_SMTP_FROM", "")
+    SMTP_TLS = os.environ.get("BANJIAN_SMTP_TLS", "starttls")
     PASSWORD_HASH_METHOD = "scrypt"
     # Production refuses to start with the development SECRET_KEY or a short one.
     PRODUCTION = True

@@ -18,6 +18,7 @@ from .clock import (
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .item_revision import REVISION_STATES, SNAPSHOT_FIELDS, ItemRevision, ItemTerms, case_terms
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
+from .message_template import TEMPLATE_LOCALES, MessagePreference, MessageTemplate
 from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
 from .org import ROLES, Department, Group, User, memberships
 from .process import ProcessDefinition
@@ -29,6 +30,7 @@ __all__ = [
     "AUDIT_OBJECTS", "AuditEntry",
     "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
     "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
+    "MessagePreference", "MessageTemplate", "TEMPLATE_LOCALES",
     "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base
 
 NOTIFICATION_KINDS = ("alarm", "deemed_accepted", "extension", "suspension", "supervision_order", "order_reply",
-                      "calendar_missing", "notice")
+                      "calendar_missing", "notice", "milestone")
 CHANNELS = ("email", "sms")
-OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+# "skipped": the sender cannot deliver on this channel at all (e-mail with no SMTP server configured).
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
 
 
 class Notification(Base):

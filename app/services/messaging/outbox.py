@@ -58,10 +58,17 @@ class Sender(Protocol):
         ...
 
 
+class Undeliverable(Exception):
+    """Raised by a sender that can never deliver this message (no retry): the row is marked "skipped"."""
+
+
 class LoggingSender:
-    """The default: writes one log line per message instead of sending it."""
+    """The default: writes one log line per text message instead of sending it. E-mail reaching it means
+    no SMTP server is configured: those are marked "skipped" (visible in the outbox) rather than "sent"."""
 
     def send(self, message: OutgoingMessage) -> None:
+        if message.channel == "email":
+            raise Undeliverable("no SMTP server configured (BANJIAN_SMTP_HOST)")
         log.info("outbox %s #%s to %s: %s", message.channel, message.id, message.recipient,
                  message.subject or message.body[:60])
 
@@ -77,6 +84,25 @@ def make_sender(spec: str, settings: Mapping[str, Any] | None = None) -> Sender:
     :raises ValueError: an unknown name, or a factory that does not import or gives no `send`.
     """
     settings = settings or {}
+    sender = _named_sender(spec, settings)
+    if not settings.get("SMTP_HOST"):
+        return sender
+    from .smtp import SmtpSender  # here, not at the top: smtp imports this module's OutgoingMessage
+
+    return ChannelRouter({"email": SmtpSender.from_settings(settings)}, sender)
+
+
+class ChannelRouter:
+    """E-mail to the SMTP sender, every other channel to the sender OUTBOX_SENDER names."""
+
+    def __init__(self, by_channel: Mapping[str, Sender], fallback: Sender) -> None:
+        self.by_channel, self.fallback = dict(by_channel), fallback
+
+    def send(self, message: OutgoingMessage) -> None:
+        self.by_channel.get(message.channel, self.fallback).send(message)
+
+
+def _named_sender(spec: str, settings: Mapping[str, Any]) -> Sender:
     if spec in SENDERS:
         return SENDERS[spec](settings)
     module_name, _, attribute = spec.partition(":")
@@ -121,6 +147,9 @@ def _dispatch_one(ctx: ServiceContext, sender: Sender, message: OutgoingMessage,
     try:
         try:
             sender.send(message)
+        except Undeliverable as exc:
+            _skipped(ctx, message, exc)
+            return 0
         except Exception as exc:  # noqa: BLE001  (any failure of a pluggable sender is one failed attempt)
             _failed(ctx, message, exc, max_attempts)
             return 0
@@ -181,6 +210,14 @@ def _failed(ctx: ServiceContext, message: OutgoingMessage, exc: Exception, max_a
                 row.next_attempt_at = ctx.clock.now() + backoff(message.attempt)
         uow.commit()
     log.warning("outbox #%s attempt %s failed: %s", message.id, message.attempt, error)
+
+
+def _skipped(ctx: ServiceContext, message: OutgoingMessage, exc: Undeliverable) -> None:
+    with ctx.uow(write=True) as uow:
+        uow.session.execute(update(OutboxMessage).where(_mine(message)).values(
+            state="skipped", last_error=str(exc)[:2000], next_attempt_at=None, lease_until=None))
+        uow.commit()
+    log.info("outbox #%s skipped: %s", message.id, exc)
 
 
 def _give_up(row: OutboxMessage, error: str) -> None:

@@ -1,0 +1,211 @@
+"""The applicant hears of every milestone: in app, by SMS and by e-mail, once per event, with the
+administrator's template text and the case fields filled; channel choices respected; e-mail through SMTP."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.errors import InvalidInput
+from app.models import Case, MessagePreference, Notification, OutboxMessage, User
+from app.services.casework import cases
+from app.services.identity.auth import principal_by_id
+from app.services.messaging import milestones, templates
+from app.services.messaging.outbox import dispatch_outbox, make_sender
+from tests.e2e.flows import (
+    ACCEPT,
+    APPROVE,
+    CORRECT,
+    FOOD,
+    FOOD_APPLY,
+    GRANT,
+    PASS,
+    RESUBMIT,
+    complete,
+)
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def set_email(ctx, username, email):
+    with ctx.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.username == username).values(email=email))
+        uow.commit()
+
+
+def apply_as(ctx, username, item, data):
+    """Apply through the service: these messages do not depend on how the API takes materials."""
+    with ctx.uow() as uow:
+        uid = uow.session.scalar(select(User.id).where(User.username == username))
+    return cases.create_case(ctx, principal_by_id(ctx, uid), item, data)["case_no"]
+
+
+def messages(ctx, case_no):
+    """{event subject: (in-app count, sms count, email count)} and the rows, for the case's applicant."""
+    with ctx.uow() as uow:
+        s = uow.session
+        case_id, applicant = s.execute(select(Case.id, Case.applicant_id).where(Case.case_no == case_no)).one()
+        app_rows = s.scalars(select(Notification).where(Notification.case_id == case_id,
+                                                        Notification.kind == "milestone")).all()
+        out_rows = s.scalars(select(OutboxMessage).where(OutboxMessage.user_id == applicant,
+                                                         OutboxMessage.dedupe_key.like(f"milestone|{case_id}|%"))).all()
+        return ([(n.title, n.body) for n in app_rows],
+                sorted((m.channel, m.recipient, m.subject, m.body) for m in out_rows))
+
+
+def test_receipt_correction_acceptance_decision_each_once_in_app_sms_and_email(api, ctx, clock):
+    set_email(ctx, "company", "lisi@example.cn")
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    complete(api, case_no, "preview", "market_clerk", CORRECT)
+    complete(api, case_no, "correction", "company", RESUBMIT)
+    complete(api, case_no, "preview", "market_clerk", PASS)
+    complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
+    complete(api, case_no, "review", "market_approver", APPROVE)
+    complete(api, case_no, "decision", "market_head", GRANT)
+
+    in_app, outbox = messages(ctx, case_no)
+    titles = [t for t, _ in in_app]
+    assert titles == [f"办件 {case_no} 已收件", f"办件 {case_no} 需补正材料", f"办件 {case_no} 已受理",
+                      f"办件 {case_no} 准予许可"]
+    bodies = dict(in_app)
+    assert "食品经营许可申请书" in bodies[f"办件 {case_no} 需补正材料"]  # what is missing
+    assert "承诺于 20" in bodies[f"办件 {case_no} 已受理"]  # the promised date, filled
+    assert "{{" not in "".join(bodies.values())
+    # Each event once per channel: SMS to the account's phone, e-mail to its address.
+    assert [(c, r) for c, r, *_ in outbox] == [("email", "lisi@example.cn")] * 4 + [("sms", "13812345678")] * 4  # the account phone
+    assert sorted(t for c, _, t, _ in outbox if c == "sms") == sorted(titles)
+
+
+def test_the_same_milestone_raised_again_is_not_sent_again(api, ctx):
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    with ctx.uow(write=True) as uow:
+        case = uow.session.scalar(select(Case).where(Case.case_no == case_no))
+        again = milestones.notify(ctx, uow.session, case, "receipt", {}, occurrence=_receipt_id(uow.session, case))
+        uow.commit()
+    assert (again.app, again.outbox) == (0, 0)
+    in_app, outbox = messages(ctx, case_no)
+    assert len(in_app) == 1 and [c for c, *_ in outbox] == ["sms"]  # no e-mail address on the account
+
+
+def _receipt_id(s, case):
+    from app.models import Notice
+
+    return s.scalar(select(Notice.id).where(Notice.case_id == case.id, Notice.kind == "receipt"))
+
+
+def test_an_edited_template_changes_the_next_message_and_a_bad_one_is_refused(api, ctx, clock):
+    with ctx.uow(write=True) as uow:
+        templates.save(uow.session, "acceptance", "zh", "【受理】{{ case_no }}",
+                       "{{ applicant_name }}：{{ item_name }} 已受理，{{ promised_date }} 前办结。", clock.now(), None)
+        uow.commit()
+    for bad, field in (("{{ case_no", "subject"), ("{{ secret_key }}", "subject"),
+                       ("{{ case_no.__class__.__mro__ }}", "subject"), ("{{ 'x' * 100000000 }}", "subject")):
+        with pytest.raises(InvalidInput) as refused, ctx.uow(write=True) as uow:
+            templates.save(uow.session, "acceptance", "zh", bad, "正文", clock.now(), None)
+        assert refused.value.details[0]["field"] == field, bad
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    complete(api, case_no, "preview", "market_clerk", PASS)
+    complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
+    in_app, outbox = messages(ctx, case_no)
+    title, body = in_app[-1]
+    assert title == f"【受理】{case_no}"
+    assert body.startswith("武汉市江岸区老街坊餐饮店：") or "：食品经营许可" in body
+    assert "已受理，20" in body and "{{" not in body
+    assert (title, body) in [(t, b) for c, _, t, b in outbox if c == "sms"]
+
+
+def test_channel_choices_are_respected_and_in_app_always_goes(api, ctx, clock):
+    set_email(ctx, "company", "lisi@example.cn")
+    with ctx.uow(write=True) as uow:
+        uid = uow.session.scalar(select(User.id).where(User.username == "company"))
+        uow.session.add(MessagePreference(user_id=uid, sms=False, email=True, updated_at=clock.now()))
+        uow.commit()
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    in_app, outbox = messages(ctx, case_no)
+    assert len(in_app) == 1 and [c for c, *_ in outbox] == ["email"]
+
+
+def test_without_smtp_an_email_is_skipped_and_with_smtp_it_reaches_the_server_once(api, ctx, clock):
+    set_email(ctx, "company", "lisi@example.cn")
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    dispatch_outbox(ctx, clock.now(), sender=make_sender("logging", {}))
+    with ctx.uow() as uow:
+        states = dict(uow.session.execute(select(OutboxMessage.channel, OutboxMessage.state)).all())
+    assert states == {"sms": "sent", "email": "skipped"}
+
+    server = SmtpServer()
+    sender = make_sender("logging", {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port, "SMTP_TLS": "off",
+                                     "SMTP_FROM": "banjian@example.cn"})
+    with ctx.uow(write=True) as uow:  # queue it again: the skipped row back to pending
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.channel == "email").values(
+            state="pending", next_attempt_at=clock.now()))
+        uow.commit()
+    clock.advance(timedelta(minutes=1))
+    assert dispatch_outbox(ctx, clock.now(), sender=sender) == 1
+    assert dispatch_outbox(ctx, clock.now() + timedelta(hours=1), sender=sender) == 0
+    server.stop()
+    assert len(server.messages) == 1
+    mail_from, rcpt, data = server.messages[0]
+    assert (mail_from, rcpt) == ("banjian@example.cn", ["lisi@example.cn"])
+    mail = email.message_from_string(data, policy=email.policy.default)
+    assert mail["Subject"] == f"办件 {case_no} 已收件" and "banjian-outbox-" in mail["Message-ID"]
+    assert case_no in mail.get_content()
+
+
+class SmtpServer:
+    """Just enough SMTP (RFC 5321, no extensions) in a thread to receive what smtplib sends."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.messages: list[tuple[str, list[str], str]] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as rfile:
+                self._session(conn, rfile)
+
+    def _session(self, conn, rfile) -> None:
+        conn.sendall(b"220 test\r\n")
+        mail_from, rcpt = "", []
+        for raw in rfile:
+            line = raw.decode().rstrip("\r\n")
+            verb = line[:4].upper()
+            if verb in ("EHLO", "HELO"):
+                conn.sendall(b"250 test\r\n")
+            elif verb == "MAIL":
+                mail_from = line.split(":", 1)[1].strip().strip("<>").split(">")[0]
+                conn.sendall(b"250 ok\r\n")
+            elif verb == "RCPT":
+                rcpt.append(line.split(":", 1)[1].strip().strip("<>"))
+                conn.sendall(b"250 ok\r\n")
+            elif verb == "DATA":
+                conn.sendall(b"354 go\r\n")
+                lines = []
+                for data_line in rfile:
+                    if data_line in (b".\r\n", b".\n"):
+                        break
+                    lines.append(data_line.decode())
+                self.messages.append((mail_from, rcpt, "".join(lines)))
+                conn.sendall(b"250 queued\r\n")
+            elif verb == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
