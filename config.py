@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -49,6 +50,8 @@ class Config:
     FORMS_DIR = Path(os.environ.get("BANJIAN_FORMS_DIR", BASE_DIR / "forms"))
     # Uploaded materials: outside the web root, never served without an access check.
     UPLOAD_DIR = Path(os.environ.get("BANJIAN_UPLOAD_DIR", INSTANCE_DIR / "uploads"))
+    # E-licence signing keys (private PEM files, 0600): outside the web root and apart from the uploads.
+    KEYS_DIR = Path(os.environ.get("BANJIAN_KEYS_DIR", INSTANCE_DIR / "keys"))
     UPLOAD_MAX_BYTES = _int("BANJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
     # Per applicant: the files of their drafts and open cases together; and files per application.
     UPLOAD_QUOTA_MB = _float("BANJIAN_UPLOAD_QUOTA_MB", 200)
@@ -118,6 +121,9 @@ class TestConfig(Config):
     # Hashing cost is not what tests measure; scrypt would make every demo load take seconds.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     PRODUCTION = False
+    # Tests that issue licences must not leave keys in instance/; key files have unique names, so one
+    # folder under the system temp directory serves every run.
+    KEYS_DIR = Path(tempfile.gettempdir()) / "banjian-test-keys"
     SESSION_COOKIE_SECURE = False
 
 

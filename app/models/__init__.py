@@ -17,6 +17,7 @@ from .clock import (
 )
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .item_revision import REVISION_STATES, SNAPSHOT_FIELDS, ItemRevision, ItemTerms, case_terms
+from .licence import LICENCE_STATES, DepartmentKey, Licence
 from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
 from .message_template import TEMPLATE_LOCALES, MessagePreference, MessageTemplate
 from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
@@ -27,7 +28,7 @@ from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
     "ArchivePackage", "PACKAGE_STATES",
-    "AUDIT_OBJECTS", "AuditEntry",
+    "AUDIT_OBJECTS", "AuditEntry", "DepartmentKey", "LICENCE_STATES", "Licence",
     "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
     "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
     "MessagePreference", "MessageTemplate", "TEMPLATE_LOCALES",

@@ -15,6 +15,7 @@ from app.forms import FormRegistry
 from app.services.calendar import CalendarHolder
 from app.services.context import ServiceContext, StepHooks
 from app.services.documents import notices
+from app.services.licensing import issue as licence_issue
 from app.services.messaging import milestones
 from app.services.timelimits import clock_actions, clocks
 
@@ -68,5 +69,6 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         bpmn_dir=Path(config["BPMN_DIR"]), max_bpmn_bytes=int(config["MAX_BPMN_BYTES"]),
         password_method=str(config.get("PASSWORD_HASH_METHOD", "scrypt")),
         upload_dir=Path(config["UPLOAD_DIR"]),
-        step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step, milestones.on_step)),
+        step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step, milestones.on_step,
+                                                                         licence_issue.listener(Path(config["KEYS_DIR"])))),
     )

@@ -35,6 +35,7 @@ def init_web(app: Flask) -> None:
         documents,
         files,
         intake,
+        licences,
         notifications,
         portal,
         public,
@@ -52,7 +53,8 @@ def init_web(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision):
+    for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision,
+                   licences):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)
