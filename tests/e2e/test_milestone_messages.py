@@ -209,3 +209,45 @@ class SmtpServer:
                 return
             else:
                 conn.sendall(b"250 ok\r\n")
+
+
+def test_the_admin_page_edits_with_a_preview_refuses_a_bad_template_and_records_the_change(app, ctx):
+    from app.models import AuditEntry
+    from tests.web.signin import csrf_token, sign_in
+
+    admin = sign_in(app.test_client(), "admin")
+    listing = admin.get("/admin/messages").get_data(as_text=True)
+    assert "/admin/messages/correction/zh" in listing and "/admin/messages/receipt/en" in listing
+    path = "/admin/messages/receipt/zh"
+
+    def post(action, subject, body):
+        return admin.post(path, data={"subject": subject, "body": body, "action": action,
+                                      "csrf_token": csrf_token(admin, path)})
+
+    preview = post("preview", "收到 {{ case_no }}", "{{ applicant_name }}，您的「{{ item_name }}」已收件。")
+    assert preview.status_code == 200 and "张三，您的「食品经营许可」已收件。" in preview.get_data(as_text=True)
+    bad = post("save", "收到 {{ case_no }", "正文")
+    assert bad.status_code == 422 and 'id="subject-error"' in bad.get_data(as_text=True)
+    assert post("save", "收到 {{ case_no }}", "{{ item_name }} 已收件。").status_code == 302
+    with ctx.uow() as uow:
+        [entry] = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "template.update")).all()
+        assert (entry.object_type, entry.object_id, entry.after["subject"]) == ("template", "receipt.zh",
+                                                                                "收到 {{ case_no }}")
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    assert messages(ctx, case_no)[0] == [(f"收到 {case_no}", "食品经营许可 已收件。")]
+    clerk = sign_in(app.test_client(), "market_clerk")
+    assert clerk.get("/admin/messages").status_code == 403 and clerk.get(path).status_code == 403
+
+
+def test_the_applicant_switches_sms_off_on_the_account_page(app, ctx):
+    from tests.web.signin import csrf_token, sign_in
+
+    me = sign_in(app.test_client(), "company")
+    page = me.get("/account").get_data(as_text=True)
+    assert 'name="sms" value="on" checked' in page and "13812345678" in page
+    saved = me.post("/account", data={"email": "on", "csrf_token": csrf_token(me, "/account")})
+    assert saved.status_code == 302
+    assert 'name="sms" value="on" checked' not in me.get("/account").get_data(as_text=True)
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    in_app, outbox = messages(ctx, case_no)
+    assert len(in_app) == 1 and outbox == []  # no SMS by choice, no e-mail address on the account

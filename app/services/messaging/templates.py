@@ -192,14 +192,14 @@ def _problem(source: str, limit: int) -> str | None:
     try:
         names = meta.find_undeclared_variables(_env.parse(source))
     except TemplateError as exc:
-        return f"模板语法错误 / syntax error: {exc}"
+        return f"模板语法错误：{exc} / syntax error: {exc}"
     unknown = sorted(names - set(FIELDS))
     if unknown:
-        return f"未知字段 / unknown field(s): {', '.join(unknown)}"
+        return f"未知字段：{', '.join(unknown)} / unknown field(s): {', '.join(unknown)}"
     try:
         _render(source, SAMPLE)
     except Exception as exc:  # noqa: BLE001  (whatever a template does wrong is reported, not raised)
-        return f"模板无法生成 / cannot render: {exc}"
+        return f"模板无法生成：{exc} / cannot render: {exc}"
     return None
 
 

@@ -1,4 +1,5 @@
-"""Registering as an applicant under a real name (resident ID number or unified social credit code)."""
+"""Registering as an applicant under a real name (resident ID number or unified social credit code), and
+the account page where an applicant chooses how milestone messages reach them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from flask_login import current_user, login_user
 
 from app.errors import DuplicateName, InvalidInput
 from app.services.identity.identity import Registration, register_applicant
+from app.services.messaging import settings as message_settings
 
-from ..session import WebUser, ctx
+from ..session import WebUser, applicant_required, ctx, principal
 from . import bp
 from .common import detail_errors, split_errors
 
@@ -47,3 +49,15 @@ def _page_fields(found: dict[str, list[str]], company: bool) -> dict[str, list[s
     """The service names the identity fields generically; the page has one input per kind."""
     rename = {"name": "company_name", "id_number": "credit_code"} if company else {}
     return {rename.get(k, k): v for k, v in split_errors(found).form.items()}
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@applicant_required
+def account() -> Any:
+    """SMS and e-mail on or off; the in-app list always gets every message, so it has no switch."""
+    if request.method == "POST":
+        message_settings.set_preferences(ctx(), principal(), sms=request.form.get("sms") == "on",
+                                         email=request.form.get("email") == "on")
+        flash(_("Your message settings were saved."), "success")
+        return redirect(url_for("portal.account"))
+    return render_template("portal/account.html", prefs=message_settings.preferences(ctx(), principal()))
