@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from marshmallow import fields, validate
 
-from app.services.licensing import download, keys, records
+from app.errors import InvalidInput
+from app.services.licensing import download, keys, records, seals
 
 from . import bp
 from .body import json_object
@@ -33,6 +34,10 @@ OPENAPI_PATHS = {
                                          "signed facts attached as licence.json)", parameters=_NO)},
     "/licences/{number}/revoke": {"post": op("Revoke a licence with a reason (the issuing department's head, "
                                              "admin)", body="Revocation", parameters=_NO)},
+    "/departments/{code}/seal": {"put": op(
+        "Upload a department's seal image drawn on its licences: the PNG as the request body (admin)",
+        parameters=path_param("code"),
+        requestBody={"required": True, "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}})},
 }
 
 
@@ -63,6 +68,15 @@ def licence_pdf(number: str) -> Any:
 def revoke(number: str) -> Any:
     body = Revocation().load(json_object())
     return _dump(records.revoke(ctx(), principal(), number, body["reason"]))
+
+
+@bp.put("/departments/<string(maxlength=64):code>/seal")
+@login_required
+def put_seal(code: str) -> Any:
+    if request.content_length is not None and request.content_length > seals.MAX_BYTES:
+        raise InvalidInput("印章图片过大 / seal too large", [{"field": "file", "message": "≤ 1 MB"}])
+    seals.save_seal(ctx(), principal(), code, request.get_data(cache=False)[:seals.MAX_BYTES + 1])
+    return {"department": code, "seal": True}
 
 
 def _dump(view: records.LicenceView) -> dict[str, Any]:

@@ -136,3 +136,21 @@ def test_rotated_key_keeps_the_licence_valid_and_is_published(app, api, tmp_path
     assert len(keys) == 2 and keys[0]["retired_at"] and keys[1]["retired_at"] is None
     assert (tmp_path / "keys" / f"{keys[1]['key_id']}.pem").stat().st_mode & 0o077 == 0
     assert _status(app.test_client(), f"/verify/{ISSUE['licence_no']}") == "valid"
+
+
+def test_seal_upload_is_drawn_on_the_licence(app, api):
+    from PIL import Image
+
+    _granted(api)
+    out = io.BytesIO()
+    Image.new("RGBA", (120, 120), (200, 0, 0, 128)).save(out, format="PNG")
+    headers = {"Content-Type": "image/png"}
+    assert api.put("/departments/housing/seal", "builder", data=out.getvalue(), headers=headers).status_code == 403
+    bad = api.put("/departments/housing/seal", "admin", data=b"GIF89a...", headers=dict(headers))
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "file"
+    assert api.put("/departments/nope/seal", "admin", data=out.getvalue(), headers=dict(headers)).status_code == 404
+    ok = api.put("/departments/housing/seal", "admin", data=out.getvalue(), headers=dict(headers))
+    assert ok.status_code == 200, ok.get_json()
+    pdf = api.get(f"/licences/{ISSUE['licence_no']}/pdf", "builder").data
+    sizes = sorted(img.image.size for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images)
+    assert (120, 120) in sizes and len(sizes) == 2  # the seal and the QR code
