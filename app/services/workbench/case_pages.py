@@ -223,13 +223,20 @@ def _comments(s: Session, case: Case, principal: Principal) -> list[dict[str, An
     query = select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)
     if not principal.is_staff:
         query = query.where(Comment.public.is_(True))
-    return [{"id": c.id, "body": c.body, "public": c.public, "task_key": c.task_key, "at": c.created_at,
-             "author": c.author.username, "author_name": c.author.full_name or c.author.username,
-             "author_staff_no": c.author.staff_no} for c in s.scalars(query)]
+    views: list[dict[str, Any]] = []
+    for c in s.scalars(query):
+        view = {"id": c.id, "body": c.body, "public": c.public, "task_key": c.task_key, "at": c.created_at,
+                "author_role": c.author.role,
+                "author_department": c.author.department.name if c.author.department else None}
+        if principal.is_staff:  # the applicant sees the role and department, as on the portal, not names
+            view.update(author=c.author.username, author_name=c.author.full_name or c.author.username,
+                        author_staff_no=c.author.staff_no)
+        views.append(view)
+    return views
 
 
 def list_comments(ctx: ServiceContext, principal: Principal, case_no: str) -> list[dict[str, Any]]:
-    """Comments on a case: all of them for staff, the public ones for the applicant.
+    """Comments on a case: all of them for staff, the public ones (without staff names) for the applicant.
 
     :raises CaseNotFound:
     """

@@ -53,3 +53,6 @@ def doc_datetime(value: str | datetime | None) -> str:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return f"{doc_date(moment.date())} {moment:%H:%M}"
+
+
+from . import counter  # noqa: E402,F401  (the counter's pages register on this blueprint)
