@@ -30,6 +30,7 @@ def init_web(app: Flask) -> None:
 
     from . import (
         admin,
+        archive,
         auth,
         design,
         documents,
@@ -54,7 +55,7 @@ def init_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision,
-                   licences):
+                   licences, archive):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)
