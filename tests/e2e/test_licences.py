@@ -154,3 +154,18 @@ def test_seal_upload_is_drawn_on_the_licence(app, api):
     pdf = api.get(f"/licences/{ISSUE['licence_no']}/pdf", "builder").data
     sizes = sorted(img.image.size for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images)
     assert (120, 120) in sizes and len(sizes) == 2  # the seal and the QR code
+
+
+
+def test_holder_downloads_the_pdf_and_others_do_not(app, api):
+    from ..web.signin import sign_in
+
+    _granted(api)
+    number = ISSUE["licence_no"]
+    holder = sign_in(app.test_client(), "builder")
+    resp = holder.get(f"/licences/{number}.pdf")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert resp.headers["Content-Type"] == "application/pdf"
+    assert sign_in(app.test_client(), "company").get(f"/licences/{number}.pdf").status_code == 404
+    assert app.test_client().get(f"/licences/{number}.pdf").status_code in (302, 401)
+    assert api.get(f"/licences/{number}", "company").status_code == 404
