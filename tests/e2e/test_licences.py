@@ -169,3 +169,12 @@ def test_holder_downloads_the_pdf_and_others_do_not(app, api):
     assert sign_in(app.test_client(), "company").get(f"/licences/{number}.pdf").status_code == 404
     assert app.test_client().get(f"/licences/{number}.pdf").status_code in (302, 401)
     assert api.get(f"/licences/{number}", "company").status_code == 404
+
+
+def test_unknown_numbers_are_rate_limited_like_tracking(app, api):
+    _granted(api)
+    web = app.test_client()
+    codes = [web.get(f"/verify/GUESS{i:04d}").status_code for i in range(11)]
+    assert codes == [404] * 10 + [429]
+    limited = web.get(f"/verify/{ISSUE['licence_no']}")
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
