@@ -218,3 +218,15 @@ def test_a_case_still_open_gets_no_package(app):
         case.status, case.closed_at = "in_review", None
         uow.commit()
     assert builder.run_archive(ctx).queued == 0 and packages(app) == []
+
+
+def test_the_file_clean_up_leaves_packages_alone(app, clock):
+    close_cases(app, 1)
+    ctx = app.extensions["banjian"]
+    builder.run_archive(ctx)
+    [package] = packages(app)
+    path = builder.archive_dir(ctx) / str(package.path)
+    clock.advance(timedelta(days=400))
+    [job] = [j for j in JOBS if j.id == "files"]
+    run_job(app, job)
+    assert path.exists() and check_zip(path, package.sha256).intact
