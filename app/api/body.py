@@ -28,15 +28,23 @@ def _parse_json_body() -> None:
     raw = request.get_data(cache=True)
     if not raw.strip():
         return
+    g.json_body = parse_json(raw)
+
+
+def parse_json(raw: bytes | str, field: str = "_body") -> Any:
+    """JSON text with the checks every body gets (a multipart request's JSON part too).
+
+    :raises InvalidInput: not JSON, nested deeper than MAX_DEPTH, or holding NUL; named `field`.
+    """
     try:
         data = json.loads(raw)
     except RecursionError:
-        raise _too_deep() from None
+        raise _too_deep(field) from None
     except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidInput("请求体不是有效的 JSON / the body is not valid JSON",
-                           [{"field": "_body", "message": f"不是有效的 JSON / not valid JSON: {exc}"[:200]}]) from None
-    _check(data)
-    g.json_body = data
+                           [{"field": field, "message": f"不是有效的 JSON / not valid JSON: {exc}"[:200]}]) from None
+    _check(data, field)
+    return data
 
 
 def json_object() -> dict[str, Any]:
@@ -53,26 +61,26 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-def _check(data: Any) -> None:
+def _check(data: Any, field: str = "_body") -> None:
     """Refuse arrays and objects nested deeper than MAX_DEPTH and strings (keys too) holding NUL;
     iterative, so no input can exhaust the stack."""
     stack = [(data, 1)]
     while stack:
         node, level = stack.pop()
         if isinstance(node, str) and "\x00" in node:
-            raise _nul()
+            raise _nul(field)
         if isinstance(node, (dict, list)):
             if level > MAX_DEPTH:
-                raise _too_deep()
+                raise _too_deep(field)
             children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
             stack.extend((child, level + 1) for child in children)
 
 
-def _nul() -> InvalidInput:
+def _nul(field: str = "_body") -> InvalidInput:
     return InvalidInput("不能含 NUL 字符 / NUL characters are not allowed",
-                        [{"field": "_body", "message": "不能含 NUL 字符 / must not contain NUL characters"}])
+                        [{"field": field, "message": "不能含 NUL 字符 / must not contain NUL characters"}])
 
 
-def _too_deep() -> InvalidInput:
+def _too_deep(field: str = "_body") -> InvalidInput:
     return InvalidInput("请求体嵌套过深 / the body is nested too deeply",
-                        [{"field": "_body", "message": f"嵌套不能超过 {MAX_DEPTH} 层 / nested more than {MAX_DEPTH} deep"}])
+                        [{"field": field, "message": f"嵌套不能超过 {MAX_DEPTH} 层 / nested more than {MAX_DEPTH} deep"}])

@@ -1,22 +1,56 @@
-"""Cases: apply, and read one case."""
+"""Cases: apply (with the materials as files), read one case, withdraw, resubmit a correction."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
+from app.errors import InvalidForm
+from app.services import portal
 from app.services.casework import cases
+from app.services.documents.files import FileStore
 
 from . import bp
 from .body import json_object
-from .schemas import CaseCreate, Withdrawal
+from .multipart import FILES_DOC, body_and_parts, by_part
+from .openapi import op, path_param
+from .schemas import CaseCreate, TaskComplete, Withdrawal
 from .security import ctx, login_required, principal
+
+
+def _files_body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "json": {"$ref": f"#/components/schemas/{schema}"},
+            "material-0": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+
+
+OPENAPI_PATHS = {
+    "/cases": {"post": op(
+        "Apply: start a case for an item, with its materials. " + FILES_DOC + ". Every required material "
+        "needs a file (a JSON body only for an item that requires none): else 422 with one error per "
+        "missing material, field `material-<index>`, and nothing is recorded", "201",
+        requestBody=_files_body("CaseCreate"))},
+    "/cases/{case_no}/resubmit": {"post": op(
+        "Resubmit a correction (补正, the applicant): `data` completes the correction step and the files "
+        "replace those of the materials the notice lists, each of which needs a new file. " + FILES_DOC,
+        requestBody=_files_body("TaskComplete"), parameters=path_param("case_no"))},
+}
 
 
 @bp.post("/cases")
 @login_required
 def create_case() -> Any:
-    body = CaseCreate().load(json_object())
-    return cases.create_case(ctx(), principal(), body["item_code"], body["data"], body["applicant"]), 201
+    raw, parts = body_and_parts()
+    body = CaseCreate().load(raw)
+    try:
+        case = portal.apply(ctx(), principal(), body["item_code"], body["data"], parts, _store(),
+                            body["applicant"])
+    except InvalidForm as exc:
+        raise by_part(exc) from exc
+    return case, 201
 
 
 @bp.get("/cases/<case_no>")
@@ -30,3 +64,19 @@ def get_case(case_no: str) -> Any:
 def withdraw_case(case_no: str) -> Any:
     body = Withdrawal().load(json_object())
     return cases.withdraw_case(ctx(), principal(), case_no, body["reason"])
+
+
+@bp.post("/cases/<case_no>/resubmit")
+@login_required
+def resubmit(case_no: str) -> Any:
+    raw, parts = body_and_parts()
+    body = TaskComplete().load(raw)  # the correction step's data, as completing it takes
+    try:
+        return portal.resubmit_parts(ctx(), principal(), case_no, body["data"], parts, _store())
+    except InvalidForm as exc:
+        raise by_part(exc) from exc
+
+
+def _store() -> FileStore:
+    """The upload store with the limits the portal applies (file size, quota, files per application)."""
+    return FileStore.from_settings(ctx().upload_dir, current_app.config)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
+
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 FOOD = "420100-SCJG-001"
 JOINT = "420100-ZJJ-001"
@@ -41,11 +46,46 @@ RESUBMIT = {"correction_note": "已补充签字", "correction_confirmed": True}
 DEPARTMENTS = ("fire", "health", "planning")
 
 
-def apply(api: Any, item: str, data: dict[str, Any], user: str = "company") -> dict[str, Any]:
-    resp = api.post("/cases", user, json={"item_code": item, "data": data})
+def apply(api: Any, item: str, data: dict[str, Any], user: str = "company",
+          applicant: str | None = None) -> dict[str, Any]:
+    resp = post_case(api, item, data, user, applicant)
     assert resp.status_code == 201, resp.get_json()
     body: dict[str, Any] = resp.get_json()
     return body
+
+
+def post_case(api: Any, item: str, data: dict[str, Any], user: str = "company", applicant: str | None = None) -> Any:
+    """POST /cases as `user` (for `applicant`, at a window) with a small PDF for each required material
+    of the item, as the API requires; the response, whatever it is."""
+    files = {f"material-{i}": (f"m{i}.pdf", pdf(f"m{i}")) for i in required_materials(api, item)}
+    body = {"item_code": item, "data": data, **({"applicant": applicant} if applicant else {})}
+    return post_files(api, "/cases", user, body, files)
+
+
+def required_materials(api: Any, item: str) -> list[int]:
+    """The indexes of the item's required materials, from its guide."""
+    guide = api.get(f"/items/{item}", "admin").get_json()
+    return [i for i, m in enumerate(guide.get("materials") or []) if m.get("required")]
+
+
+def pdf(text: str = "banjian") -> bytes:
+    """A small PDF (the store types files by their first bytes); `text` makes each one distinct."""
+    return b"%PDF-1.4\n%" + text.encode() + b"\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def post_files(api: Any, path: str, user: str, body: dict[str, Any],
+               files: dict[str, tuple[str, bytes] | list[tuple[str, bytes]]]) -> Any:
+    """POST `body` as the `json` part with `files` (part name -> (filename, bytes), or a list of them);
+    a plain JSON request when there are no files. Encoded in memory: the test client would spool a
+    large body to a temporary file it never closes."""
+    if not files:
+        return api.post(path, user, json=body)
+    fields = MultiDict([("json", json.dumps(body))])
+    for name, value in files.items():
+        for filename, content in value if isinstance(value, list) else [value]:
+            fields.add(name, FileStorage(io.BytesIO(content), filename=filename, content_type="application/pdf"))
+    boundary, encoded = encode_multipart(fields)
+    return api.post(path, user, data=encoded, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def case(api: Any, case_no: str, user: str = "admin") -> dict[str, Any]:

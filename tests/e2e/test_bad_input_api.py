@@ -6,7 +6,19 @@ import pytest
 
 from tests.bpmn_builder import linear, script, user
 
-from .flows import ACCEPT, FOOD, FOOD_APPLY, JOINT, PASS, apply, case, complete, joint_to_approval, task_id
+from .flows import (
+    ACCEPT,
+    FOOD,
+    FOOD_APPLY,
+    JOINT,
+    PASS,
+    apply,
+    case,
+    complete,
+    joint_to_approval,
+    post_case,
+    task_id,
+)
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -117,8 +129,7 @@ def test_unknown_item(api):
 
 
 def test_invalid_application_data_is_refused_field_by_field(api):
-    resp = api.post("/cases", "company", json={"item_code": FOOD, "data": {**FOOD_APPLY, "contact_phone": "12",
-                                                                             "business_name": ""}})
+    resp = post_case(api, FOOD, {**FOOD_APPLY, "contact_phone": "12", "business_name": ""})
     assert resp.status_code == 422
     fields = {e["field"] for e in resp.get_json()["errors"]}
     assert fields == {"contact_phone", "business_name"}
@@ -239,7 +250,7 @@ def test_form_fields_may_not_hide_script_helpers(api):
 def test_window_intake_on_behalf_of_an_applicant(api):
     resp = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY})
     assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "applicant"
-    resp = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"})
+    resp = post_case(api, FOOD, FOOD_APPLY, "market_clerk", applicant="citizen")
     assert resp.status_code == 201 and resp.get_json()["applicant"] == "citizen"
     assert api.get(f"/cases/{resp.get_json()['case_no']}", "citizen").status_code == 200
     resp = api.post("/cases", "company", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"})

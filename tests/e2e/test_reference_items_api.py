@@ -185,8 +185,7 @@ def test_withdraw_before_acceptance_only(api):
 
 def test_a_window_application_can_be_corrected_at_the_window(api):
     """The applicant of a walk-in case may never sign in: the intake window's clerks may act for them."""
-    case_no = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "citizen"}
-                       ).get_json()["case_no"]
+    case_no = apply(api, FOOD, FOOD_APPLY, "market_clerk", applicant="citizen")["case_no"]
     complete(api, case_no, "preview", "market_clerk", CORRECT)
     [offered] = [t for t in case(api, case_no)["tasks"] if t["task_key"] == "correction"]
     assert offered["candidate_users"] == ["citizen"] and offered["candidate_groups"] == ["market.clerk"]

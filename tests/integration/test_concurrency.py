@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import Api
-from tests.e2e.flows import ACCEPT, JOINT, JOINT_APPLY, PASS, approval, complete, task_id
+from tests.e2e.flows import ACCEPT, JOINT, JOINT_APPLY, PASS, apply, approval, complete, task_id
 
 REPETITIONS = {"postgres": 50, "sqlite-file": 10}  # SQLite serializes writers: fewer rounds say as much
 TWO_DEPARTMENT_ITEM = "420100-ZJJ-002"
@@ -56,8 +56,7 @@ def test_parallel_approvals_at_the_same_moment_are_all_recorded(pg_app: Flask, s
     api = Api(pg_app.test_client())
     _two_department_item(api)
     for rep in range(REPETITIONS["sqlite-file" if shared_url.startswith("sqlite") else "postgres"]):
-        case_no = api.post("/cases", "builder", json={"item_code": TWO_DEPARTMENT_ITEM, "data": JOINT_APPLY}
-                           ).get_json()["case_no"]
+        case_no = apply(api, TWO_DEPARTMENT_ITEM, JOINT_APPLY, "builder")["case_no"]
         complete(api, case_no, "preview", "housing_clerk", PASS)
         complete(api, case_no, "acceptance", "housing_clerk", ACCEPT)
         tasks = {d: task_id(api, case_no, "dept_approval", d) for d in ("fire", "health")}
@@ -74,7 +73,7 @@ def test_parallel_approvals_at_the_same_moment_are_all_recorded(pg_app: Flask, s
 
 def test_the_same_task_completed_twice_at_once_counts_once(pg_app: Flask):
     api = Api(pg_app.test_client())
-    case_no = api.post("/cases", "builder", json={"item_code": JOINT, "data": JOINT_APPLY}).get_json()["case_no"]
+    case_no = apply(api, JOINT, JOINT_APPLY, "builder")["case_no"]
     complete(api, case_no, "preview", "housing_clerk", PASS)
     tid = task_id(api, case_no, "acceptance")
     token = api.token("housing_clerk")

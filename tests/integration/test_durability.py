@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from tests.conftest import Api
-from tests.e2e.flows import ACCEPT, FOOD, FOOD_APPLY, PASS, case, complete
+from tests.e2e.flows import ACCEPT, FOOD, FOOD_APPLY, PASS, apply, case, complete
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def run_worker(url: str, case_no: str, key: str, user: str, data: dict, *flags: 
 
 def test_a_new_process_continues_a_half_finished_case(shared_app: Flask, shared_url: str):
     api = Api(shared_app.test_client())
-    case_no = api.post("/cases", "company", json={"item_code": FOOD, "data": FOOD_APPLY}).get_json()["case_no"]
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
     complete(api, case_no, "preview", "market_clerk", PASS)
 
     done = run_worker(shared_url, case_no, "acceptance", "market_clerk", ACCEPT)
@@ -37,7 +37,7 @@ def test_a_new_process_continues_a_half_finished_case(shared_app: Flask, shared_
 
 def test_a_kill_in_the_middle_of_a_step_leaves_the_last_committed_state(shared_app: Flask, shared_url: str):
     api = Api(shared_app.test_client())
-    case_no = api.post("/cases", "company", json={"item_code": FOOD, "data": FOOD_APPLY}).get_json()["case_no"]
+    case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
     complete(api, case_no, "preview", "market_clerk", PASS)
     before = case(api, case_no)
 

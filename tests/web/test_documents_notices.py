@@ -26,6 +26,7 @@ from tests.e2e.flows import (
     apply,
     complete,
     food_to_review,
+    post_case,
 )
 
 from .documents_helpers import NUMBER, notices_of, one
@@ -56,7 +57,7 @@ def test_receipt_right_after_applying(api, ctx):
 
 
 def test_window_intake_receipt_names_the_clerk(api, ctx):
-    resp = api.post("/cases", "market_clerk", json={"item_code": FOOD, "data": FOOD_APPLY, "applicant": "company"})
+    resp = post_case(api, FOOD, FOOD_APPLY, "market_clerk", applicant="company")
     assert resp.status_code == 201, resp.get_json()
     receipt = one(ctx, resp.get_json()["case_no"], "receipt")
     assert receipt.content["issuer"] == {"name": "王芳", "staff_no": "SJ0101", "department": "市场监督管理局"}

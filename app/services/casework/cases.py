@@ -40,11 +40,8 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
     """
     with ctx.uow(write=True) as uow:
         s = uow.session
-        item = s.scalar(select(Item).where(Item.code == item_code, Item.active.is_(True)))
-        if item is None:
-            raise ItemNotFound(f"事项不存在 / unknown item '{item_code}'",
-                               [{"field": "item_code", "message": "unknown item"}])
-        owner = _applicant(s, principal, applicant)
+        item = active_item(s, item_code)
+        owner = applicant_for(s, principal, applicant)
         form_data = ctx.forms.get(item.form_key).validate(data, {}) if item.form_key else {}
         definition = latest_definition(s, item.process_key)
         bundle = bundle_for(ctx, s, definition.id)
@@ -184,7 +181,20 @@ def process_data(ctx: ServiceContext, s: Session, case: Case, workflow: Any) -> 
         return {}
 
 
-def _applicant(s: Session, principal: Principal, applicant: str | None) -> User:
+def active_item(s: Session, item_code: str) -> Item:
+    """:raises ItemNotFound: no active item has this code."""
+    item = s.scalar(select(Item).where(Item.code == item_code, Item.active.is_(True)))
+    if item is None:
+        raise ItemNotFound(f"事项不存在 / unknown item '{item_code}'",
+                           [{"field": "item_code", "message": "unknown item"}])
+    return item
+
+
+def applicant_for(s: Session, principal: Principal, applicant: str | None) -> User:
+    """Whose application it is: `principal` themself, or the `applicant` a window clerk names.
+
+    :raises Forbidden, InvalidInput:
+    """
     if applicant and applicant != principal.username:
         if not principal.has("clerk", "admin"):
             raise Forbidden("只有窗口人员可以代为申请 / only window clerks may apply on behalf of someone")

@@ -3,7 +3,13 @@ resubmitting corrected materials (online, or at the window), public tracking (DB
 and window intake; one module per aggregate, the public names all here."""
 
 from app.services.portal.common import APPLICANT, MATERIAL, Upload
-from app.services.portal.correction import correction_form, resubmit, resubmit_at_window, window_correction
+from app.services.portal.correction import (
+    correction_form,
+    resubmit,
+    resubmit_at_window,
+    resubmit_parts,
+    window_correction,
+)
 from app.services.portal.drafts import (
     DraftNotFound,
     Saved,
@@ -17,12 +23,15 @@ from app.services.portal.drafts import (
 from app.services.portal.guide import catalogue, group_items, item_guide, process_steps, process_xml
 from app.services.portal.intake import WalkIn, window_intake
 from app.services.portal.mycases import WITHDRAWABLE, my_case, my_cases
+from app.services.portal.submission import Part, apply
 from app.services.portal.tracking import RESULTS, track
 
 __all__ = [
-    "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Saved", "Upload", "WalkIn", "catalogue",
+    "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Part", "Saved", "Upload", "WalkIn", "apply",
+    "catalogue",
     "correction_form",
     "delete_draft", "get_draft", "group_items", "item_guide", "list_drafts", "my_case", "my_cases", "process_steps",
-    "process_xml", "remove_draft_file", "resubmit", "resubmit_at_window", "save_draft", "submit_draft", "track",
+    "process_xml", "remove_draft_file", "resubmit", "resubmit_at_window", "resubmit_parts", "save_draft", "submit_draft",
+    "track",
     "window_correction", "window_intake",
 ]

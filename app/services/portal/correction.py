@@ -36,6 +36,7 @@ from app.services.portal.common import (
     _step_form,
     _store,
 )
+from app.services.portal.submission import Part, named_uploads
 
 
 def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],
@@ -52,6 +53,22 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
         case = _own_case(s, principal, case_no)
         step = _Correction.of(s, case, _correction_task(s, case, principal))
     return _resubmit(ctx, principal, step, data, uploads, store)
+
+
+def resubmit_parts(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],
+                   parts: Sequence[Part], store: FileStore) -> dict[str, Any]:
+    """`resubmit` with the files given by material index (the API's POST /cases/<no>/resubmit); the
+    indexes are those of the materials the case is held to.
+
+    :raises CaseNotFound, Conflict, InvalidForm: as `resubmit`, and "_material.<i>" for an index the
+        case's materials do not have.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        case = _own_case(s, principal, case_no)
+        step = _Correction.of(s, case, _correction_task(s, case, principal))
+    uploads, errors = named_uploads(step.materials, parts)
+    return _resubmit(ctx, principal, step, data, uploads, store, errors)
 
 
 def correction_form(ctx: ServiceContext, principal: Principal, case_no: str) -> FormDefinition | None:
@@ -123,12 +140,14 @@ def _window_correction(s: Session, task_id: str) -> _Correction | None:
 
 
 def _resubmit(ctx: ServiceContext, principal: Principal, step: _Correction, data: dict[str, Any],
-              uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
+              uploads: Sequence[Upload], store: FileStore,
+              found: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """`found`: errors the caller already has (a part naming no material), reported with the rest."""
     listed = {d["material"] for d in step.deficiencies}
     with ctx.uow() as uow:
         allowance = _allowance(uow.session, store, step.applicant_id)
         form = _step_form(ctx, uow.session, step.task_id)  # the case's version's, as the completion checks
-    errors = _errors_in(form, data)
+    errors = {**(found or {}), **_errors_in(form, data)}
     stored, file_errors = _store(uploads, step.materials, store, allowance, ctx.clock.now())
     missing = _missing([{**m, "required": True} for m in step.materials if m["name"] in listed],
                        {u.material for u, _f in stored})
