@@ -178,3 +178,13 @@ def test_unknown_numbers_are_rate_limited_like_tracking(app, api):
     assert codes == [404] * 10 + [429]
     limited = web.get(f"/verify/{ISSUE['licence_no']}")
     assert limited.status_code == 429 and limited.headers["Retry-After"]
+
+
+def test_past_its_validity_the_licence_is_expired(app, api, clock):
+    from datetime import timedelta
+
+    _granted(api)
+    body = api.get(f"/licences/{ISSUE['licence_no']}", "admin").get_json()
+    assert body["facts"]["valid_to"] == "2031-11-29"  # five years from 2026-11-30, the last day included
+    clock.advance(timedelta(days=6 * 365))
+    assert _status(app.test_client(), f"/verify/{ISSUE['licence_no']}") == "expired"
