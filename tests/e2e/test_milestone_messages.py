@@ -52,7 +52,8 @@ def messages(ctx, case_no):
         s = uow.session
         case_id, applicant = s.execute(select(Case.id, Case.applicant_id).where(Case.case_no == case_no)).one()
         app_rows = s.scalars(select(Notification).where(Notification.case_id == case_id,
-                                                        Notification.kind == "milestone")).all()
+                                                        Notification.dedupe_key.like("milestone|%"))
+                             .order_by(Notification.id)).all()
         out_rows = s.scalars(select(OutboxMessage).where(OutboxMessage.user_id == applicant,
                                                          OutboxMessage.dedupe_key.like(f"milestone|{case_id}|%"))).all()
         return ([(n.title, n.body) for n in app_rows],
@@ -251,3 +252,26 @@ def test_the_applicant_switches_sms_off_on_the_account_page(app, ctx):
     case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
     in_app, outbox = messages(ctx, case_no)
     assert len(in_app) == 1 and outbox == []  # no SMS by choice, no e-mail address on the account
+
+
+def test_special_procedure_start_and_end_and_an_extension_are_told_once_each(api, ctx):
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    complete(api, case_no, "preview", "market_clerk", PASS)
+    complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
+    started = api.post(f"/cases/{case_no}/suspensions", "market_approver",
+                       json={"procedure": "testing", "expected_days": 5, "reason": "样品送检"})
+    assert started.status_code == 201, started.get_json()
+    assert api.post(f"/cases/{case_no}/suspensions/{started.get_json()['id']}/end", "market_approver").status_code == 200
+    assert api.post(f"/cases/{case_no}/extensions", "market_approver", json={"reason": "需现场核查"}).status_code == 201
+    [task] = [t for t in api.get("/tasks?view=all&per_page=100", "market_head").get_json()["items"]
+              if t["task_key"] == "approve_extension"]
+    done = api.post(f"/tasks/{task['id']}/complete", "market_head",
+                    json={"data": {"extension_decision": "approve", "extension_comment": "同意"}})
+    assert done.status_code == 200, done.get_json()
+    in_app, outbox = messages(ctx, case_no)
+    titles = [t for t, _ in in_app]
+    assert titles[2:] == [f"办件 {case_no} 进入特别程序", f"办件 {case_no} 特别程序结束", f"办件 {case_no} 审查期限已延长"]
+    bodies = dict(in_app)
+    assert "预计 5 个工作日" in bodies[titles[2]] and "延长 10 个工作日" in bodies[titles[4]]
+    assert "需现场核查" in bodies[titles[4]]
+    assert sorted(t for c, _, t, _ in outbox if c == "sms") == sorted(titles)  # each once by SMS too

@@ -101,9 +101,10 @@ def test_another_user_can_neither_see_nor_mark_them(app, ctx, clock, api):
     [clerks] = ids(clerk.get("/notifications"))
     company = Browser(app, "company")
     page = company.get("/notifications")
-    assert [t for t, _ in items(page)] == ["您的申请已视为受理"]
+    # Newest first: this notice, then the case's own receipt message (milestone messages).
+    assert [t for t, _ in items(page)] == ["您的申请已视为受理", f"办件 {case_no} 已收件"]
     assert f'href="/my/cases/{case_no}"' in text(page)  # the applicant's own case page
-    assert bell(company.get("/my/cases")) == 1
+    assert bell(company.get("/my/cases")) == 2
     assert company.post(f"/notifications/{clerks}/read").status_code == 404
     company.post("/notifications/read-all")
     assert bell(clerk.get("/staff/inbox")) == 1  # still unread for its owner

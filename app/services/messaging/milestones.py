@@ -27,6 +27,8 @@ from . import notifications, templates
 NOTICE_EVENTS = {"receipt": "receipt", "correction": "correction", "acceptance": "acceptance",
                  "refusal": "refusal", "decision": "decision_refused", "suspension": "special_procedure_start",
                  "extension": "extension"}
+# The notification kind for the in-app list (the kinds the clocks raised before milestone messages existed).
+KINDS = {"special_procedure_start": "suspension", "special_procedure_end": "suspension", "extension": "extension"}
 DECIDED = "decided"  # the occurrence of either decision event
 LOCALE = "zh"  # users have no language setting yet; the service centres write to applicants in Chinese
 
@@ -44,7 +46,7 @@ def notify(ctx: ServiceContext, session: Session, case: Case, event_key: str, fi
               "applicant_name": applicant.full_name or applicant.username if applicant else "", **fields}
     text = templates.render(session, event_key, LOCALE, values)
     return notifications.notify(
-        session, ctx.clock.now(), [case.applicant_id], "milestone", text.subject, text.body, case_id=case.id,
+        session, ctx.clock.now(), [case.applicant_id], KINDS.get(event_key, "milestone"), text.subject, text.body, case_id=case.id,
         link=f"/my/cases/{case.case_no}", channels=("app", *channels_for(session, case.applicant_id)),
         dedupe_key=f"milestone|{case.id}|{event_key}|{occurrence}")
 

@@ -23,7 +23,7 @@ from app.services.documents.notices import issue_notice
 from app.services.events import log_event
 from app.services.identity.access import can_see_case
 from app.services.identity.principal import Principal
-from app.services.messaging import notifications
+from app.services.messaging import milestones, notifications
 from app.services.timelimits import clocks
 from app.timelimits import status
 from app.workdays import as_date
@@ -121,9 +121,8 @@ def start_suspension(ctx: ServiceContext, principal: Principal, case_no: str, pr
         suspension.notice_id = notice.id
         log_event(s, case.id, now, "suspended", principal.id, message=PROCEDURE_NAMES[procedure],
                   data_after={"procedure": procedure, "expected_days": expected_days})
-        notifications.notify(s, now, [case.applicant_id], "suspension", f"办件 {case.case_no} 进入特别程序",
-                             f"{PROCEDURE_NAMES[procedure]}，预计 {expected_days} 个工作日，所需时间不计入审查期限。",
-                             case_id=case.id, link=f"/my/cases/{case.case_no}")
+        milestones.notify(ctx, s, case, "special_procedure_start", milestones.notice_fields(notice.content),
+                          occurrence=notice.id)
         clocks.sync_task_due(s, case.id)
         uow.commit()
         return _suspension_view(suspension)
@@ -148,6 +147,9 @@ def end_suspension(ctx: ServiceContext, principal: Principal, case_no: str, susp
             resumed.suspended_days += suspension.days
             resumed.state = "running"
             clocks.refresh(cal, resumed, now)
+        milestones.notify(ctx, s, case, "special_procedure_end", {
+            "procedure_name": PROCEDURE_NAMES.get(suspension.procedure, suspension.procedure),
+            "deadline": as_date(clock.deadline).isoformat() if clock.deadline else None}, occurrence=suspension.id)
         log_event(s, case.id, now, "resumed", principal.id, message=PROCEDURE_NAMES.get(suspension.procedure),
                   data_after={"days": suspension.days, "deadline": clock.deadline.isoformat() if clock.deadline else None})
         clocks.sync_task_due(s, case.id)
@@ -288,9 +290,8 @@ def _decide(ctx: ServiceContext, s: Session, case: Case, extension: ClockExtensi
             "days": extension.days, "reason": extension.reason,
             "new_deadline": as_date(clock.deadline).isoformat() if clock.deadline else None}, now, actor_id)
         extension.notice_id = notice.id
-        notifications.notify(s, now, [case.applicant_id], "extension", f"办件 {case.case_no} 审查期限已延长",
-                             f"经本机关负责人批准，延长 {extension.days} 个工作日。理由：{extension.reason}",
-                             case_id=case.id, link=f"/my/cases/{case.case_no}", channels=("app", "sms"))
+        # The same key as the step listener's for this notice: a decision taken in a step is told once.
+        milestones.notify(ctx, s, case, "extension", milestones.notice_fields(notice.content), occurrence=notice.id)
         clocks.sync_task_due(s, case.id)
     log_event(s, case.id, now, "extension_" + extension.state, actor_id, message=comment[:2000] or None,
               data_after={"days": extension.days})
