@@ -143,7 +143,7 @@ def test_pickup_receipt_after_issuance(api, ctx):
     assert (c["licence_no"], c["issue_date"], c["licence_name"]) == ("JY14201020260001", "2026-11-30", "食品经营许可证")
     assert c["issuer"]["staff_no"] == "ZW0101"
     kinds = [n.kind for n in notices_of(ctx, case_no)]
-    assert kinds == ["receipt", "acceptance", "pickup"]
+    assert kinds == ["receipt", "acceptance", "decision", "pickup"]  # the grant decision (准予行政许可决定书)
 
 
 def test_mail_delivery_records_the_tracking_number_instead(api, ctx):
@@ -215,7 +215,7 @@ def test_after_step_does_no_work_when_nothing_is_due():
     def data():
         raise AssertionError("read the process data although no notice was due")
 
-    for before, reached in [("submitted", ["in_review"]), ("in_review", ["decided"]), ("correction", ["submitted"]),
+    for before, reached in [("submitted", ["in_review"]), ("decided", ["decided"]), ("correction", ["submitted"]),
                             ("submitted", [])]:
         notices.after_step(_Untouchable(), _Untouchable(), _Untouchable(), StatusChange(before, reached, StepResult()), data,
                            datetime(2026, 11, 23, tzinfo=UTC), 1)

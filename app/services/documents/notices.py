@@ -99,6 +99,8 @@ def after_step(s: Session, cal: WorkCalendar, case: Case, change: StatusChange,
     for kind in due:
         if kind == "delivery":
             issuing.record_delivery()
+        elif kind == "grant":
+            issuing.issue_grant()
         else:
             issuing.issue(kind)
 
@@ -120,6 +122,8 @@ def _due(case: Case, change: StatusChange) -> list[str]:
         due.append("acceptance")
     if "refused" in reached:
         due.append("refusal" if case.accepted_at is None else "decision")
+    elif "decided" in reached and change.before != "decided":
+        due.append("grant")  # 准予行政许可决定书: a decision notice whose content says "grant"
     if "issued" in reached:
         due.append("delivery")  # a pickup receipt or a mail record, by the data
     return due
@@ -148,6 +152,15 @@ class _Issuing:
         """A notice whose particulars the caller supplies (special procedures, extensions)."""
         self._extra = dict(content)
         return self.issue(kind)
+
+    def issue_grant(self) -> None:
+        """The grant decision, once per case; the issuance task repeats the `decided` status, and a
+        decision other than grant (or none recorded) issues nothing here."""
+        if str(self.data.get("decision") or "") != "grant":
+            return
+        if self.s.scalar(select(Notice.id).where(Notice.case_id == self.case.id, Notice.kind == "decision")):
+            return
+        self.issue("decision")
 
     def _suspension(self) -> dict[str, Any]:
         return self._extra
@@ -218,6 +231,12 @@ class _Issuing:
 
     def _decision(self) -> dict[str, Any]:
         data = self.data
+        if data.get("decision") == "grant" and self.case.status != "refused":
+            guide = self._item.guide or {}
+            return {"result": "grant", "title": "准予行政许可决定书",
+                    "reason": _text(data.get("decision_reason")),
+                    "licence_name": guide.get("result_name") or self._item.name,
+                    "accepted_on": _day(self.case.accepted_at).isoformat() if self.case.accepted_at else None}
         reason = data.get("decision_reason") if data.get("decision") == "refuse" else None
         return {"result": "refuse", "reason": _text(reason or data.get("refusal_reason") or data.get("decision_reason")),
                 "accepted_on": _day(self.case.accepted_at).isoformat() if self.case.accepted_at else None}
