@@ -275,3 +275,21 @@ def test_special_procedure_start_and_end_and_an_extension_are_told_once_each(api
     assert "预计 5 个工作日" in bodies[titles[2]] and "延长 10 个工作日" in bodies[titles[4]]
     assert "需现场核查" in bodies[titles[4]]
     assert sorted(t for c, _, t, _ in outbox if c == "sms") == sorted(titles)  # each once by SMS too
+
+
+def test_a_decision_limit_gone_red_tells_the_applicant_once(api, ctx, clock):
+    from datetime import date
+
+    from app.services.timelimits.clock_sweep import sweep_clocks
+    from app.workdays import end_of_day
+
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    complete(api, case_no, "preview", "market_clerk", PASS)
+    complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
+    clock.set(end_of_day(date(2026, 12, 7)) + timedelta(seconds=1))  # the decision limit is over
+    assert sweep_clocks(ctx).alarms
+    sweep_clocks(ctx)
+    in_app, outbox = messages(ctx, case_no)
+    late = [(t, b) for t, b in in_app if t == f"办件 {case_no} 办理延误"]
+    assert len(late) == 1 and "已提醒承办部门负责人" in late[0][1]
+    assert [t for c, _, t, _ in outbox if c == "sms"].count(f"办件 {case_no} 办理延误") == 1

@@ -13,6 +13,7 @@ Milestones raised outside a step (special procedures, extensions, supervision) c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -40,13 +41,19 @@ def notify(ctx: ServiceContext, session: Session, case: Case, event_key: str, fi
     `fields` are template fields (templates.FIELDS); case_no, item_name and applicant_name default to the
     case's own. :raises InvalidInput: an unknown event key.
     """
+    return notify_at(session, ctx.clock.now(), case, event_key, fields, occurrence)
+
+
+def notify_at(session: Session, now: datetime, case: Case, event_key: str, fields: Mapping[str, Any],
+              occurrence: str | int = 1) -> notifications.Notified:
+    """`notify` for callers that hold a session and the time but no context (the clock sweep)."""
     templates.current(session, event_key, LOCALE)  # an unknown key fails here, before anything is written
     applicant = session.get(User, case.applicant_id)
     values = {"case_no": case.case_no, "item_name": case.item.name if case.item else "",
               "applicant_name": applicant.full_name or applicant.username if applicant else "", **fields}
     text = templates.render(session, event_key, LOCALE, values)
     return notifications.notify(
-        session, ctx.clock.now(), [case.applicant_id], KINDS.get(event_key, "milestone"), text.subject, text.body, case_id=case.id,
+        session, now, [case.applicant_id], KINDS.get(event_key, "milestone"), text.subject, text.body, case_id=case.id,
         link=f"/my/cases/{case.case_no}", channels=("app", *channels_for(session, case.applicant_id)),
         dedupe_key=f"milestone|{case.id}|{event_key}|{occurrence}")
 

@@ -76,8 +76,8 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
                       "Case {{ case_no }}: licence ready", "Your licence {{ licence_no }} is ready for pickup."),
     "licence_mailed": ("办件 {{ case_no }} 证照已寄出", "「{{ item_name }}」证照已邮寄，邮件单号 {{ tracking_no }}。",
                        "Case {{ case_no }}: licence mailed", "Your licence was mailed, tracking number {{ tracking_no }}."),
-    "delay": ("办件 {{ case_no }} 办理延误", "您申请的「{{ item_name }}」已超过办理期限，已督办承办部门。",
-              "Case {{ case_no }} delayed", "Your application for {{ item_name }} is overdue; the department was ordered to act."),
+    "delay": ("办件 {{ case_no }} 办理延误", "您申请的「{{ item_name }}」已超过办理期限，已提醒承办部门负责人尽快办理。",
+              "Case {{ case_no }} delayed", "Your application for {{ item_name }} is overdue; the head of the department was alerted."),
 }
 EVENTS = tuple(DEFAULTS)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Case
-from app.services.messaging import notifications
+from app.services.messaging import milestones, notifications
 
 SHOWN = 20  # case numbers written out in one message; the rest are counted
 
@@ -25,6 +25,16 @@ def tell_applicant(s: Session, alarm: dict[str, Any], now: datetime) -> None:
         s, now, [applicant_id], "deemed_accepted", f"您的申请 {case_no} 已视为受理",
         "行政机关未在五个工作日内一次告知补正，自收到申请材料之日起即为受理（《行政许可法》第三十二条）。",
         case_id=alarm["case_id"], link=f"/my/cases/{case_no}", channels=("app", "sms"), dedupe_key=alarm["key"])
+
+
+def tell_applicants_of_delays(s: Session, fired: list[dict[str, Any]], now: datetime) -> None:
+    """A decision limit gone red: the applicant hears that the case is late and the heads were told (the
+    alarm's key is the occurrence, so a limit that moves and runs out again is told again)."""
+    for alarm in fired:
+        if alarm["level"] == "red" and str(alarm.get("message") or "").split(":")[0] == "decision":
+            case = s.get(Case, alarm["case_id"])
+            if case is not None:
+                milestones.notify_at(s, now, case, "delay", {}, occurrence=alarm["key"])
 
 
 def tell_heads(s: Session, fired: list[dict[str, Any]], now: datetime, told: set[tuple[str, int]]) -> None:

@@ -183,6 +183,7 @@ def _tell_heads(s: Session, fired: list[dict[str, Any]], now: datetime, told: se
     try:
         with s.begin_nested():
             alarm_notes.tell_heads(s, fired, now, told)
+            alarm_notes.tell_applicants_of_delays(s, fired, now)
     except Exception:  # noqa: BLE001  (the alarms stand and show on the dashboards; only the message is lost)
         log.exception("scheduler clocks: the heads could not be told of alarms %s", [a["key"] for a in fired])
 
