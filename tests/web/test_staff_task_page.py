@@ -312,7 +312,8 @@ def test_materials_with_download_and_inline_preview(app, api, demo, clock):
     page = clerk.get(f"/staff/tasks/{task_id(api, case_no, 'preview')}")
     html = text(page)
     links = re.findall(r'<a href="(/files/\d+)">([^<]+)</a>', html)
-    assert sorted(name for _href, name in links) == ["执照.png", "申请书.pdf"]
+    # The six files the application came with (flows.apply), then the two added here.
+    assert sorted(name for _href, name in links) == [*(f"m{i}.pdf" for i in range(6)), "执照.png", "申请书.pdf"]
     pdf = next(href for href, name in links if name == "申请书.pdf")
     assert f'<iframe src="{pdf}?inline=1" title="申请书.pdf"' in html
     png = next(href for href, name in links if name == "执照.png")
