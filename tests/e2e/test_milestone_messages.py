@@ -293,3 +293,16 @@ def test_a_decision_limit_gone_red_tells_the_applicant_once(api, ctx, clock):
     late = [(t, b) for t, b in in_app if t == f"办件 {case_no} 办理延误"]
     assert len(late) == 1 and "已提醒承办部门负责人" in late[0][1]
     assert [t for c, _, t, _ in outbox if c == "sms"].count(f"办件 {case_no} 办理延误") == 1
+
+
+def test_a_walk_in_applicant_without_an_account_hears_by_sms(ctx):
+    from app.services.identity.identity import find_or_create_walk_in
+
+    with ctx.uow() as uow:
+        clerk_id = uow.session.scalar(select(User.id).where(User.username == "market_clerk"))
+    clerk = principal_by_id(ctx, clerk_id)
+    username = find_or_create_walk_in(ctx, clerk, kind="person", id_number="11010519491231002X", name="王五",
+                                      phone="13900001234")
+    case_no = cases.create_case(ctx, clerk, FOOD, FOOD_APPLY, username)["case_no"]
+    in_app, outbox = messages(ctx, case_no)
+    assert [(c, r, t) for c, r, t, _ in outbox] == [("sms", "13900001234", f"办件 {case_no} 已收件")]
