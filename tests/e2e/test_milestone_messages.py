@@ -219,6 +219,7 @@ def test_the_admin_page_edits_with_a_preview_refuses_a_bad_template_and_records_
     admin = sign_in(app.test_client(), "admin")
     listing = admin.get("/admin/messages").get_data(as_text=True)
     assert "/admin/messages/correction/zh" in listing and "/admin/messages/receipt/en" in listing
+    assert "消息模板" in listing and "补正告知" in listing  # Chinese on a Chinese page
     path = "/admin/messages/receipt/zh"
 
     def post(action, subject, body):
@@ -246,6 +247,7 @@ def test_the_applicant_switches_sms_off_on_the_account_page(app, ctx):
     me = sign_in(app.test_client(), "company")
     page = me.get("/account").get_data(as_text=True)
     assert 'name="sms" value="on" checked' in page and "13812345678" in page
+    assert "短信" in page and "站内通知" in page
     saved = me.post("/account", data={"email": "on", "csrf_token": csrf_token(me, "/account")})
     assert saved.status_code == 302
     assert 'name="sms" value="on" checked' not in me.get("/account").get_data(as_text=True)
