@@ -308,3 +308,13 @@ def test_a_walk_in_applicant_without_an_account_hears_by_sms(ctx):
     case_no = cases.create_case(ctx, clerk, FOOD, FOOD_APPLY, username)["case_no"]
     in_app, outbox = messages(ctx, case_no)
     assert [(c, r, t) for c, r, t, _ in outbox] == [("sms", "13900001234", f"办件 {case_no} 已收件")]
+
+
+def test_a_refusal_to_accept_tells_the_reason(api, ctx):
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    complete(api, case_no, "preview", "market_clerk", PASS)
+    complete(api, case_no, "acceptance", "market_clerk",
+             {"accept_result": "refuse", "refusal_reason": "申请事项依法不需要取得行政许可"})
+    in_app, _ = messages(ctx, case_no)
+    title, body = in_app[-1]
+    assert title == f"办件 {case_no} 不予受理" and body.endswith("理由：申请事项依法不需要取得行政许可")
