@@ -6,15 +6,17 @@ import re
 
 import pytest
 
+from app.services.identity import users
 from tests.web.signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo")
 
-ADMIN_PAGES = {"/design/processes", "/admin/items", "/admin/users", "/admin/calendar", "/admin/audit"}
+ADMIN_PAGES = {"/design/processes", "/admin/items", "/admin/users", "/admin/calendar", "/admin/messages", "/admin/audit",
+               "/archive/"}
 
 
 def nav_links(client) -> set[str]:
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/").get_data(as_text=True)
     nav = re.search(r'<nav class="main-nav".*?</nav>', html, re.S)
     assert nav, "no main navigation"
     return set(re.findall(r'href="([^"]+)"', nav.group(0)))
@@ -23,10 +25,13 @@ def nav_links(client) -> set[str]:
 @pytest.mark.parametrize(("user", "offered"), [
     ("admin", ADMIN_PAGES),
     ("designer", {"/design/processes"}),
+    ("archivist", {"/archive/"}),
     ("market_clerk", set()),
     ("supervisor", set()),
 ])
-def test_each_role_is_offered_exactly_the_design_and_admin_pages_it_may_open(app, user, offered):
+def test_each_role_is_offered_exactly_the_design_and_admin_pages_it_may_open(app, demo, user, offered):
+    if user == "archivist":
+        users.create_user(demo, "archivist", "demo1234", "archivist")
     client = sign_in(app.test_client(), user)
     links = nav_links(client)
     assert links & ADMIN_PAGES == offered
