@@ -276,8 +276,9 @@ def test_reference_cases_move_at_a_step_and_inside_a_call_activity_then_finish(a
     assert [t["name"] for t in case(api, at_review)["tasks"]] == ["实质审查"]
     complete(api, at_review, "review", "market_approver", APPROVE)
     complete(api, at_review, "decision", "market_head", GRANT)
-    for case_no in (at_review, at_issuance):
-        assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
+    for n, case_no in enumerate((at_review, at_issuance)):
+        issue = {**ISSUE, "licence_no": f"{ISSUE['licence_no'][:-1]}{n + 2}"}  # licence numbers are unique
+        assert complete(api, case_no, "issue_licence", "center_clerk", issue)["status"] == "issued"
         assert case(api, case_no)["process_version"] == 2
 
 

@@ -40,10 +40,11 @@ def test_a_running_case_finishes_on_its_version_and_new_cases_take_the_latest(ap
     assert case(api, old)["process_version"] == 1 and case(api, new)["process_version"] == 2
     assert [t["name"] for t in case(api, old)["tasks"]] == ["审查"]
     assert [t["name"] for t in case(api, new)["tasks"]] == ["实质审查"]
-    for case_no in (old, new):
+    for n, case_no in enumerate((old, new)):
         complete(api, case_no, "review", "market_approver", APPROVE)
         complete(api, case_no, "decision", "market_head", GRANT)
-        assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
+        issue = {**ISSUE, "licence_no": f"{ISSUE['licence_no'][:-1]}{n + 2}"}  # licence numbers are unique
+        assert complete(api, case_no, "issue_licence", "center_clerk", issue)["status"] == "issued"
     versions = api.get("/process-definitions/food_licence", "designer").get_json()["versions"]
     assert [(v["version"], v["case_count"]) for v in versions] == [(2, 1), (1, 1)]
     assert versions[0]["deployed_by"] == "designer"
