@@ -7,8 +7,8 @@ from flask import Flask
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .db import db_cli
-from .licences import licences_cli
 from .demo import demo_cli
+from .licences import licences_cli
 from .scheduler import scheduler_cli
 from .serve import serve_cli
 from .users import users_cli
