@@ -6,6 +6,7 @@ Everything locates by role and label (the Chinese default UI), the way a user fi
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import struct
@@ -61,6 +62,8 @@ def tiny_png(path: Path, width: int = 16, height: int = 12) -> Path:
     return path
 
 
+from tests.e2e.flows import pdf  # noqa: E402
+
 # -- the JSON API, to set a case up quickly where the browser is not what is tested ---------------------
 
 def api(base: str, method: str, path: str, user: str | None = None, body: Any = None) -> Any:
@@ -69,10 +72,33 @@ def api(base: str, method: str, path: str, user: str | None = None, body: Any = 
     if user:
         headers["Authorization"] = "Bearer " + api(base, "POST", "/auth/token", None,
                                                    {"username": user, "password": "demo1234"})["token"]
-    request = urllib.request.Request(f"{base}/api/v1{path}", method=method, headers=headers,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    data = json.dumps(body).encode() if body is not None else None
+    if method == "POST" and path == "/cases":  # an application carries its required materials as files
+        data, headers["Content-Type"] = application_parts(base, body)
+    request = urllib.request.Request(f"{base}/api/v1{path}", method=method, headers=headers, data=data)
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own loopback server)
         return json.loads(response.read() or b"null")
+
+
+def application_parts(base: str, body: dict[str, Any]) -> tuple[bytes, str]:
+    """POST /cases as multipart: the body as the `json` part and a small PDF for each required material
+    of the item (the API refuses an application without them)."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    fields = MultiDict([("json", json.dumps(body))])
+    for i in required_materials(base, body["item_code"]):
+        fields.add(f"material-{i}", FileStorage(io.BytesIO(pdf(f"m{i}")), filename=f"m{i}.pdf",
+                                                content_type="application/pdf"))
+    boundary, encoded = encode_multipart(fields)
+    return encoded, f"multipart/form-data; boundary={boundary}"
+
+
+def required_materials(base: str, item: str) -> list[int]:
+    """The indexes of an item's required materials, from its public guide."""
+    with urllib.request.urlopen(f"{base}/api/v1/items/{item}", timeout=30) as response:  # noqa: S310
+        guide = json.loads(response.read())
+    return [i for i, m in enumerate(guide.get("materials") or []) if m.get("required")]
 
 
 def api_complete(base: str, case_no: str, task_key: str, user: str, data: dict[str, Any]) -> None:

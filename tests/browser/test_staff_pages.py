@@ -10,12 +10,17 @@ from playwright.sync_api import expect
 from tests.e2e.flows import APPROVE, FOOD, FOOD_APPLY, GRANT, PASS
 
 from .conftest import assert_accessible, sign_in
+from .flow_helpers import application_parts
 
 
 def call(page: Any, base: str, user: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     token = page.request.post(f"{base}/api/v1/auth/token", data={"username": user, "password": "demo1234"}).json()
-    resp = page.request.fetch(f"{base}/api/v1{path}", method=method, data=body,
-                              headers={"Authorization": f"Bearer {token['token']}"})
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    if method == "POST" and path == "/cases" and body is not None:  # with its required materials as files
+        data, headers["Content-Type"] = application_parts(base, body)
+        resp = page.request.fetch(f"{base}/api/v1{path}", method=method, data=data, headers=headers)
+    else:
+        resp = page.request.fetch(f"{base}/api/v1{path}", method=method, data=body, headers=headers)
     assert resp.ok, resp.text()
     return resp.json()
 
