@@ -64,7 +64,8 @@ def test_state_round_trip_without_the_spec(engine):
     workflow, _ = engine.start(bundle, {"applicant": "u1", "departments": [], "material_names": ["a"],
                                         "when": date(2026, 11, 23), "fee": Decimal("12.50")}, now)
     state = engine.dumps(workflow)
-    assert '"spec"' not in state and "food_licence" not in state.split('"tasks"')[0]
+    # No spec inside: an (event) subprocess names its spec ("spec": "extension_approval"), never embeds it.
+    assert '"task_specs"' not in state and "food_licence" not in state.split('"tasks"')[0]
     restored = engine.loads(state, bundle)
     [task] = engine.user_tasks(restored)
     assert task.key == "preview" and task.candidate_groups == ("market.clerk",) and task.department == "market"
