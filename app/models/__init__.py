@@ -24,6 +24,7 @@ from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notificat
 from .org import ROLES, Department, Group, User, memberships
 from .process import ProcessDefinition
 from .ratelimit import RateLimitHit as RateLimitHit
+from .reuse import ReusedLicence
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
@@ -36,5 +37,5 @@ __all__ = [
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
     "ItemRevision", "ItemTerms", "REVISION_STATES", "SNAPSHOT_FIELDS", "case_terms",
-    "LIMIT_UNITS", "ProcessDefinition", "ROLES", "TYPE_CODES", "TaskCandidate", "User", "memberships",
+    "LIMIT_UNITS", "ProcessDefinition", "ROLES", "ReusedLicence", "TYPE_CODES", "TaskCandidate", "User", "memberships",
 ]
