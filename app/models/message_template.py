@@ -29,12 +29,13 @@ class MessageTemplate(Base):
 
 
 class MessagePreference(Base):
-    """A user's outbox channels. No row: both on (in-app messages cannot be switched off, so they have no
-    column)."""
+    """A user's outbox channels and message language. No row: both channels on, Chinese (in-app messages
+    cannot be switched off, so they have no column)."""
 
     __tablename__ = "message_preferences"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     sms: Mapped[bool] = mapped_column(default=True)
     email: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")  # TEMPLATE_LOCALES
     updated_at: Mapped[datetime]

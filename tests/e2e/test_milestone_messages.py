@@ -318,3 +318,25 @@ def test_a_refusal_to_accept_tells_the_reason(api, ctx):
     in_app, _ = messages(ctx, case_no)
     title, body = in_app[-1]
     assert title == f"办件 {case_no} 不予受理" and body.endswith("理由：申请事项依法不需要取得行政许可")
+
+
+def test_the_applicant_chooses_english_messages_on_the_account_page(app, ctx):
+    """The language choice applies to every channel of the next message; an unknown language is refused
+    on the page and changes nothing."""
+    from tests.web.signin import csrf_token, sign_in
+
+    me = sign_in(app.test_client(), "company")
+    page = me.get("/account").get_data(as_text=True)
+    assert '<option value="zh" selected>' in page and "消息语言" in page
+    refused = me.post("/account", data={"sms": "on", "locale": "fr", "csrf_token": csrf_token(me, "/account")})
+    assert refused.status_code == 422 and "zh, en" in refused.get_data(as_text=True)
+    assert '<option value="zh" selected>' in me.get("/account").get_data(as_text=True)
+
+    saved = me.post("/account", data={"sms": "on", "locale": "en", "csrf_token": csrf_token(me, "/account")})
+    assert saved.status_code == 302
+    assert '<option value="en" selected>' in me.get("/account").get_data(as_text=True)
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    in_app, outbox = messages(ctx, case_no)
+    assert [title for title, _ in in_app] == [f"Case {case_no} received"]
+    assert in_app[0][1].startswith("Your application for ")
+    assert [(channel, subject) for channel, _, subject, _ in outbox] == [("sms", f"Case {case_no} received")]

@@ -31,7 +31,7 @@ NOTICE_EVENTS = {"receipt": "receipt", "correction": "correction", "acceptance":
 # The notification kind for the in-app list (the kinds the clocks raised before milestone messages existed).
 KINDS = {"special_procedure_start": "suspension", "special_procedure_end": "suspension", "extension": "extension"}
 DECIDED = "decided"  # the occurrence of either decision event
-LOCALE = "zh"  # users have no language setting yet; the service centres write to applicants in Chinese
+DEFAULT_LOCALE = "zh"  # until an applicant chooses otherwise, centres write to them in Chinese
 
 
 def notify(ctx: ServiceContext, session: Session, case: Case, event_key: str, fields: Mapping[str, Any],
@@ -47,20 +47,21 @@ def notify(ctx: ServiceContext, session: Session, case: Case, event_key: str, fi
 def notify_at(session: Session, now: datetime, case: Case, event_key: str, fields: Mapping[str, Any],
               occurrence: str | int = 1) -> notifications.Notified:
     """`notify` for callers that hold a session and the time but no context (the clock sweep)."""
-    templates.current(session, event_key, LOCALE)  # an unknown key fails here, before anything is written
+    chosen = session.get(MessagePreference, case.applicant_id)
+    locale = chosen.locale if chosen is not None and chosen.locale else DEFAULT_LOCALE
+    templates.current(session, event_key, locale)  # an unknown key fails here, before anything is written
     applicant = session.get(User, case.applicant_id)
     values = {"case_no": case.case_no, "item_name": case.item.name if case.item else "",
               "applicant_name": applicant.full_name or applicant.username if applicant else "", **fields}
-    text = templates.render(session, event_key, LOCALE, values)
+    text = templates.render(session, event_key, locale, values)
     return notifications.notify(
         session, now, [case.applicant_id], KINDS.get(event_key, "milestone"), text.subject, text.body, case_id=case.id,
-        link=f"/my/cases/{case.case_no}", channels=("app", *channels_for(session, case.applicant_id)),
+        link=f"/my/cases/{case.case_no}", channels=("app", *_channels(chosen)),
         dedupe_key=f"milestone|{case.id}|{event_key}|{occurrence}")
 
 
-def channels_for(session: Session, user_id: int) -> tuple[str, ...]:
+def _channels(chosen: MessagePreference | None) -> tuple[str, ...]:
     """The outbox channels the user has not switched off (both, until they choose)."""
-    chosen = session.get(MessagePreference, user_id)
     if chosen is None:
         return ("sms", "email")
     return tuple(channel for channel, on in (("sms", chosen.sms), ("email", chosen.email)) if on)

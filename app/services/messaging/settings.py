@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidForm
 from app.models import TEMPLATE_LOCALES, MessagePreference, User
 from app.services import audit
 from app.services.context import ServiceContext
@@ -20,6 +20,7 @@ class Preferences:
     email: bool
     phone: str | None  # where each goes, so the page can say a channel has no address
     address: str | None
+    locale: str = "zh"  # TEMPLATE_LOCALES: the language of the user's messages on every channel
 
 
 def list_templates(ctx: ServiceContext, principal: Principal) -> list[templates.TemplateView]:
@@ -64,11 +65,20 @@ def preferences(ctx: ServiceContext, principal: Principal) -> Preferences:
         user = s.get(User, principal.id)
         chosen = s.get(MessagePreference, principal.id)
         return Preferences(chosen.sms if chosen else True, chosen.email if chosen else True,
-                           user.phone if user else None, user.email if user else None)
+                           user.phone if user else None, user.email if user else None,
+                           chosen.locale if chosen else "zh")
 
 
-def set_preferences(ctx: ServiceContext, principal: Principal, sms: bool, email: bool) -> Preferences:
-    """Choose SMS and e-mail for the user's own messages; the in-app list cannot be switched off."""
+def set_preferences(ctx: ServiceContext, principal: Principal, sms: bool, email: bool,
+                    locale: str | None = None) -> Preferences:
+    """Choose SMS and e-mail for the user's own messages (the in-app list cannot be switched off) and,
+    when given, the language they are written in.
+
+    :raises InvalidForm: an unknown language.
+    """
+    if locale is not None and locale not in TEMPLATE_LOCALES:
+        raise InvalidForm({"locale": [f"请选择 {' / '.join(TEMPLATE_LOCALES)} 之一 / choose one of "
+                                      f"{', '.join(TEMPLATE_LOCALES)}"]}, "不支持的语言 / unsupported language")
     with ctx.uow(write=True) as uow:
         s = uow.session
         chosen = s.get(MessagePreference, principal.id)
@@ -76,6 +86,8 @@ def set_preferences(ctx: ServiceContext, principal: Principal, sms: bool, email:
             chosen = MessagePreference(user_id=principal.id)
             s.add(chosen)
         chosen.sms, chosen.email, chosen.updated_at = sms, email, ctx.clock.now()
+        if locale is not None:
+            chosen.locale = locale
         uow.commit()
     return preferences(ctx, principal)
 

@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
-from app.errors import DuplicateName, InvalidInput
+from app.errors import DuplicateName, InvalidForm, InvalidInput
 from app.services.identity.identity import Registration, register_applicant
 from app.services.messaging import settings as message_settings
 
@@ -54,10 +54,17 @@ def _page_fields(found: dict[str, list[str]], company: bool) -> dict[str, list[s
 @bp.route("/account", methods=["GET", "POST"])
 @applicant_required
 def account() -> Any:
-    """SMS and e-mail on or off; the in-app list always gets every message, so it has no switch."""
+    """SMS and e-mail on or off, and the messages' language; the in-app list always gets every message, so
+    it has no switch."""
     if request.method == "POST":
-        message_settings.set_preferences(ctx(), principal(), sms=request.form.get("sms") == "on",
-                                         email=request.form.get("email") == "on")
+        try:
+            message_settings.set_preferences(ctx(), principal(), sms=request.form.get("sms") == "on",
+                                             email=request.form.get("email") == "on",
+                                             locale=request.form.get("locale", "zh")[:8])
+        except InvalidForm as exc:
+            prefs = message_settings.preferences(ctx(), principal())
+            return render_template("portal/account.html", prefs=prefs, errors=exc.field_errors), 422
         flash(_("Your message settings were saved."), "success")
         return redirect(url_for("portal.account"))
-    return render_template("portal/account.html", prefs=message_settings.preferences(ctx(), principal()))
+    return render_template("portal/account.html", prefs=message_settings.preferences(ctx(), principal()),
+                           errors={})
