@@ -15,6 +15,7 @@ from .clock import (
     ClockSuspension,
     SupervisionOrder,
 )
+from .delivery import COLLECTOR_RELATIONS, DELIVERY_METHODS, LicenceDelivery
 from .item import CASE_KINDS, GUIDE_FIELDS, LIMIT_UNITS, TYPE_CODES, Item
 from .item_revision import REVISION_STATES, SNAPSHOT_FIELDS, ItemRevision, ItemTerms, case_terms
 from .licence import LICENCE_STATES, DepartmentKey, Licence
@@ -30,6 +31,7 @@ from .task import EngineTimer, HumanTask, TaskCandidate
 __all__ = [
     "ArchivePackage", "PACKAGE_STATES",
     "AUDIT_OBJECTS", "AuditEntry", "DepartmentKey", "LICENCE_STATES", "Licence",
+    "COLLECTOR_RELATIONS", "DELIVERY_METHODS", "LicenceDelivery",
     "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
     "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
     "MessagePreference", "MessageTemplate", "TEMPLATE_LOCALES",
