@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -16,13 +16,17 @@ LICENCE_STATES = ("valid", "revoked", "replaced")
 class Licence(Base):
     """One issued e-licence. `content` holds the signed facts; `signature` is the department key's
     signature over their canonical JSON (app/services/licensing/canonical.py), so any later change of a
-    signed column shows as tampered."""
+    signed column shows as tampered.
+
+    A change or renewal issues a new version under the same number (version + 1, signed afresh); the old
+    row stays, `replaced`, pointing at its successor, so its QR code still verifies and says so."""
 
     __tablename__ = "licences"
-    __table_args__ = (Index("ix_licences_case", "case_id"),)
+    __table_args__ = (Index("ix_licences_case", "case_id"), Index("ix_licences_holder_id", "holder_id"),
+                      UniqueConstraint("number", "version", name="uq_licences_number_version"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(default=1)
     state: Mapped[str] = mapped_column(String(16), default="valid")
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -43,6 +47,8 @@ class Licence(Base):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaced_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("licences.id"))
 
 
 class DepartmentKey(Base):
