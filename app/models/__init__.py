@@ -25,11 +25,24 @@ from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notificat
 from .org import ROLES, Department, Group, User, memberships
 from .process import ProcessDefinition
 from .ratelimit import RateLimitHit as RateLimitHit
+from .rating import (
+    RATING_CHANNELS,
+    RATING_KINDS,
+    REQUEST_STATES,
+    Rating,
+    RatingRequest,
+    RatingSettings,
+    ServiceWindow,
+    WindowClerk,
+    WindowVisit,
+)
 from .reuse import ReusedLicence
+from .statistics import MEASURES, STAGES, STAT_CHANNELS, StatDaily, StatDuration, StatOfficerDaily, StatWatermark
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
     "ArchivePackage", "PACKAGE_STATES",
+    "MEASURES", "STAGES", "STAT_CHANNELS", "StatDaily", "StatDuration", "StatOfficerDaily", "StatWatermark",
     "AUDIT_OBJECTS", "AuditEntry", "DepartmentKey", "LICENCE_STATES", "Licence",
     "COLLECTOR_RELATIONS", "DELIVERY_METHODS", "LicenceDelivery",
     "Alarm", "CLOCK_KINDS", "CalendarDay", "CalendarRevision", "CalendarYear", "CaseClock", "ClockExtension",
@@ -39,5 +52,7 @@ __all__ = [
     "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
     "ItemRevision", "ItemTerms", "REVISION_STATES", "SNAPSHOT_FIELDS", "case_terms",
+    "RATING_CHANNELS", "RATING_KINDS", "REQUEST_STATES", "Rating", "RatingRequest", "RatingSettings",
+    "ServiceWindow", "WindowClerk", "WindowVisit",
     "LIMIT_UNITS", "ProcessDefinition", "ROLES", "ReusedLicence", "TYPE_CODES", "TaskCandidate", "User", "memberships",
 ]
