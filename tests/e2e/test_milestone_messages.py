@@ -340,3 +340,20 @@ def test_the_applicant_chooses_english_messages_on_the_account_page(app, ctx):
     assert [title for title, _ in in_app] == [f"Case {case_no} received"]
     assert in_app[0][1].startswith("Your application for ")
     assert [(channel, subject) for channel, _, subject, _ in outbox] == [("sms", f"Case {case_no} received")]
+
+
+def test_message_settings_through_the_api(api, ctx):
+    """The account page's settings for integrators: read, change, refuse an unknown language unchanged."""
+    before = api.get("/account/messages", "company")
+    assert before.status_code == 200
+    assert before.get_json() == {"sms": True, "email": True, "phone": "13812345678", "address": None,
+                                 "locale": "zh"}
+    bad = api.put("/account/messages", "company", json={"sms": False, "email": True, "locale": "fr"})
+    assert bad.status_code in (400, 422) and "locale" in str(bad.get_json())
+    assert api.get("/account/messages", "company").get_json()["sms"] is True
+    changed = api.put("/account/messages", "company", json={"sms": False, "email": True, "locale": "en"})
+    assert changed.status_code == 200 and changed.get_json()["locale"] == "en"
+    case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
+    in_app, outbox = messages(ctx, case_no)
+    assert [title for title, _ in in_app] == [f"Case {case_no} received"] and outbox == []
+    assert api.get("/account/messages").status_code == 401
