@@ -35,17 +35,18 @@ DEFAULT_LOCALE = "zh"  # until an applicant chooses otherwise, centres write to 
 
 
 def notify(ctx: ServiceContext, session: Session, case: Case, event_key: str, fields: Mapping[str, Any],
-           occurrence: str | int = 1) -> notifications.Notified:
+           occurrence: str | int = 1, link: str | None = None) -> notifications.Notified:
     """Tell the case's applicant of a milestone, once per (case, event, occurrence); no commit.
 
     `fields` are template fields (templates.FIELDS); case_no, item_name and applicant_name default to the
-    case's own. :raises InvalidInput: an unknown event key.
+    case's own; `link` is where the in-app message leads (default: the case page). :raises InvalidInput: an
+    unknown event key.
     """
-    return notify_at(session, ctx.clock.now(), case, event_key, fields, occurrence)
+    return notify_at(session, ctx.clock.now(), case, event_key, fields, occurrence, link)
 
 
 def notify_at(session: Session, now: datetime, case: Case, event_key: str, fields: Mapping[str, Any],
-              occurrence: str | int = 1) -> notifications.Notified:
+              occurrence: str | int = 1, link: str | None = None) -> notifications.Notified:
     """`notify` for callers that hold a session and the time but no context (the clock sweep)."""
     chosen = session.get(MessagePreference, case.applicant_id)
     locale = chosen.locale if chosen is not None and chosen.locale else DEFAULT_LOCALE
@@ -56,7 +57,7 @@ def notify_at(session: Session, now: datetime, case: Case, event_key: str, field
     text = templates.render(session, event_key, locale, values)
     return notifications.notify(
         session, now, [case.applicant_id], KINDS.get(event_key, "milestone"), text.subject, text.body, case_id=case.id,
-        link=f"/my/cases/{case.case_no}", channels=("app", *_channels(chosen)),
+        link=link or f"/my/cases/{case.case_no}", channels=("app", *_channels(chosen)),
         dedupe_key=f"milestone|{case.id}|{event_key}|{occurrence}")
 
 

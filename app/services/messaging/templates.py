@@ -32,12 +32,14 @@ FIELDS = {
     "expected_days": "预计工作日 / expected working days", "days": "延长工作日 / days added",
     "licence_no": "证照编号 / licence number", "tracking_no": "邮件单号 / tracking number",
     "organ": "实施机关 / organ", "phone": "咨询电话 / phone",
+    "rating_link": "评价页面地址 / rating page", "rate_by": "评价截止日期 / rate by",
 }
 SAMPLE = {
     "case_no": "SC2026120300001", "item_name": "食品经营许可", "applicant_name": "张三", "received_on": "2026-12-03",
     "promised_date": "2026-12-17", "deadline": "2026-12-10", "missing": ["营业执照副本", "场所平面图"],
     "reason": "申请材料不齐全", "procedure_name": "现场核查", "expected_days": 5, "days": 10,
     "licence_no": "JY13101000001", "tracking_no": "EMS1234567890", "organ": "市场监督管理局", "phone": "12345",
+    "rating_link": "/my/cases/SC2026120300001/rate", "rate_by": "2026-12-10",
 }
 MAX_SUBJECT, MAX_BODY = 200, 2000
 
@@ -78,6 +80,12 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
                        "Case {{ case_no }}: licence mailed", "Your licence was mailed, tracking number {{ tracking_no }}."),
     "delay": ("办件 {{ case_no }} 办理延误", "您申请的「{{ item_name }}」已超过办理期限，已提醒承办部门负责人尽快办理。",
               "Case {{ case_no }} delayed", "Your application for {{ item_name }} is overdue; the head of the department was alerted."),
+    "rating_invite": ("请评价办件 {{ case_no }}", "您申请的「{{ item_name }}」已办结，欢迎对本次服务作出评价（{{ rate_by }} 前）：{{ rating_link }}",
+                      "Please rate case {{ case_no }}",
+                      "{{ item_name }} is complete. Please rate our service by {{ rate_by }}: {{ rating_link }}"),
+    "rating_reminder": ("办件 {{ case_no }} 尚未评价", "您对「{{ item_name }}」的服务尚未评价，评价将于 {{ rate_by }} 截止：{{ rating_link }}",
+                        "Case {{ case_no }} not yet rated",
+                        "You have not rated {{ item_name }} yet; rating closes on {{ rate_by }}: {{ rating_link }}"),
 }
 EVENTS = tuple(DEFAULTS)
 

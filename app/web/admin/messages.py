@@ -25,6 +25,7 @@ EVENT_NAMES = {
     "extension": _l("Review period extended"), "decision_granted": _l("Decision: granted"),
     "decision_refused": _l("Decision: refused"), "licence_ready": _l("Licence ready for pickup"),
     "licence_mailed": _l("Licence mailed"), "delay": _l("Case overdue"),
+    "rating_invite": _l("Please rate the service"), "rating_reminder": _l("Rating reminder"),
 }
 LOCALE_NAMES = {"zh": _l("Chinese"), "en": _l("English")}
 
