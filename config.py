@@ -77,6 +77,10 @@ class Config:
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)
     SCHEDULER_INTERVAL = _float("BANJIAN_SCHEDULER_INTERVAL", 30)
     SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
+    # Where and when applicants collect licences at the window (统一出件窗口), for items whose guide does not
+    # name a pickup place; told in the "licence ready" message and on the case page.
+    PICKUP_PLACE = os.environ.get("BANJIAN_PICKUP_PLACE", "")
+    PICKUP_HOURS = os.environ.get("BANJIAN_PICKUP_HOURS", "")
     # E-mails and text messages: "logging" (one log line each) or "package.module:factory".
     # How often a process checks whether the working-day calendar changed elsewhere (seconds).
     CALENDAR_RECHECK_SECONDS = _float("BANJIAN_CALENDAR_RECHECK_SECONDS", 10)

@@ -10,9 +10,11 @@ from app.errors import InvalidForm
 from app.services import portal
 from app.services.casework import cases
 from app.services.documents.files import FileStore
+from app.services.licensing import delivery
 
 from . import bp
 from .body import json_object
+from .deliveries import case_delivery_json
 from .multipart import FILES_DOC, body_and_parts, by_part
 from .openapi import op, path_param
 from .schemas import CaseCreate, TaskComplete, Withdrawal
@@ -28,6 +30,11 @@ def _files_body(schema: str) -> dict[str, Any]:
 
 
 OPENAPI_PATHS = {
+    "/cases/{case_no}": {"get": op(
+        "A case: status, stage, process version, open tasks, history, incidents; `licence` (number, state, "
+        "pdf_url, verify_url) and `delivery` (method, status awaiting_pickup/collected/awaiting_mail/mailed, "
+        "pickup place and hours or mail address, carrier, tracking number, collector) once issued, else null",
+        parameters=path_param("case_no"))},
     "/cases": {"post": op(
         "Apply: start a case for an item, with its materials. " + FILES_DOC + ". Every required material "
         "needs a file (a JSON body only for an item that requires none): else 422 with one error per "
@@ -56,7 +63,8 @@ def create_case() -> Any:
 @bp.get("/cases/<case_no>")
 @login_required
 def get_case(case_no: str) -> Any:
-    return cases.get_case(ctx(), principal(), case_no)
+    found = cases.get_case(ctx(), principal(), case_no)
+    return {**found, **case_delivery_json(delivery.for_case(ctx(), principal(), case_no))}
 
 
 @bp.post("/cases/<case_no>/withdraw")

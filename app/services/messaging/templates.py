@@ -32,6 +32,8 @@ FIELDS = {
     "expected_days": "预计工作日 / expected working days", "days": "延长工作日 / days added",
     "licence_no": "证照编号 / licence number", "tracking_no": "邮件单号 / tracking number",
     "organ": "实施机关 / organ", "phone": "咨询电话 / phone",
+    "pickup_place": "领取地点 / pickup place", "pickup_hours": "领取时间 / opening hours",
+    "carrier": "寄递企业 / carrier", "mail_address": "邮寄地址 / mail address",
     "rating_link": "评价页面地址 / rating page", "rate_by": "评价截止日期 / rate by",
 }
 SAMPLE = {
@@ -39,6 +41,8 @@ SAMPLE = {
     "promised_date": "2026-12-17", "deadline": "2026-12-10", "missing": ["营业执照副本", "场所平面图"],
     "reason": "申请材料不齐全", "procedure_name": "现场核查", "expected_days": 5, "days": 10,
     "licence_no": "JY13101000001", "tracking_no": "EMS1234567890", "organ": "市场监督管理局", "phone": "12345",
+    "pickup_place": "市民之家一楼统一出件窗口", "pickup_hours": "周一至周五 9:00—17:00", "carrier": "中国邮政EMS",
+    "mail_address": "武汉市江岸区沿江大道100号",
     "rating_link": "/my/cases/SC2026120300001/rate", "rate_by": "2026-12-10",
 }
 MAX_SUBJECT, MAX_BODY = 200, 2000
@@ -74,10 +78,19 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
                          "Case {{ case_no }} granted", "Your application for {{ item_name }} was granted."),
     "decision_refused": ("办件 {{ case_no }} 不予许可", "您申请的「{{ item_name }}」不予许可。理由：{{ reason }}",
                          "Case {{ case_no }} refused", "Your application for {{ item_name }} was refused: {{ reason }}"),
-    "licence_ready": ("办件 {{ case_no }} 证照可领取", "「{{ item_name }}」证照（{{ licence_no }}）已制作完成，请到窗口领取。",
-                      "Case {{ case_no }}: licence ready", "Your licence {{ licence_no }} is ready for pickup."),
-    "licence_mailed": ("办件 {{ case_no }} 证照已寄出", "「{{ item_name }}」证照已邮寄，邮件单号 {{ tracking_no }}。",
-                       "Case {{ case_no }}: licence mailed", "Your licence was mailed, tracking number {{ tracking_no }}."),
+    "licence_ready": ("办件 {{ case_no }} 证照可领取",
+                      "「{{ item_name }}」证照（编号 {{ licence_no }}）已制作完成，请持身份证件到"
+                      "{{ pickup_place or '窗口' }}领取{% if pickup_hours %}（{{ pickup_hours }}）{% endif %}；"
+                      "代领请携带委托书和代领人身份证件。",
+                      "Case {{ case_no }}: licence ready",
+                      "Your licence {{ licence_no }} for {{ item_name }} is ready: collect it with your ID at "
+                      "{{ pickup_place or 'the service window' }}{% if pickup_hours %} ({{ pickup_hours }}){% endif %}."),
+    "licence_mailed": ("办件 {{ case_no }} 证照已寄出",
+                       "「{{ item_name }}」证照（编号 {{ licence_no }}）已{% if carrier %}由{{ carrier }}{% endif %}邮寄"
+                       "{% if mail_address %}至 {{ mail_address }}{% endif %}，邮件单号 {{ tracking_no }}。",
+                       "Case {{ case_no }}: licence mailed",
+                       "Your licence {{ licence_no }} was mailed{% if carrier %} by {{ carrier }}{% endif %}, "
+                       "tracking number {{ tracking_no }}."),
     "delay": ("办件 {{ case_no }} 办理延误", "您申请的「{{ item_name }}」已超过办理期限，已提醒承办部门负责人尽快办理。",
               "Case {{ case_no }} delayed", "Your application for {{ item_name }} is overdue; the head of the department was alerted."),
     "rating_invite": ("请评价办件 {{ case_no }}", "您申请的「{{ item_name }}」已办结，欢迎对本次服务作出评价（{{ rate_by }} 前）：{{ rating_link }}",

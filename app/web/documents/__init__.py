@@ -6,14 +6,17 @@ reads the notice's frozen content only, so what prints is what was issued.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, render_template
 from flask_babel import format_date
 from flask_login import login_required
 
+from app.clock import CHINA_TZ
+from app.errors import CaseNotFound
 from app.services.documents import notices
+from app.services.licensing import delivery
 
 from ..i18n import select_locale
 from ..session import ctx, principal
@@ -34,7 +37,18 @@ def notice(notice_id: int) -> Any:
     template = TEMPLATES.get(view.kind)
     if template is None:  # a kind written by a newer version: nothing to lay it out with
         abort(404)
-    return render_template(template, notice=view, c=view.content, doc_date=doc_date, doc_datetime=doc_datetime)
+    extra = {"delivery": _pickup_delivery(view.case_no), "china": _china} if view.kind == "pickup" else {}
+    return render_template(template, notice=view, c=view.content, doc_date=doc_date, doc_datetime=doc_datetime,
+                           **extra)
+
+
+def _pickup_delivery(case_no: str) -> delivery.DeliveryView | None:
+    """The 领证回执 prints who collected the licence once the window recorded it (blank lines before), and the
+    licence number the issuance gave when the clerk left it for the item's rule."""
+    try:
+        return delivery.for_case(ctx(), principal(), case_no).delivery
+    except CaseNotFound:
+        return None
 
 
 def doc_date(value: str | date | None) -> str:
@@ -53,6 +67,11 @@ def doc_datetime(value: str | datetime | None) -> str:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return f"{doc_date(moment.date())} {moment:%H:%M}"
+
+
+def _china(moment: datetime) -> datetime:
+    """Stored moments are UTC; documents show China time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA_TZ)
 
 
 from . import counter  # noqa: E402,F401  (the counter's pages register on this blueprint)
