@@ -4,18 +4,17 @@ organisation and calendar change is recorded here, in the transaction that makes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app.clock import CHINA_TZ
 from app.errors import Forbidden
 from app.models import AuditEntry
 
 from .context import ServiceContext
-from .paging import Page, window
+from .paging import Page, on_days, window
 
 
 class Actor(Protocol):
@@ -89,10 +88,7 @@ def search(ctx: ServiceContext, principal: Any, flt: AuditFilter, page: int = 1,
         query = query.where(AuditEntry.actor_name == flt.actor)
     if flt.action:
         query = query.where(AuditEntry.action.startswith(flt.action, autoescape=True))
-    if flt.since:
-        query = query.where(AuditEntry.at >= _day_start(flt.since))
-    if flt.until:
-        query = query.where(AuditEntry.at < _day_start(flt.until + timedelta(days=1)))
+    query = query.where(*on_days(AuditEntry.at, flt.since, flt.until))
     with ctx.uow() as uow:
         s = uow.session
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -100,8 +96,3 @@ def search(ctx: ServiceContext, principal: Any, flt: AuditFilter, page: int = 1,
         items = [AuditRow(e.id, e.at, e.actor_name, e.action, e.object_type, e.object_id, e.summary, e.before,
                           e.after) for e in rows]
     return Page(items, page, per_page, total)
-
-
-def _day_start(day: date) -> datetime:
-    """Filters name days in China's time, as the pages show them."""
-    return datetime.combine(day, time(), CHINA_TZ)

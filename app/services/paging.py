@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement
+
+from app.clock import CHINA_TZ
 
 MAX_PAGE = 100_000
 MAX_PER_PAGE = 100
@@ -55,3 +59,19 @@ def offset(page: int, per_page: int) -> int:
 def clamp_date(day: date) -> date:
     """A filter's date within FIRST_DATE..LAST_DATE."""
     return min(max(day, FIRST_DATE), LAST_DATE)
+
+
+def on_days(column: ColumnElement[datetime] | Any, since: date | None, until: date | None
+            ) -> list[ColumnElement[bool]]:
+    """The conditions for a moment `column` to fall on the days `since` to `until`, both included and
+    either open. Filters name days as the pages show them, in China's time, whatever the database stores."""
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(column >= _day_start(since))
+    if until is not None:
+        conditions.append(column < _day_start(clamp_date(until) + timedelta(days=1)))
+    return conditions
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(clamp_date(day), time(), CHINA_TZ)

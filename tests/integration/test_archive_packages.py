@@ -9,15 +9,12 @@ import io
 import json
 import threading
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.clock import ManualClock
 from app.jobs.ticks import JOBS, run_job
 from app.models import (
     ArchivePackage,
@@ -33,26 +30,15 @@ from app.models import (
 from app.services.archive import builder
 from app.services.archive.package import check_zip
 from app.services.documents.files import FileStore
-from tests.conftest import PG_SKIP, PG_URL, demo_app, pg_schema_url
 
 CLOSED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + b"archive test bytes"
 
 
-@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database two threads really share (in-memory SQLite is one connection's)."""
-    if request.param == "postgres":
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        return pg_schema_url()
-    return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-
-
 @pytest.fixture
-def app(shared_url: str, clock: ManualClock) -> Iterator[Flask]:
-    with demo_app(shared_url, clock) as app:
-        yield app
+def app(shared_app: Flask) -> Flask:
+    """A database two schedulers really share (in-memory SQLite is one connection's)."""
+    return shared_app
 
 
 def close_cases(app: Flask, n: int, *, type_code: str | None = None, open_task: bool = False) -> list[str]:

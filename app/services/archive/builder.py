@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.models import FINAL_STATUSES, ArchivePackage, Case, EngineTimer, HumanTask
 from app.services.casework.timers import RETRY_AFTER_FAILURE, add_job_incident
+from app.services.claims import claimable
 from app.services.context import ServiceContext
 from app.services.documents.files import FileStore
 
@@ -117,7 +118,7 @@ def _add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime):  # type: ignore[no-untyped-def]
     P = ArchivePackage
     return or_(P.state == "pending",
                and_(P.state == "building", P.claimed_at <= now - LEASE),
@@ -128,12 +129,8 @@ def _claim(ctx: ServiceContext, now: datetime, skip: set[int]) -> tuple[int, str
     """Take one package to build; returns (package id, claim token) or None when none is left."""
     with ctx.uow(write=True) as uow:
         s = uow.session
-        query = select(ArchivePackage).where(_claimable(now)).order_by(ArchivePackage.id).limit(1)
-        if skip:
-            query = query.where(ArchivePackage.id.not_in(skip))
-        if ctx.db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        package = s.scalar(query)
+        package = s.scalar(claimable(ctx, select(ArchivePackage).where(_due(now)).order_by(ArchivePackage.id)
+                                     .limit(1), ArchivePackage.id, skip))
         if package is None:
             return None
         token = secrets.token_hex(16)

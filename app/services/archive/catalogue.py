@@ -5,7 +5,7 @@ outside this system)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Row, Select, func, select
@@ -15,15 +15,13 @@ from app.errors import Forbidden, NotFound
 from app.models import ArchivePackage, Case, Department, Item
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
-from app.services.paging import Page, clamp_date, offset, window
+from app.services.paging import Page, offset, on_days, window
 
 from .builder import archive_dir
 from .package import CheckReport, check_zip
 
 ROLES = ("archivist", "admin")
 PER_PAGE = 20
-# Dates are the case's closing day as the service centre counts it (Beijing).
-BEIJING = timedelta(hours=8)
 
 
 class PackageNotFound(NotFound):
@@ -73,10 +71,6 @@ def _view(row: Row[tuple[ArchivePackage, Case, Item, Department]]) -> PackageVie
                        p.size, p.built_at, p.retention_years, p.retention_until, p.disposal_listed_at, p.error)
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(clamp_date(day), time(), tzinfo=UTC) - BEIJING
-
-
 def search(ctx: ServiceContext, principal: Principal, filters: Filters, page: int = 1) -> Page[PackageView]:
     """Packages by case number, item, department and closing date, newest first.
 
@@ -92,10 +86,7 @@ def search(ctx: ServiceContext, principal: Principal, filters: Filters, page: in
         query = query.where((Item.code == text) | Item.name.contains(text, autoescape=True))
     if filters.department:
         query = query.where(Department.code == filters.department)
-    if filters.closed_from:
-        query = query.where(Case.closed_at >= _start_of(filters.closed_from))
-    if filters.closed_to:
-        query = query.where(Case.closed_at < _start_of(filters.closed_to + timedelta(days=1)))
+    query = query.where(*on_days(Case.closed_at, filters.closed_from, filters.closed_to))
     with ctx.uow() as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = uow.session.execute(query.order_by(Case.closed_at.desc(), ArchivePackage.id.desc())

@@ -19,6 +19,7 @@ from app.engine.runtime import EngineFailure
 from app.models import EngineTimer, Incident
 from app.services.casework.processes import bundle_for
 from app.services.casework.steps import lock_case, save_step
+from app.services.claims import claimable
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.workdays import start_of_day
@@ -83,12 +84,8 @@ def _fire_one(ctx: ServiceContext, skip: set[int]) -> int | None:
 def _run_case(ctx: ServiceContext, now: datetime, skip: set[int], claimed: list[int]) -> int | None:
     with ctx.uow(write=True) as uow:
         s = uow.session
-        query = select(EngineTimer).where(EngineTimer.due_at <= now).order_by(EngineTimer.due_at).limit(1)
-        if skip:
-            query = query.where(EngineTimer.case_id.not_in(skip))
-        if ctx.db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        timer = s.scalar(query)
+        timer = s.scalar(claimable(ctx, select(EngineTimer).where(EngineTimer.due_at <= now)
+                                   .order_by(EngineTimer.due_at).limit(1), EngineTimer.case_id, skip))
         if timer is None:
             return None
         claimed.append(timer.case_id)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Alarm, Case, CaseClock, case_terms
 from app.services.casework.timers import RETRY_AFTER_FAILURE, postpone_item
+from app.services.claims import claimable
 from app.services.context import ServiceContext
 from app.services.events import log_event
 from app.services.timelimits import alarm_notes, alarms, clocks
@@ -65,11 +66,7 @@ def sweep_clocks(ctx: ServiceContext, now: datetime | None = None, batch: int = 
 def _claim(ctx: ServiceContext, s: Session, now: datetime, batch: int, skip: set[int]) -> list[CaseClock]:
     query = (select(CaseClock).where(CaseClock.next_check_at <= now, CaseClock.state == "running")
              .order_by(CaseClock.next_check_at).limit(batch))
-    if skip:
-        query = query.where(CaseClock.id.not_in(skip))
-    if ctx.db.is_postgres:
-        query = query.with_for_update(skip_locked=True)
-    return list(s.scalars(query))
+    return list(s.scalars(claimable(ctx, query, CaseClock.id, skip)))
 
 
 def _act_together(ctx: ServiceContext, s: Session, claimed: list[CaseClock], now: datetime,
