@@ -18,6 +18,7 @@ from app.services.archive.builder import run_archive
 from app.services.casework.timers import fire_due_timers
 from app.services.documents.cleanup import clean_up
 from app.services.messaging.outbox import dispatch_outbox
+from app.services.ratings.sweep import sweep_ratings
 from app.services.timelimits.clock_sweep import sweep_clocks
 from app.services.timelimits.supervision import sweep_orders
 
@@ -76,6 +77,14 @@ def archive_tick(app: Flask) -> int:
         return run_archive(app.extensions["banjian"]).built
 
 
+def ratings_tick(app: Flask) -> int:
+    """Close the rating windows due (未评 or the default level), then send the due reminders (once);
+    returns windows closed plus reminders sent."""
+    with app.app_context():
+        result = sweep_ratings(app.extensions["banjian"])
+        return result.expired + result.reminded
+
+
 @dataclass(frozen=True)
 class Job:
     id: str  # the APScheduler job id
@@ -98,6 +107,8 @@ JOBS: tuple[Job, ...] = (
     Job("files", "file clean-up", "stored file(s) removed", files_tick, 3600.0),
     # Every five minutes: a package is due when a case closes, not at a deadline.
     Job("archive", "archive", "package(s) built", archive_tick, 300.0),
+    # Every five minutes: reminders and closing windows are due by the hour and the day.
+    Job("ratings", "ratings", "rating window(s) closed or reminded", ratings_tick, 300.0),
 )
 
 

@@ -40,6 +40,7 @@ def init_web(app: Flask) -> None:
         notifications,
         portal,
         public,
+        ratings,
         staff,
         supervision,
     )
@@ -55,7 +56,7 @@ def init_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision,
-                   licences, archive):
+                   licences, archive, ratings):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)

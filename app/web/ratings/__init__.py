@@ -1,0 +1,169 @@
+"""好差评 pages: the applicant rates a finished case (/my/cases/<no>/rate, linked from the invitation),
+anyone rates a window visit by the QR on their receipt (/rate/visit/<token>) or on the window's tablet
+(/rate/window/<code>), with no sign-in and no personal data shown; supervisors list the ratings (/ratings)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import login_required
+
+from app.errors import CaseNotFound, Conflict, Forbidden, InvalidForm, NotFound
+from app.models import RATING_CHANNELS, RATING_KINDS
+from app.services.ratings import levels, listing, rate, rules
+from app.services.ratings.windows import latest_unrated
+
+from ..formjs import localized
+from ..i18n import select_locale
+from ..params import date_arg, page_arg
+from ..session import ctx, principal, roles_required
+
+bp = Blueprint("ratings", __name__)
+
+
+def pick(pair: tuple[str, str] | dict[str, str]) -> str:
+    """The Chinese or English of a (zh, en) pair or a reason {zh, en} for the page's language."""
+    zh_first = select_locale() == "zh_CN"
+    if isinstance(pair, dict):
+        return pair["zh"] if zh_first else pair.get("en") or pair["zh"]
+    return pair[0] if zh_first else pair[1]
+
+
+def submission() -> rate.Submission:
+    f = request.form
+    return rate.Submission(f.get("level", ""), {k[4:]: v for k, v in f.items() if k.startswith("dim-")},
+                           f.getlist("reasons"), f.get("comment", ""))
+
+
+def _form(channel: str, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None
+          ) -> dict[str, Any]:
+    return {"channel": channel, "levels": levels.LEVELS, "dimensions": levels.DIMENSIONS[channel],
+            "overall": levels.OVERALL, "reasons": rules.get(ctx()).reasons, "values": values or {},
+            "errors": errors or {}, "pick": pick, "bad_levels": levels.BAD_LEVELS}
+
+
+def _values() -> dict[str, Any]:
+    f = request.form
+    return {"level": f.get("level", ""), "reasons": f.getlist("reasons"), "comment": f.get("comment", ""),
+            **{k: v for k, v in f.items() if k.startswith("dim-")}}
+
+
+@bp.route("/my/cases/<case_no>/rate", methods=["GET", "POST"])
+@login_required
+def rate_case(case_no: str) -> Any:
+    try:
+        state = rate.case_state(ctx(), principal(), case_no)
+    except CaseNotFound:
+        abort(404)
+    if request.method == "GET":
+        return _case_page(state)
+    try:
+        rate.rate_case(ctx(), principal(), case_no, submission())
+    except InvalidForm as exc:
+        return _case_page(state, _values(), exc.field_errors, status=422)
+    except Conflict as exc:
+        return _case_page(rate.case_state(ctx(), principal(), case_no), message=localized(exc.message), status=409)
+    return _case_page(rate.case_state(ctx(), principal(), case_no), thanks=True)
+
+
+def _case_page(state: dict[str, Any], values: dict[str, Any] | None = None,
+               errors: dict[str, list[str]] | None = None, message: str | None = None, thanks: bool = False,
+               status: int = 200) -> Any:
+    return render_template("ratings/case.html", state=state, message=message, thanks=thanks,
+                           **_form("online", values, errors)), status
+
+
+@bp.route("/rate/visit/<string(maxlength=200):token>", methods=["GET", "POST"])
+def visit(token: str) -> Any:
+    try:
+        state = rate.visit_state(ctx(), token)
+    except NotFound:
+        abort(404)
+    if request.method == "GET":
+        return _visit_page(token, state)
+    try:
+        rate.rate_visit(ctx(), token, submission())
+    except InvalidForm as exc:
+        return _visit_page(token, state, _values(), exc.field_errors, status=422)
+    except Conflict as exc:
+        return _visit_page(token, rate.visit_state(ctx(), token), message=localized(exc.message), status=409)
+    return _visit_page(token, rate.visit_state(ctx(), token), thanks=True)
+
+
+def _visit_page(token: str, state: dict[str, Any], values: dict[str, Any] | None = None,
+                errors: dict[str, list[str]] | None = None, message: str | None = None, thanks: bool = False,
+                status: int = 200) -> Any:
+    return render_template("ratings/visit.html", state=state, token=token, message=message, thanks=thanks,
+                           action=url_for("ratings.visit", token=token), **_form("window", values, errors)), status
+
+
+@bp.route("/rate/window/<string(maxlength=32):code>", methods=["GET", "POST"])
+def window(code: str) -> Any:
+    """The tablet at the window: its latest visit still open today. The form posts the visit's token, so a
+    rating is of the visit shown, even when the clerk served the next visitor meanwhile."""
+    try:
+        view, current = latest_unrated(ctx(), code)
+    except NotFound:
+        abort(404)
+    if request.method == "GET":
+        return _tablet(view, current)
+    token = request.form.get("token", "")
+    try:
+        rate.rate_visit(ctx(), token, submission())
+    except InvalidForm as exc:
+        return _tablet(view, current, _values(), exc.field_errors, status=422)
+    except (Conflict, NotFound) as exc:
+        return _tablet(view, latest_unrated(ctx(), code)[1], message=localized(exc.message), status=409)
+    return _tablet(view, latest_unrated(ctx(), code)[1], thanks=True)
+
+
+def _tablet(view: Any, current: dict[str, Any] | None, values: dict[str, Any] | None = None,
+            errors: dict[str, list[str]] | None = None, message: str | None = None, thanks: bool = False,
+            status: int = 200) -> Any:
+    return render_template("ratings/tablet.html", window=view, current=current, message=message, thanks=thanks,
+                           action=url_for("ratings.window", code=view.code), **_form("window", values, errors)), status
+
+
+@bp.get("/ratings")
+@roles_required("supervisor")
+def index() -> Any:
+    args = request.args
+    flt, errors = _filter(args)
+    try:
+        page = listing.list_ratings(ctx(), principal(), flt, page_arg(args), 20)
+    except Forbidden:
+        abort(403)
+    kept = {k: v for k, v in args.items() if k != "page" and v}
+    return render_template("ratings/list.html", page=page, flt=flt, args=kept, errors=errors, pick=pick,
+                           levels=levels.LEVELS, grades=levels.GRADE_NAMES, channels=RATING_CHANNELS,
+                           kinds=RATING_KINDS, dimension_names=levels.DIMENSIONS)
+
+
+def _filter(args: Any) -> tuple[listing.RatingFilter, list[str]]:
+    """The list's filters from the query string; a value that cannot be read is dropped and named."""
+    errors: list[str] = []
+
+    def day(name: str) -> date | None:
+        raw = args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date_arg(raw)
+        except ValueError:
+            errors.append(name)
+            return None
+
+    level_raw = args.get("level", "").strip()
+    level = int(level_raw) if level_raw in {"1", "2", "3", "4", "5"} else None
+    if level_raw and level is None:
+        errors.append("level")
+    choice = {"grade": levels.GRADES, "channel": RATING_CHANNELS, "kind": RATING_KINDS}
+    picked = {k: (args.get(k) if args.get(k) in allowed else None) for k, allowed in choice.items()}
+    errors += [k for k in choice if args.get(k) and picked[k] is None]
+    text = {k: (args.get(k, "").strip()[:64] or None) for k in ("department", "item", "window", "officer")}
+    return listing.RatingFilter(**text, level=level, **picked, since=day("from"), until=day("to")), errors
+
+
+bp.add_app_template_filter(localized, "localized")
