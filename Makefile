@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Browser libraries from npm (bpmn-js), copied next to the app's static files; never committed.
+## Browser libraries from npm (bpmn-js, echarts for the statistics charts), copied next to the app's static files; never committed.
 ## The design pages' libraries (modeler, properties panel, form-js editor, differ) are bundled by
 ## esbuild from the entries in assets/ (see assets/build.mjs).
 $(VENDOR)/.installed: package.json package-lock.json $(wildcard assets/*.js assets/*.mjs)
@@ -27,6 +27,7 @@ $(VENDOR)/.installed: package.json package-lock.json $(wildcard assets/*.js asse
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/
 	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
 	node assets/build.mjs
 	touch $@
 
