@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from app.services.identity import users
 from tests.web.signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -30,8 +29,6 @@ def nav_links(client) -> set[str]:
     ("supervisor", set()),
 ])
 def test_each_role_is_offered_exactly_the_design_and_admin_pages_it_may_open(app, demo, user, offered):
-    if user == "archivist":
-        users.create_user(demo, "archivist", "demo1234", "archivist")
     client = sign_in(app.test_client(), user)
     links = nav_links(client)
     assert links & ADMIN_PAGES == offered

@@ -32,7 +32,7 @@ def test_catalogue_grouped_by_department(app: Flask, demo: ServiceContext) -> No
     assert "食品经营许可" in groups["市场监督管理局"] and "食品经营许可证补办" in groups["市场监督管理局"]
     assert "建筑工程施工许可证核发" in groups["住房和城乡建设局"]
     assert f'href="/items/{FOOD}"' in text(resp)
-    assert "<title>办事指南" in text(resp) and "共 3 个事项" in text(resp)
+    assert "<title>办事指南" in text(resp) and "共 6 个事项" in text(resp)
 
 
 def test_catalogue_grouped_by_type_in_both_languages(app: Flask, demo: ServiceContext) -> None:
@@ -40,7 +40,7 @@ def test_catalogue_grouped_by_type_in_both_languages(app: Flask, demo: ServiceCo
     assert list(zh) == ["行政许可 (01)"]
     en = app.test_client().get("/items?by=type", headers=EN)
     assert list(sections(text(en))) == ["Administrative licensing (01)"]
-    assert "3 items" in text(en) and "working days" in text(en)
+    assert "6 items" in text(en) and "working days" in text(en)
 
 
 def test_catalogue_search_by_name_and_code(app: Flask, demo: ServiceContext) -> None:

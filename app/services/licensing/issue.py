@@ -25,14 +25,32 @@ from app.services.context import ServiceContext
 
 from .canonical import canonical_json, digest, sign
 from .keys import create_key, current_key, private_key
-from .settings import LicenceSettings, settings_of
+from .settings import LicenceSettings, item_settings
 
 
 def listener(keys_dir: Path) -> Callable[[ServiceContext, Session, SavedStep], None]:
-    """The step listener, bound to the folder holding the private keys."""
+    """The step listener, bound to the folder holding the private keys: an item that issues licences
+    issues one; an item that changes, renews or cancels one acts on the licence its case names."""
+    from . import lifecycle  # lifecycle signs with this module's helpers
+
     def on_step(ctx: ServiceContext, s: Session, step: SavedStep) -> None:
+        if not step.new and "issued" not in step.reached:
+            return
+        item = s.get(Item, step.case.item_id)
+        assert item is not None
+        data = step.data()
+        if not item_settings(s, item, data, step.case.item_revision_id).acts_on_existing:
+            if "issued" in step.reached:
+                issue_for_case(s, keys_dir, step.case, data, step.now)
+            return
+        if step.new:
+            # Checked as the case is created, so every way in (portal, window, API) refuses alike and
+            # nothing is recorded: a licence the applicant does not hold, or one no longer current.
+            errors = lifecycle.application_errors(s, item, step.case.applicant_id, data)
+            if errors:
+                raise InvalidForm(errors)
         if "issued" in step.reached:
-            issue_for_case(s, keys_dir, step.case, step.data(), step.now)
+            lifecycle.act_for_case(s, keys_dir, step.case, data, step.now, step.actor_id)
     return on_step
 
 
@@ -43,12 +61,12 @@ def issue_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, An
     """
     item = s.get(Item, case.item_id)
     assert item is not None
-    conf = settings_of(item.guide, item.name, data)
-    if not conf.issues or s.scalar(select(Licence.id).where(Licence.case_id == case.id)) is not None:
+    conf = item_settings(s, item, data, case.item_revision_id)
+    if not conf.issues or conf.acts_on_existing or s.scalar(select(Licence.id).where(Licence.case_id == case.id)) is not None:
         return None
     dept = s.get(Department, item.department_id)
     assert dept is not None
-    issued_on = _date(data.get("issue_date")) or now.astimezone(CHINA_TZ).date()
+    issued_on = as_date(data.get("issue_date")) or now.astimezone(CHINA_TZ).date()
     number = str(data.get("licence_no") or "").strip() or _next_number(s, conf, item, dept, issued_on)
     if s.scalar(select(Licence.id).where(Licence.number == number)) is not None:
         raise InvalidForm({"licence_no": ["许可证编号已被使用 / licence number already used"]})
@@ -57,14 +75,22 @@ def issue_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, An
         number=number, version=1, state="valid", case_id=case.id, item_id=item.id, department_id=dept.id,
         licence_type=conf.licence_type, holder_name=_first(data, conf.holder_name),
         holder_id=_first(data, conf.holder_id), content=_content(data, conf), issued_on=issued_on,
-        valid_from=issued_on, valid_to=_valid_to(issued_on, conf.validity_years), key_id=key.key_id,
+        valid_from=issued_on, valid_to=valid_to(issued_on, conf.validity_years), key_id=key.key_id,
         algorithm=key.algorithm, payload_sha256="", signature="", issued_at=now)
-    payload = canonical_json(facts(licence, item, dept))
-    licence.payload_sha256 = digest(payload)
-    licence.signature = sign(private_key(keys_dir, key.key_id), payload)
+    sign_licence(keys_dir, licence, item, dept)
     s.add(licence)
     s.flush()
     return licence
+
+
+def sign_licence(keys_dir: Path, licence: Licence, item: Item, dept: Department) -> None:
+    """Sign the licence's facts with the key its `key_id` names (set the key before calling).
+
+    :raises KeyMissing:
+    """
+    payload = canonical_json(facts(licence, item, dept))
+    licence.payload_sha256 = digest(payload)
+    licence.signature = sign(private_key(keys_dir, licence.key_id), payload)
 
 
 def facts(licence: Licence, item: Item, dept: Department) -> dict[str, Any]:
@@ -94,7 +120,7 @@ def _first(data: Mapping[str, Any], keys: tuple[str, ...]) -> str:
     return next((str(data[k]).strip() for k in keys if str(data.get(k) or "").strip()), "")
 
 
-def _valid_to(start: date, years: int) -> date | None:
+def valid_to(start: date, years: int) -> date | None:
     if years <= 0:
         return None  # 长期有效
     try:
@@ -104,7 +130,7 @@ def _valid_to(start: date, years: int) -> date | None:
     return end - timedelta(days=1)
 
 
-def _date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.astimezone(CHINA_TZ).date() if value.tzinfo else value.date()
     if isinstance(value, date):
