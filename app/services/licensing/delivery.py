@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
 from app.errors import CaseNotFound, Conflict, ErrorDetail, Forbidden, InvalidInput
-from app.models import COLLECTOR_RELATIONS, Case, Item, Licence, LicenceDelivery, User
+from app.models import COLLECTOR_RELATIONS, DELIVERY_METHODS, Case, Item, Licence, LicenceDelivery, User
 from app.services import audit
 from app.services.casework.steps import SavedStep
 from app.services.context import ServiceContext
@@ -105,12 +105,15 @@ def open_delivery(ctx: ServiceContext, s: Session, case: Case, data: Mapping[str
     if s.scalar(select(LicenceDelivery.id).where(LicenceDelivery.case_id == case.id)) is not None:
         return None
     licence = s.scalar(select(Licence).where(Licence.case_id == case.id).order_by(Licence.id.desc()).limit(1))
-    number = licence.number if licence is not None else _text(data.get("licence_no"), 64)
+    # Without a licence record of this case, only an issuance step that chose a delivery method delivers a
+    # (paper) licence: an item that changes or cancels an existing licence has nothing to hand over.
+    method = data.get("delivery_method")
+    number = licence.number if licence is not None else _text(data.get("licence_no"), 64) if method in DELIVERY_METHODS else ""
     if not number:
         return None
     item = s.get(Item, case.item_id)
     guide = (item.guide if item is not None else None) or {}
-    mail = data.get("delivery_method") == "mail"
+    mail = method == "mail"
     tracking = _text(data.get("mail_tracking_no"), 32).upper() or None
     row = LicenceDelivery(
         case_id=case.id, licence_id=licence.id if licence is not None else None, licence_no=number,

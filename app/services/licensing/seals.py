@@ -3,13 +3,16 @@ administrator, kept with the uploads (outside the web root) at <upload dir>/seal
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+from pathlib import Path
 
 from sqlalchemy import select
 
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import Department
+from app.services import audit
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
@@ -26,15 +29,37 @@ def save_seal(ctx: ServiceContext, principal: Principal, department_code: str, p
     """
     if not principal.is_admin:
         raise Forbidden("只有管理员可上传印章 / administrators only")
-    with ctx.uow() as uow:
-        if uow.session.scalar(select(Department.id).where(Department.code == department_code)) is None:
+    with ctx.uow(write=True) as uow:
+        dept_id = uow.session.scalar(select(Department.id).where(Department.code == department_code))
+        if dept_id is None:
             raise NotFound(f"部门不存在 / department '{department_code}' not found")
-    _check_png(png)
-    folder = ctx.upload_dir / "seals"
-    folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".{department_code}.png.tmp"
-    temp.write_bytes(png)
-    os.replace(temp, folder / f"{department_code}.png")  # a licence rendered meanwhile sees old or new, whole
+        _check_png(png)
+        replaced = seal_path(ctx, department_code).exists()
+        folder = ctx.upload_dir / "seals"
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".{department_code}.png.tmp"
+        temp.write_bytes(png)
+        os.replace(temp, folder / f"{department_code}.png")  # a licence rendered meanwhile sees old or new, whole
+        # The audit entry names the department by id, as the department pages link to its changes.
+        audit.record(uow.session, principal, ctx.clock.now(), "department.seal", "department", dept_id,
+                     f"印章{'更换' if replaced else '上传'} / seal {'replaced' if replaced else 'uploaded'}: "
+                     f"{department_code}", None, {"seal_sha256": hashlib.sha256(png).hexdigest(), "bytes": len(png)})
+        uow.commit()
+
+
+def seal_path(ctx: ServiceContext, department_code: str) -> Path:
+    return ctx.upload_dir / "seals" / f"{Path(department_code).name}.png"
+
+
+def seal_png(ctx: ServiceContext, principal: Principal, department_code: str) -> bytes | None:
+    """The department's seal image for the administrators' preview; None when it has none.
+
+    :raises Forbidden: not an administrator.
+    """
+    if not principal.is_admin:
+        raise Forbidden("只有管理员可查看印章 / administrators only")
+    path = seal_path(ctx, department_code)
+    return path.read_bytes() if path.is_file() else None
 
 
 def _check_png(png: bytes) -> None:

@@ -9,4 +9,4 @@ from .common import template_helpers
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.context_processor(template_helpers)
 
-from . import cases, inbox, tasks  # noqa: E402,F401  (routes register on import)
+from . import cases, delivery, inbox, tasks  # noqa: E402,F401  (routes register on import)
