@@ -26,6 +26,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_applicant_status", "applicant_id", "status"),
         Index("ix_cases_item_status", "item_id", "status"),
+        # The statistics' backlog: open cases (closed_at NULL) by the day they came in.
+        Index("ix_cases_open", "closed_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
