@@ -151,7 +151,9 @@ def _apply_changes(licence: Licence, conf: LicenceSettings, data: Mapping[str, A
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
             content[label] = value
     licence.content = content
-    name = next((str(data[k]).strip() for k in conf.holder_name if str(data.get(k) or "").strip()), "")
+    # `applicant_name` is the account's name, filled by the system on every case: not a change asked for.
+    keys = [k for k in conf.holder_name if k != "applicant_name"]
+    name = next((str(data[k]).strip() for k in keys if str(data.get(k) or "").strip()), "")
     if name:
         licence.holder_name = name[:300]
 

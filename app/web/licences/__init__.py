@@ -1,21 +1,28 @@
 """E-licence pages: the public verification page (the QR code's target, no sign-in, limited like /track),
-the upload check of a PDF, and the PDF download for the holder and staff."""
+the upload check of a PDF, the PDF download (any version) for the holder and staff, and the licence library
+(证照库): search, a licence with all its versions, revocation by the issuing department's head."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from app.errors import TooManyAttempts
-from app.services.licensing import download, records
+from app.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
+from app.services.licensing import download, library, records
 from app.services.licensing.pdf import PdfUnavailable, read_embedded
 
-from ..session import ctx, principal
+from ..params import page_arg, strict_int
+from ..session import ctx, principal, roles_required
 
 bp = Blueprint("licences", __name__)
 MAX_PDF = 10 * 1024 * 1024
+LIBRARY_ROLES = ("clerk", "approver", "head", "supervisor", "applicant")  # and admin
+STATE_NAMES = {"valid": _l("In force"), "expired": _l("Expired"), "revoked": _l("Revoked"),
+               "replaced": _l("Replaced by a newer version")}
 
 
 @bp.get("/verify/<string(maxlength=64):number>")
@@ -46,9 +53,14 @@ def verify_form() -> Any:
 @bp.get("/licences/<string(maxlength=64):number>.pdf")
 @login_required
 def pdf(number: str) -> Any:
+    """The latest version, or `?version=N` (an older one stays downloadable: its QR says replaced)."""
     target = url_for("licences.verify", number=number, sig="{sig}", _external=True)
+    raw = request.args.get("version")
+    version = strict_int(raw, 1, 1_000_000) if raw is not None else None
+    if raw is not None and version is None:
+        abort(404)
     try:
-        body = download.licence_pdf(ctx(), principal(), number, target)
+        body = download.licence_pdf(ctx(), principal(), number, target, version)
     except records.LicenceNotFound:
         abort(404)
     except PdfUnavailable as exc:
@@ -66,3 +78,49 @@ def _verdict(number: str, sig: str | None, embedded: dict[str, Any] | None) -> A
         page = render_template("licences/verify.html", verdict=None, number=number, limited=True)
         return page, 429, {"Retry-After": str(exc.retry_after)}
     return render_template("licences/verify.html", verdict=verdict, number=number)
+
+
+@bp.get("/licences")
+@roles_required(*LIBRARY_ROLES)
+def library_index() -> Any:
+    args = {k: (request.args.get(k) or "").strip()[:100] for k in ("holder", "number", "type", "state")}
+    if args["state"] not in library.STATES:
+        args["state"] = ""
+    flt = library.LicenceFilter(holder=args["holder"] or None, number=args["number"] or None,
+                                licence_type=args["type"] or None, state=args["state"] or None)
+    page = library.search(ctx(), principal(), flt, page_arg(request.args))
+    return render_template("licences/library.html", page=page, args=args, state_names=STATE_NAMES,
+                           types=library.licence_types(ctx()))
+
+
+@bp.get("/licences/<string(maxlength=64):number>")
+@roles_required(*LIBRARY_ROLES)
+def licence(number: str) -> Any:
+    return _licence_page(number)
+
+
+@bp.post("/licences/<string(maxlength=64):number>/revoke")
+@roles_required(*LIBRARY_ROLES)
+def revoke(number: str) -> Any:
+    reason = (request.form.get("reason") or "").strip()[:2000]
+    try:
+        records.revoke(ctx(), principal(), number, reason)
+    except records.LicenceNotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except InvalidInput:
+        return _licence_page(number, error=_("Give the reason for revoking the licence."), status=400)
+    except Conflict:
+        return _licence_page(number, error=_("The licence is no longer valid and cannot be revoked."), status=409)
+    flash(_("The licence was revoked."), "success")
+    return redirect(url_for("licences.licence", number=number))
+
+
+def _licence_page(number: str, error: str | None = None, status: int = 200) -> Any:
+    try:
+        found = library.detail(ctx(), principal(), number)
+    except records.LicenceNotFound:
+        abort(404)
+    return render_template("licences/licence.html", d=found, l=found.licence, f=found.licence.facts,
+                           state_names=STATE_NAMES, error=error), status
