@@ -111,6 +111,21 @@ def complete(api: Any, case_no: str, key: str, user: str, data: dict[str, Any],
     return body
 
 
+def correct(api: Any, case_no: str, user: str = "company", data: dict[str, Any] = RESUBMIT) -> dict[str, Any]:
+    """Complete the correction step as `user` (the applicant, or a window clerk for a walk-in case) with a
+    new file for every material the correction notice lists, as the rule asks."""
+    detail = case(api, case_no)
+    listed = {d["material"] for d in detail["data"].get("deficiencies") or []}
+    guide = api.get(f"/items/{detail['item_code']}", user).get_json()
+    files: dict[str, tuple[str, bytes] | list[tuple[str, bytes]]] = {
+        f"material-{i}": (f"补正{i}.pdf", pdf(f"corrected {i}"))
+        for i, m in enumerate(guide["materials"]) if m["name"] in listed}
+    resp = post_files(api, f"/tasks/{task_id(api, case_no, 'correction')}/complete", user, {"data": data}, files)
+    assert resp.status_code == 200, resp.get_json()
+    body: dict[str, Any] = resp.get_json()
+    return body
+
+
 def open_keys(api: Any, case_no: str) -> list[str]:
     return sorted(t["task_key"] for t in case(api, case_no)["tasks"])
 

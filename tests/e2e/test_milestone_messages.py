@@ -26,8 +26,8 @@ from tests.e2e.flows import (
     FOOD_APPLY,
     GRANT,
     PASS,
-    RESUBMIT,
     complete,
+    correct,
 )
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -64,7 +64,7 @@ def test_receipt_correction_acceptance_decision_each_once_in_app_sms_and_email(a
     set_email(ctx, "company", "lisi@example.cn")
     case_no = apply_as(ctx, "company", FOOD, FOOD_APPLY)
     complete(api, case_no, "preview", "market_clerk", CORRECT)
-    complete(api, case_no, "correction", "company", RESUBMIT)
+    correct(api, case_no)
     complete(api, case_no, "preview", "market_clerk", PASS)
     complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
     complete(api, case_no, "review", "market_approver", APPROVE)

@@ -18,11 +18,11 @@ from .flows import (
     INSTANT_APPLY,
     ISSUE,
     PASS,
-    RESUBMIT,
     apply,
     approval,
     case,
     complete,
+    correct,
     food_to_review,
     joint_to_approval,
     open_keys,
@@ -76,7 +76,7 @@ def test_correction_loop_twice_then_accepted(api):
         assert not [t for t in clerk if t["case_no"] == case_no]
         notice = case(api, case_no)["data"]["deficiencies"]
         assert notice == CORRECT["deficiencies"]
-        back = complete(api, case_no, "correction", "company", RESUBMIT)
+        back = correct(api, case_no)
         assert back["status"] == "submitted" and back["stage"] == "preview"
     complete(api, case_no, "preview", "market_clerk", PASS)
     complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
@@ -190,6 +190,6 @@ def test_a_window_application_can_be_corrected_at_the_window(api):
     [offered] = [t for t in case(api, case_no)["tasks"] if t["task_key"] == "correction"]
     assert offered["candidate_users"] == ["citizen"] and offered["candidate_groups"] == ["market.clerk"]
     assert [t["case_no"] for t in api.get("/tasks?view=group", "market_clerk2").get_json()["items"]] == [case_no]
-    back = complete(api, case_no, "correction", "market_clerk2", RESUBMIT)
+    back = correct(api, case_no, "market_clerk2")
     assert back["status"] == "submitted" and back["stage"] == "preview"
     assert api.get("/tasks?view=group", "fire_approver").get_json()["total"] == 0

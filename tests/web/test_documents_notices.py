@@ -22,9 +22,9 @@ from tests.e2e.flows import (
     INSTANT_APPLY,
     ISSUE,
     PASS,
-    RESUBMIT,
     apply,
     complete,
+    correct,
     food_to_review,
     post_case,
 )
@@ -75,7 +75,7 @@ def test_correction_notice_lists_every_deficiency_and_each_round_has_its_own(api
     assert c["issuer"] == {"name": "王芳", "staff_no": "SJ0101", "department": "市场监督管理局"}
 
     clock.advance(timedelta(days=1))
-    complete(api, case_no, "correction", "company", RESUBMIT)
+    correct(api, case_no)
     assert len(notices_of(ctx, case_no, "correction")) == 1  # resubmitting issues nothing
     complete(api, case_no, "preview", "market_clerk2", CORRECT)
     rounds = notices_of(ctx, case_no, "correction")

@@ -19,9 +19,9 @@ from tests.e2e.flows import (
     GRANT,
     ISSUE,
     PASS,
-    RESUBMIT,
     apply,
     complete,
+    correct,
     food_to_review,
 )
 
@@ -40,7 +40,7 @@ def full_case(api) -> str:
     complete(api, case_no, "preview", "market_clerk", {"preview_result": "correct", "deficiencies": [
         {"material": "食品经营许可申请书", "requirement": "请补充法定代表人签字"},
         {"material": "食品安全管理人员证明", "requirement": "请提交培训考核合格证明"}]})
-    complete(api, case_no, "correction", "company", RESUBMIT)
+    correct(api, case_no)
     complete(api, case_no, "preview", "market_clerk", PASS)
     complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
     complete(api, case_no, "review", "market_approver", APPROVE)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.models import Case, CaseEvent
 from app.services.context import ServiceContext
-from tests.e2e.flows import CORRECT, FOOD, FOOD_APPLY, RESUBMIT, apply, complete
+from tests.e2e.flows import CORRECT, FOOD, FOOD_APPLY, apply, complete, correct
 
 from .portal_helpers import new_applicant, pdf_bytes, post, resident_id, submit_food, text, upload
 from .staff_helpers import Browser, main_text
@@ -145,7 +145,7 @@ def test_a_migrated_case_says_so_and_keeps_the_labels_of_its_earlier_version(
         app: Flask, demo: ServiceContext, api: Any) -> None:
     case_no = str(apply(api, FOOD, FOOD_APPLY)["case_no"])
     complete(api, case_no, "preview", "market_clerk", CORRECT)
-    complete(api, case_no, "correction", "company", RESUBMIT)  # on version 1, with forms/correction.form
+    correct(api, case_no)  # on version 1, with forms/correction.form
     deploy(api, ("food_licence.bpmn", inline_model()))
     moved = api.post("/process-definitions/food_licence/migrations", "designer",
                      json={"from_version": 1, "to_version": 2, "cases": [case_no]})
