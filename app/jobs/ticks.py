@@ -19,6 +19,7 @@ from app.services.casework.timers import fire_due_timers
 from app.services.documents.cleanup import clean_up
 from app.services.messaging.outbox import dispatch_outbox
 from app.services.ratings.sweep import sweep_ratings
+from app.services.statistics.rollups import run_rollups
 from app.services.timelimits.clock_sweep import sweep_clocks
 from app.services.timelimits.supervision import sweep_orders
 
@@ -77,6 +78,13 @@ def archive_tick(app: Flask) -> int:
         return run_archive(app.extensions["banjian"]).built
 
 
+def statistics_tick(app: Flask) -> int:
+    """Fold the case events written since the last run into the statistics' daily rollups; returns the
+    events read."""
+    with app.app_context():
+        return run_rollups(app.extensions["banjian"])
+
+
 def ratings_tick(app: Flask) -> int:
     """Close the rating windows due (未评 or the default level), then send the due reminders (once);
     returns windows closed plus reminders sent."""
@@ -109,6 +117,8 @@ JOBS: tuple[Job, ...] = (
     Job("archive", "archive", "package(s) built", archive_tick, 300.0),
     # Every five minutes: reminders and closing windows are due by the hour and the day.
     Job("ratings", "ratings", "rating window(s) closed or reminded", ratings_tick, 300.0),
+    # The figures may lag a few minutes; every minute keeps each batch small.
+    Job("statistics", "statistics", "event(s) folded", statistics_tick, 60.0),
 )
 
 

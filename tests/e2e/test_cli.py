@@ -79,7 +79,8 @@ def test_scheduler_tick_runs_once(cli):
         "timers: 0 case(s) moved", "clocks: 0 alarm(s) fired", "supervision orders: 0 overdue alarm(s) fired",
         "outbox: 0 message(s) sent",
         "calendar: 1 alarm(s) raised",  # late November and 2027 is not published yet: the admins are told
-        "file clean-up: 0 stored file(s) removed", "archive: 0 package(s) built"]
+        "file clean-up: 0 stored file(s) removed", "archive: 0 package(s) built",
+        "ratings: 0 rating window(s) closed or reminded", "statistics: 0 event(s) folded"]
 
 
 def test_calendar_import_show_and_seed(cli, tmp_path):
@@ -123,4 +124,4 @@ def test_the_scheduler_runs_every_job_at_once_and_then_on_its_interval(app):
     jobs = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
     interval = float(app.config["SCHEDULER_INTERVAL"])
     assert jobs == {"engine_timers": interval, "clocks": interval, "orders": interval, "outbox": interval,
-                    "calendar": 3600.0, "files": 3600.0, "archive": 300.0}
+                    "calendar": 3600.0, "files": 3600.0, "archive": 300.0, "ratings": 300.0, "statistics": 60.0}

@@ -1,0 +1,80 @@
+"""What a statistics question asks (period, range, dimension, filters) and who may ask it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, InvalidInput
+from app.models import Department, Item, User
+from app.services.identity.principal import Principal
+
+PERIODS = ("day", "month", "year")
+DIMENSIONS = ("department", "item", "officer", "channel")
+MAX_DAYS = 366 * 3  # a day-by-day answer over more is a spreadsheet, not a page
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date
+    until: date
+    period: str = "month"  # PERIODS
+    by: str | None = None  # DIMENSIONS; None: totals per period
+    department: str | None = None  # codes and usernames, as users name them
+    item: str | None = None
+    officer: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The filters with ids looked up."""
+
+    filters: Filters
+    department_id: int | None
+    item_id: int | None
+    officer_id: int | None
+
+
+def authorize(principal: Principal, filters: Filters) -> Filters:
+    """Supervisors and administrators see every department; a department head sees their own only (the
+    department filter is set for them).
+
+    :raises Forbidden: anyone else, or a head asking for another department."""
+    if principal.sees_everything:
+        return filters
+    if principal.has("head") and principal.department:
+        if filters.department not in (None, principal.department):
+            raise Forbidden("只能查看本部门的统计 / you may see your own department's statistics only")
+        return replace(filters, department=principal.department)
+    raise Forbidden("无权查看统计 / only supervisors, administrators and department heads see statistics")
+
+
+def resolve(s: Session, filters: Filters) -> Resolved:
+    """Look up the named department, item and officer.
+
+    :raises InvalidInput: with one detail per unknown name or a range that ends before it starts."""
+    errors = []
+    if filters.until < filters.since:
+        errors.append({"field": "to", "message": "结束日期早于开始日期 / 'to' is before 'from'"})
+    elif filters.period == "day" and (filters.until - filters.since).days > MAX_DAYS:
+        errors.append({"field": "period", "message": "按日统计的范围最长三年 / 'day' covers at most three years"})
+    department_id = item_id = officer_id = None
+    if filters.department is not None:
+        department_id = s.scalar(select(Department.id).where(Department.code == filters.department))
+        if department_id is None:
+            errors.append({"field": "department", "message": f"部门不存在 / no department '{filters.department}'"})
+    if filters.item is not None:
+        item_id = s.scalar(select(Item.id).where(Item.code == filters.item))
+        if item_id is None:
+            errors.append({"field": "item", "message": f"事项不存在 / no item '{filters.item}'"})
+    if filters.officer is not None:
+        officer_id = s.scalar(select(User.id).where(User.username == filters.officer, User.role != "applicant"))
+        if officer_id is None:
+            errors.append({"field": "officer", "message": f"工作人员不存在 / no staff member '{filters.officer}'"})
+    if errors:
+        raise InvalidInput("统计条件无效 / invalid statistics filters", errors)  # type: ignore[arg-type]
+    return Resolved(filters, department_id, item_id, officer_id)

@@ -1,0 +1,234 @@
+"""The figures: workload and times from the rollups only; the backlog (what is open now) from the
+cases table through `ix_cases_open`, grouped by the day received, so only a few hundred rows reach Python
+whatever the number of open cases."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, cast, exists, func, literal, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session, aliased
+
+from app.clock import CHINA_TZ
+from app.errors import InvalidInput
+from app.models import (
+    MEASURES,
+    STAGES,
+    Case,
+    CaseEvent,
+    Department,
+    Item,
+    StatDaily,
+    StatDuration,
+    StatOfficerDaily,
+    User,
+)
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
+
+from .filters import Filters, Resolved, authorize, resolve
+
+PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}  # of 'YYYY-MM-DD'
+AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 5), (6, 10), (11, 20), (21, 45), (46, None))
+Table = type[StatDaily] | type[StatOfficerDaily] | type[StatDuration]
+
+
+def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
+    """Received, accepted, finished, refused, withdrawn, corrections, on time / late per period (and
+    dimension), with the on-time rate and corrections per case; `in_progress` is the open cases now.
+
+    :raises Forbidden, InvalidInput:"""
+    filters = authorize(principal, filters)
+    with ctx.uow() as uow:
+        s = uow.session
+        found = resolve(s, filters)
+        table: type[StatDaily] | type[StatOfficerDaily] = (
+            StatOfficerDaily if filters.by == "officer" or filters.officer else StatDaily)
+        period = func.substr(cast(table.day, String), 1, PERIOD_LENGTH[filters.period]).label("period")
+        key = _dimension(table, filters.by)
+        sums = [func.sum(getattr(table, m)).label(m) for m in MEASURES]
+        query = _where(select(period, key, *sums), table, found).group_by(period, key).order_by(period, key)
+        rows = [{"period": r.period, "key": r.key, **{m: int(getattr(r, m) or 0) for m in MEASURES}}
+                for r in s.execute(query)]
+        labels = _labels(s, filters.by, {r["key"] for r in rows})
+        in_progress = s.scalar(_open_cases(select(func.count()).select_from(Case), found)) or 0
+    for row in rows:
+        row["label"] = labels.get(row["key"], str(row["key"]))
+        row.update(_rates(row))
+    totals = {m: sum(r[m] for r in rows) for m in MEASURES}
+    return {"filters": _echo(found.filters), "measures": list(MEASURES), "rows": rows,
+            "totals": {**totals, **_rates(totals)}, "in_progress": in_progress}
+
+
+def times(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
+    """Working days per stage (received→accepted, accepted→decided, received→finished), average and 90th
+    percentile, by dimension, for the stages that ended in the range.
+
+    :raises Forbidden, InvalidInput: (also for `by`/`officer` officer: times are kept per case, not per
+        officer)"""
+    filters = authorize(principal, filters)
+    if filters.by == "officer" or filters.officer:
+        field = "by" if filters.by == "officer" else "officer"
+        raise InvalidInput("办理时间不按工作人员统计 / times are not kept per officer",
+                           [{"field": field, "message": "办理时间不按工作人员统计 / times are not kept per officer"}])
+    with ctx.uow() as uow:
+        s = uow.session
+        found = resolve(s, filters)
+        key = _dimension(StatDuration, filters.by)
+        query = (_where(select(key, StatDuration.stage, StatDuration.workdays,
+                               func.sum(StatDuration.cases).label("n")), StatDuration, found)
+                 .group_by(key, StatDuration.stage, StatDuration.workdays))
+        histograms: dict[tuple[Any, str], dict[int, int]] = {}
+        for r in s.execute(query):
+            histograms.setdefault((r.key, r.stage), {})[int(r.workdays)] = int(r.n)
+        labels = _labels(s, filters.by, {k for k, _ in histograms})
+    rows = [{"key": k, "label": labels.get(k, str(k)), "stage": stage, **summary(histograms[(k, stage)])}
+            for k, stage in sorted(histograms, key=lambda ks: (str(ks[0]), STAGES.index(ks[1])))]
+    return {"filters": _echo(found.filters), "stages": list(STAGES), "rows": rows}
+
+
+def summary(histogram: dict[int, int]) -> dict[str, Any]:
+    """Cases, average and 90th percentile (nearest rank) of a histogram of working days."""
+    cases = sum(histogram.values())
+    if not cases:
+        return {"cases": 0, "avg_workdays": None, "p90_workdays": None}
+    rank, seen, p90 = -(-9 * cases // 10), 0, 0  # ceil(0.9 n)
+    for days in sorted(histogram):
+        seen += histogram[days]
+        if seen >= rank:
+            p90 = days
+            break
+    avg = sum(d * n for d, n in histogram.items()) / cases
+    return {"cases": cases, "avg_workdays": round(avg, 2), "p90_workdays": p90}
+
+
+def backlog(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
+    """The cases open now, by age in working days since receipt (0–5, 6–10, 11–20, 21–45, over 45) and
+    dimension. The date range does not apply: a backlog is a picture of today.
+
+    :raises Forbidden, InvalidInput:"""
+    filters = authorize(principal, filters)
+    if filters.by == "officer" or filters.officer:
+        field = "by" if filters.by == "officer" else "officer"
+        raise InvalidInput("积压不按工作人员统计 / the backlog is not kept per officer",
+                           [{"field": field, "message": "积压不按工作人员统计 / the backlog is not kept per officer"}])
+    with ctx.uow() as uow:
+        s = uow.session
+        found = resolve(s, filters)
+        rows = _backlog_rows(ctx, s, found)
+        labels = _labels(s, filters.by, {r["key"] for r in rows})
+    for row in rows:
+        row["label"] = labels.get(row["key"], str(row["key"]))
+    return {"filters": _echo(found.filters), "as_of": ctx.clock.now().astimezone(CHINA_TZ).date().isoformat(),
+            "buckets": [bucket_name(b) for b in AGE_BUCKETS], "rows": rows,
+            "total": sum(r["cases"] for r in rows)}
+
+
+def bucket_name(bucket: tuple[int, int | None]) -> str:
+    low, high = bucket
+    return f"{low}-{high}" if high is not None else f">{low - 1}"
+
+
+def _backlog_rows(ctx: ServiceContext, s: Session, found: Resolved) -> list[dict[str, Any]]:
+    received = _china_date(ctx, Case.received_at).label("received")
+    key = {"department": Item.department_id, "item": Case.item_id, "channel": _channel_of_case()}.get(
+        found.filters.by or "", literal(None)).label("key")
+    query = _open_cases(select(key, received, func.count().label("n")).select_from(Case), found)
+    cal = ctx.calendar.get(s)
+    today = ctx.clock.now().astimezone(CHINA_TZ).date()
+    names = [bucket_name(b) for b in AGE_BUCKETS]
+    buckets: dict[Any, str] = {}  # received day -> its age bucket
+    out: dict[Any, dict[str, Any]] = {}
+    for r in s.execute(query.group_by(key, received)):
+        row = out.get(r.key)
+        if row is None:
+            row = out[r.key] = {"key": r.key, "cases": 0, **dict.fromkeys(names, 0)}
+        bucket = buckets.get(r.received)
+        if bucket is None:
+            age = cal.workdays_between(_as_day(r.received), today)
+            bucket = buckets[r.received] = names[next(i for i, b in enumerate(AGE_BUCKETS) if b[1] is None or age <= b[1])]
+        row[bucket] += int(r.n)
+        row["cases"] += int(r.n)
+    return sorted(out.values(), key=lambda r: str(r["key"]))
+
+
+def _open_cases(query: Select[Any], found: Resolved) -> Select[Any]:
+    """The cases received and not yet closed (ix_cases_open), with the filters."""
+    query = query.join(Item, Item.id == Case.item_id).where(Case.closed_at.is_(None), Case.received_at.is_not(None))
+    if found.department_id is not None:
+        query = query.where(Item.department_id == found.department_id)
+    if found.item_id is not None:
+        query = query.where(Case.item_id == found.item_id)
+    if found.filters.channel is not None:
+        query = query.where(_channel_of_case() == found.filters.channel)
+    return query
+
+
+def _channel_of_case() -> ColumnElement[Any]:
+    """'window' when someone other than the applicant created the case (window intake)."""
+    created = aliased(CaseEvent)
+    window = exists().where(created.case_id == Case.id, created.action == "created",
+                            created.actor_id != Case.applicant_id)
+    return sql_case((window, "window"), else_="online")
+
+
+def _china_date(ctx: ServiceContext, column: Any) -> ColumnElement[Any]:
+    if ctx.db.is_postgres:
+        return func.date(func.timezone("Asia/Shanghai", column))
+    return func.date(column, "+8 hours")
+
+
+def _as_day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _dimension(table: Table, by: str | None) -> ColumnElement[Any]:
+    column = {"department": table.department_id, "item": table.item_id, "channel": table.channel,
+              "officer": getattr(table, "officer_id", None)}.get(by or "")
+    return (column if column is not None else literal(None)).label("key")
+
+
+def _where(query: Select[Any], table: Table, found: Resolved) -> Select[Any]:
+    f = found.filters
+    query = query.where(table.day >= f.since, table.day <= f.until)
+    for column, value in ((table.department_id, found.department_id), (table.item_id, found.item_id),
+                          (table.channel, f.channel), (getattr(table, "officer_id", None), found.officer_id)):
+        if value is not None and column is not None:
+            query = query.where(column == value)
+    return query
+
+
+def _labels(s: Session, by: str | None, keys: set[Any]) -> dict[Any, str]:
+    """Readable names for the dimension's keys (code and name, or the officer's name and staff number)."""
+    ids = [k for k in keys if isinstance(k, int)]
+    if by == "department" and ids:
+        return {i: f"{n} ({c})" for i, c, n in s.execute(select(Department.id, Department.code, Department.name)
+                                                         .where(Department.id.in_(ids)))}
+    if by == "item" and ids:
+        return {i: f"{n} ({c})" for i, c, n in s.execute(select(Item.id, Item.code, Item.name).where(Item.id.in_(ids)))}
+    if by == "officer":
+        names = {i: f"{n or u} ({u})" for i, u, n in s.execute(select(User.id, User.username, User.full_name)
+                                                               .where(User.id.in_(ids)))}
+        return {**names, 0: "网上申请（无经办人）/ online, no officer"}
+    if by == "channel":
+        return {"online": "网上申请 / online", "window": "窗口收件 / window"}
+    return {None: "合计 / all"}
+
+
+def _rates(row: dict[str, Any]) -> dict[str, float | None]:
+    judged = row["on_time"] + row["late"]
+    return {"on_time_rate": round(row["on_time"] / judged, 4) if judged else None,
+            "corrections_per_case": round(row["corrections"] / row["received"], 4) if row["received"] else None}
+
+
+def _echo(f: Filters) -> dict[str, Any]:
+    return {"from": f.since.isoformat(), "to": f.until.isoformat(), "period": f.period, "by": f.by,
+            "department": f.department, "item": f.item, "officer": f.officer, "channel": f.channel}
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """This year so far."""
+    return date(today.year, 1, 1), today
+
