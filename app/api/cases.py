@@ -17,7 +17,7 @@ from .body import json_object
 from .deliveries import case_delivery_json
 from .multipart import FILES_DOC, body_and_parts, by_part
 from .openapi import op, path_param
-from .schemas import CaseCreate, TaskComplete, Withdrawal
+from .schemas import CaseCreate, Resubmission, Withdrawal
 from .security import ctx, login_required, principal
 
 
@@ -37,13 +37,16 @@ OPENAPI_PATHS = {
         parameters=path_param("case_no"))},
     "/cases": {"post": op(
         "Apply: start a case for an item, with its materials. " + FILES_DOC + ". Every required material "
-        "needs a file (a JSON body only for an item that requires none): else 422 with one error per "
-        "missing material, field `material-<index>`, and nothing is recorded", "201",
+        "needs a file (a JSON body only for an item that requires none) or, for a material that names a "
+        "licence type, `reuse: {\"<index>\": \"<licence number>\"}` naming a valid licence of that type the "
+        "applicant holds (减材料): else 422 with one error per missing material or unusable licence, field "
+        "`material-<index>`, and nothing is recorded", "201",
         requestBody=_files_body("CaseCreate"))},
     "/cases/{case_no}/resubmit": {"post": op(
         "Resubmit a correction (补正, the applicant): `data` completes the correction step and the files "
-        "replace those of the materials the notice lists, each of which needs a new file. " + FILES_DOC,
-        requestBody=_files_body("TaskComplete"), parameters=path_param("case_no"))},
+        "replace those of the materials the notice lists, each of which needs a new file or a held licence "
+        "in `reuse` (as for POST /cases). " + FILES_DOC,
+        requestBody=_files_body("Resubmission"), parameters=path_param("case_no"))},
 }
 
 
@@ -54,7 +57,7 @@ def create_case() -> Any:
     body = CaseCreate().load(raw)
     try:
         case = portal.apply(ctx(), principal(), body["item_code"], body["data"], parts, _store(),
-                            body["applicant"])
+                            body["applicant"], body["reuse"])
     except InvalidForm as exc:
         raise by_part(exc) from exc
     return case, 201
@@ -78,9 +81,9 @@ def withdraw_case(case_no: str) -> Any:
 @login_required
 def resubmit(case_no: str) -> Any:
     raw, parts = body_and_parts()
-    body = TaskComplete().load(raw)  # the correction step's data, as completing it takes
+    body = Resubmission().load(raw)  # the correction step's data, as completing it takes, and `reuse`
     try:
-        return portal.resubmit_parts(ctx(), principal(), case_no, body["data"], parts, _store())
+        return portal.resubmit_parts(ctx(), principal(), case_no, body["data"], parts, _store(), body["reuse"])
     except InvalidForm as exc:
         raise by_part(exc) from exc
 

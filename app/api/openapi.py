@@ -19,12 +19,21 @@ from . import bp
 from .calendar import CalendarDayBody, CalendarEntry, CalendarImport
 from .clocks import AlarmQuery, ExtensionDecision, ExtensionRequest, SuspensionStart
 from .notifications import NotificationQuery
-from .schemas import CaseCreate, ItemBody, Material, TaskComplete, TaskQuery, TokenRequest, Withdrawal
+from .schemas import (
+    CaseCreate,
+    ItemBody,
+    Material,
+    Resubmission,
+    TaskComplete,
+    TaskQuery,
+    TokenRequest,
+    Withdrawal,
+)
 from .supervision import DashboardQuery, OrderCreate, OrderQuery, OrderReply
 
 ERRORS = {"description": "错误 / error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
 BODIES: tuple[type[Schema], ...] = (
-    TokenRequest, ItemBody, Material, CaseCreate, TaskComplete, Withdrawal, CalendarDayBody, CalendarImport,
+    TokenRequest, ItemBody, Material, CaseCreate, TaskComplete, Resubmission, Withdrawal, CalendarDayBody, CalendarImport,
     CalendarEntry, OrderCreate, OrderReply, SuspensionStart, ExtensionRequest, ExtensionDecision)
 KINDS = {fields.Integer: "integer", fields.Float: "number", fields.Boolean: "boolean", fields.Dict: "object"}
 

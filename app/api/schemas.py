@@ -50,6 +50,8 @@ class Material(Strict):
     description = fields.String(load_default="", validate=validate.Length(0, 2000))
     template = fields.Nested(FileRef, load_default=None, allow_none=True)  # 申请表单范本 / 空白表格
     sample = fields.Nested(FileRef, load_default=None, allow_none=True)  # 示范文本 (a filled-in example)
+    # 可调取电子证照: a valid licence of this type the applicant holds may stand for the material (减材料)
+    licence_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 200))
 
 
 class _ItemFields(Strict):
@@ -81,10 +83,18 @@ ItemBody = type("ItemBody", (_ItemFields,), {
     name: fields.String(load_default="", validate=validate.Length(0, 5000)) for name in GUIDE_FIELDS})
 
 
+def _reuse() -> fields.Dict:
+    """{material index: licence number}: a licence the applicant holds stands for that material (减材料)."""
+    return fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,4}$",
+                                                                   error="应为材料序号 / a material index")),
+                       values=fields.String(validate=validate.Length(1, 64)), load_default=dict)
+
+
 class CaseCreate(Strict):
     item_code = fields.String(required=True, validate=validate.Length(1, 64))
     data = fields.Dict(keys=fields.String(), load_default=dict)
     applicant = fields.String(load_default=None, allow_none=True)
+    reuse = _reuse()
 
 
 class Withdrawal(Strict):
@@ -93,6 +103,10 @@ class Withdrawal(Strict):
 
 class TaskComplete(Strict):
     data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class Resubmission(TaskComplete):
+    reuse = _reuse()
 
 
 class TaskQuery(Paging):

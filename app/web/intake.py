@@ -19,6 +19,7 @@ from .portal.common import (
     detail_errors,
     material_uploads,
     max_upload_mb,
+    reuse_choices,
     split_errors,
     upload_store,
 )
@@ -55,7 +56,7 @@ def _record(items: list[dict[str, Any]], item: dict[str, Any], form: FormDefinit
                      phone=f.get("phone", ""), contact_name=f.get("contact_name", ""))
     try:
         case = window_intake(ctx(), principal(), walk_in, item["code"], data, material_uploads(item["materials"]),
-                             upload_store())
+                             upload_store(), reuse_choices(item["materials"]))
     except Forbidden:
         abort(403)
     except InvalidForm as exc:
@@ -71,8 +72,9 @@ def _record(items: list[dict[str, Any]], item: dict[str, Any], form: FormDefinit
 def _page(items: list[dict[str, Any]], item: dict[str, Any], form: FormDefinition | None, values: dict[str, Any],
           errors: Errors, status: int = 200) -> Any:
     view = form_view(form, values, errors.form) if form else None
+    chosen = {m["name"]: request.form.get(f"reuse-{m['index']}", "") for m in (item or {}).get("materials") or []}
     return render_template("intake/intake.html", items=items, item=item, view=view, errors=errors, accept=ACCEPT,
-                           max_mb=max_upload_mb(), files={}), status
+                           max_mb=max_upload_mb(), files={}, chosen=chosen), status
 
 
 def _receipt(case_no: str) -> dict[str, Any] | None:

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from app.clock import CHINA_TZ
 from app.engine.runtime import EngineFailure, StepResult
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, ItemNotFound, ProcessError
-from app.models import Case, CaseCounter, CaseEvent, HumanTask, Incident, Item, User
+from app.models import Case, CaseCounter, CaseEvent, CaseFile, HumanTask, Incident, Item, User, case_terms
 from app.services.casework.items import published_revision
 from app.services.casework.processes import bundle_for, latest_definition
+from app.services.casework.reused import reused_on_case, with_sources
 from app.services.casework.steps import add_event, lock_case, mark_status, save_step
 from app.services.casework.views import case_summary, event_view, task_view
 from app.services.context import ServiceContext
@@ -148,9 +149,20 @@ def _case_view(ctx: ServiceContext, s: Session, case: Case, principal: Principal
         incidents = s.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id))
         view["incidents"] = [{"id": i.id, "at": i.at, "element_id": i.element_id, "message": i.message,
                               "resolved_at": i.resolved_at} for i in incidents]
+        view["materials"] = _materials(s, case)
         if principal.is_staff:  # the process data: one workflow load, for one case page
             view["data"] = _process_data(ctx, s, case)
     return view
+
+
+def _materials(s: Session, case: Case) -> list[dict[str, Any]]:
+    """The case's materials with where each came from: `source` "upload", "licence" (the licence library
+    stands for it, 减材料) or None (not provided)."""
+    named = [{"name": str(m["name"]), "required": bool(m.get("required")), "licence_type": m.get("licence_type")}
+             for m in case_terms(case).materials if isinstance(m, dict) and m.get("name")]
+    files = list(s.scalars(select(CaseFile.material).where(CaseFile.case_id == case.id,
+                                                            CaseFile.superseded_at.is_(None))))
+    return with_sources(named, files, reused_on_case(s, case.id))
 
 
 def _process_data(ctx: ServiceContext, s: Session, case: Case) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def _material(m: dict[str, Any]) -> dict[str, Any]:
     """One shape for every material, however it came in (the demo file has no file keys)."""
     return {"name": m.get("name") or "", "required": bool(m.get("required", True)),
             "description": m.get("description") or "", "template": m.get("template") or None,
-            "sample": m.get("sample") or None}
+            "sample": m.get("sample") or None, "licence_type": m.get("licence_type") or None}
 
 
 def basic_errors(ctx: ServiceContext, s: Session, snapshot: dict[str, Any]) -> Errors:

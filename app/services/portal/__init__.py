@@ -23,12 +23,13 @@ from app.services.portal.drafts import (
 from app.services.portal.guide import catalogue, group_items, item_guide, process_steps, process_xml
 from app.services.portal.intake import WalkIn, window_intake
 from app.services.portal.mycases import WITHDRAWABLE, my_case, my_cases
+from app.services.portal.reuse import licence_offers
 from app.services.portal.submission import Part, apply
 from app.services.portal.tracking import RESULTS, track
 
 __all__ = [
     "APPLICANT", "MATERIAL", "RESULTS", "WITHDRAWABLE", "DraftNotFound", "Part", "Saved", "Upload", "WalkIn", "apply",
-    "catalogue",
+    "catalogue", "licence_offers",
     "correction_form",
     "delete_draft", "get_draft", "group_items", "item_guide", "list_drafts", "my_case", "my_cases", "process_steps",
     "process_xml", "remove_draft_file", "resubmit", "resubmit_at_window", "resubmit_parts", "save_draft", "submit_draft",

@@ -59,7 +59,8 @@ def _require_applicant(principal: Principal) -> None:
 
 def _materials(item: Item) -> list[dict[str, Any]]:
     return [{"index": i, "name": str(m.get("name")), "required": bool(m.get("required")),
-             "description": str(m.get("description") or ""), "template": m.get("template") or None}
+             "description": str(m.get("description") or ""), "template": m.get("template") or None,
+             "licence_type": str(m.get("licence_type") or "") or None}  # a held licence may stand for it
             for i, m in enumerate(item.materials or []) if isinstance(m, dict) and m.get("name")]
 
 

@@ -3,7 +3,7 @@ applicant."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from app.services.casework.steps import add_event
 from app.services.context import ServiceContext
 from app.services.documents.files import FileStore, attach
 from app.services.identity.principal import Principal
+from app.services.licensing.holdings import today
+from app.services.portal import reuse as reused
 from app.services.portal.common import (
     Upload,
     _allowance,
@@ -40,7 +42,7 @@ from app.services.portal.submission import Part, named_uploads
 
 
 def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],
-             uploads: Sequence[Upload], store: FileStore) -> dict[str, Any]:
+             uploads: Sequence[Upload], store: FileStore, reuse: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Resubmit corrected materials while the case awaits correction: the new files form round n+1,
     older files of the same materials are marked superseded, then the applicant's correction task is
     completed with `data`.
@@ -52,11 +54,12 @@ def resubmit(ctx: ServiceContext, principal: Principal, case_no: str, data: dict
         s = uow.session
         case = _own_case(s, principal, case_no)
         step = _Correction.of(s, case, _correction_task(s, case, principal))
-    return _resubmit(ctx, principal, step, data, uploads, store)
+    return _resubmit(ctx, principal, step, data, uploads, store, reuse=reuse)
 
 
 def resubmit_parts(ctx: ServiceContext, principal: Principal, case_no: str, data: dict[str, Any],
-                   parts: Sequence[Part], store: FileStore) -> dict[str, Any]:
+                   parts: Sequence[Part], store: FileStore, reuse: Mapping[str, str] | None = None
+                   ) -> dict[str, Any]:
     """`resubmit` with the files given by material index (the API's POST /cases/<no>/resubmit); the
     indexes are those of the materials the case is held to.
 
@@ -68,7 +71,7 @@ def resubmit_parts(ctx: ServiceContext, principal: Principal, case_no: str, data
         case = _own_case(s, principal, case_no)
         step = _Correction.of(s, case, _correction_task(s, case, principal))
     uploads, errors = named_uploads(step.materials, parts)
-    return _resubmit(ctx, principal, step, data, uploads, store, errors)
+    return _resubmit(ctx, principal, step, data, uploads, store, errors, reuse)
 
 
 def correction_form(ctx: ServiceContext, principal: Principal, case_no: str) -> FormDefinition | None:
@@ -141,30 +144,39 @@ def _window_correction(s: Session, task_id: str) -> _Correction | None:
 
 def _resubmit(ctx: ServiceContext, principal: Principal, step: _Correction, data: dict[str, Any],
               uploads: Sequence[Upload], store: FileStore,
-              found: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """`found`: errors the caller already has (a part naming no material), reported with the rest."""
+              found: dict[str, list[str]] | None = None, reuse: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`found`: errors the caller already has (a part naming no material), reported with the rest;
+    `reuse`: {material index: licence number}, a held licence instead of a new file (减材料)."""
     listed = {d["material"] for d in step.deficiencies}
     with ctx.uow() as uow:
         allowance = _allowance(uow.session, store, step.applicant_id)
         form = _step_form(ctx, uow.session, step.task_id)  # the case's version's, as the completion checks
+        chosen, reuse_errors = reused.checked(uow.session, reused.holder_of(uow.session, step.applicant_id),
+                                              step.materials, reuse or {}, today(ctx))
     errors = {**(found or {}), **_errors_in(form, data)}
     stored, file_errors = _store(uploads, step.materials, store, allowance, ctx.clock.now())
     missing = _missing([{**m, "required": True} for m in step.materials if m["name"] in listed],
-                       {u.material for u, _f in stored})
-    errors.update({**missing, **file_errors})  # a refused file says why, not only that one is missing
+                       {u.material for u, _f in stored} | set(chosen))
+    errors.update({**missing, **file_errors, **reuse_errors})  # a refused file says why, not only that one is missing
     if errors:
         raise InvalidForm(errors)
     def add_round(s: Session, locked: Case) -> None:  # with the task's completion: all or nothing
         now = ctx.clock.now()
-        round_no = (s.scalar(select(func.max(CaseFile.round)).where(CaseFile.case_id == locked.id)) or 0) + 1
+        round_no = max(s.scalar(select(func.max(CaseFile.round)).where(CaseFile.case_id == locked.id)) or 0,
+                       reused.last_round(s, locked.id)) + 1
+        provided = {u.material for u, _f in stored} | set(chosen)
         s.execute(update(CaseFile).where(CaseFile.case_id == locked.id, CaseFile.superseded_at.is_(None),
-                                         CaseFile.material.in_({u.material for u, _f in stored}))
+                                         CaseFile.material.in_(provided))
                   .values(superseded_at=now))
+        reused.supersede(s, locked.id, provided, now)
         for upload, file in stored:
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=principal.id, now=now,
                    case_id=locked.id, round_no=round_no)
-        add_event(s, locked, now, "resubmitted", principal.id, message=f"第 {round_no} 轮补正，{len(stored)} 份文件",
-                  data_after={"round": round_no, "materials": sorted({u.material for u, _f in stored})})
+        reused.record(s, chosen, principal.id, now, case_id=locked.id, round_no=round_no)
+        add_event(s, locked, now, "resubmitted", principal.id, message=f"第 {round_no} 轮补正，{len(stored)} 份文件"
+                  + (f"，{len(chosen)} 项使用电子证照" if chosen else ""),
+                  data_after={"round": round_no, "materials": sorted(provided),
+                              **({"licences": {m: h.number for m, h in chosen.items()}} if chosen else {})})
 
     return tasks.complete_task(ctx, principal, step.task_id, data, records=add_round)
 

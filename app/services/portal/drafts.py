@@ -4,7 +4,7 @@ bytes no record refers to any more are left to that job too (documents.cleanup).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from app.models import (
     Case,
     CaseFile,
     Draft,
+    ReusedLicence,
     User,
 )
 from app.services.casework import cases
@@ -31,6 +32,8 @@ from app.services.documents.files import (
     view,
 )
 from app.services.identity.principal import Principal
+from app.services.licensing.holdings import today
+from app.services.portal import reuse as reused
 from app.services.portal.common import (
     MATERIAL,
     Upload,
@@ -58,11 +61,14 @@ class Saved:
 
 
 def save_draft(ctx: ServiceContext, principal: Principal, item_code: str, data: dict[str, Any],
-               uploads: Sequence[Upload], store: FileStore, draft_id: int | None = None) -> Saved:
+               uploads: Sequence[Upload], store: FileStore, draft_id: int | None = None,
+               reuse: Mapping[str, str] | None = None) -> Saved:
     """Create or update a draft with the form data as typed, and keep every acceptable upload on it.
+    `reuse` ({material index: licence number, or "" for none}), when given, replaces the draft's choice
+    of held licences standing for materials (减材料).
 
-    Refused files (type, size, the applicant's quota, the files a draft may carry) are reported in
-    `Saved.errors` and recorded nowhere; the rest is saved anyway.
+    Refused files (type, size, the applicant's quota, the files a draft may carry) and licences the
+    applicant may not use are reported in `Saved.errors` and recorded nowhere; the rest is saved anyway.
     :raises ItemNotFound, DraftNotFound, Forbidden:
     """
     _require_applicant(principal)
@@ -71,7 +77,10 @@ def save_draft(ctx: ServiceContext, principal: Principal, item_code: str, data: 
         item = _item(s, item_code) if draft_id is None else _draft(s, principal, draft_id).item
         item_id, materials = item.id, _materials(item)
         allowance = _allowance(s, store, principal.id, _file_count(s, draft_id))
+        chosen, reuse_errors = reused.checked(s, reused.holder_of(s, principal.id), materials, reuse or {},
+                                              today(ctx))
     stored, errors = _store(uploads, materials, store, allowance, ctx.clock.now())
+    errors.update(reuse_errors)
     with ctx.uow(write=True) as uow:
         s = uow.session
         now = ctx.clock.now()
@@ -86,6 +95,11 @@ def save_draft(ctx: ServiceContext, principal: Principal, item_code: str, data: 
         for upload, file in _still_within(s, store, principal.id, draft.id, stored, _keys(materials, errors)):
             attach(s, file, material=upload.material, filename=upload.filename, uploaded_by=principal.id, now=now,
                    draft_id=draft.id)
+        if reuse is not None:  # the form posts every choice each time: what it says now is the choice
+            refused = {m["name"] for m in materials if f"{MATERIAL}.{m['index']}" in reuse_errors}
+            s.execute(delete(ReusedLicence).where(ReusedLicence.draft_id == draft.id,
+                                                  ReusedLicence.material.not_in(refused)))
+            reused.record(s, chosen, principal.id, now, draft_id=draft.id)
         saved = Saved(draft.id, errors)
         uow.commit()
         return saved
@@ -139,7 +153,8 @@ def get_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[
         files = s.scalars(select(CaseFile).where(CaseFile.draft_id == draft.id).order_by(CaseFile.id))
         return {"id": draft.id, "item_code": draft.item.code, "item_name": draft.item.name, "data": draft.data,
                 "form_key": draft.item.form_key, "materials": _materials(draft.item),
-                "files": [view(f) for f in files], "created_at": draft.created_at, "updated_at": draft.updated_at}
+                "files": [view(f) for f in files], "created_at": draft.created_at, "updated_at": draft.updated_at,
+                "reused": {r.material: r.licence_number for r in reused.draft_rows(s, draft.id)}}
 
 
 def list_drafts(ctx: ServiceContext, principal: Principal, keep_days: int = DRAFT_DAYS) -> list[dict[str, Any]]:
@@ -187,7 +202,8 @@ def remove_draft_file(ctx: ServiceContext, principal: Principal, draft_id: int, 
 
 
 def submit_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> dict[str, Any]:
-    """Submit a draft: the form must validate and every required material needs a file; the case is
+    """Submit a draft: the form must validate and every required material needs a file or a held
+    licence standing for it (checked again now); the case is
     created through `cases.create_case`, then the draft's files move onto it and the draft goes.
 
     :raises DraftNotFound: :raises InvalidForm: form errors and "_material.<i>" errors together.
@@ -197,13 +213,19 @@ def submit_draft(ctx: ServiceContext, principal: Principal, draft_id: int) -> di
         draft = _draft(s, principal, draft_id)
         item_code, form_key, data = draft.item.code, draft.item.form_key, dict(draft.data)
         have = set(s.scalars(select(CaseFile.material).where(CaseFile.draft_id == draft.id)))
-        errors = _missing(_materials(draft.item), have)
+        materials = _materials(draft.item)
+        # Checked again: a licence chosen when the draft was saved may have been revoked or replaced since.
+        chosen, errors = reused.again(s, reused.holder_of(s, principal.id), materials,
+                                      reused.draft_rows(s, draft.id), today(ctx))
+        errors.update(_missing(materials, have | set(chosen)))
     errors.update(_form_errors(ctx, form_key, data))
     if errors:
         raise InvalidForm(errors)
     def move_files(s: Session, case: Case) -> None:  # same transaction as the case: all or nothing
         moved = s.execute(update(CaseFile).where(CaseFile.draft_id == draft_id, CaseFile.case_id.is_(None))
                           .values(case_id=case.id, draft_id=None)).rowcount
+        s.execute(delete(ReusedLicence).where(ReusedLicence.draft_id == draft_id))
+        reused.record(s, chosen, principal.id, ctx.clock.now(), case_id=case.id)  # as checked just now
         gone = s.execute(delete(Draft).where(Draft.id == draft_id, Draft.applicant_id == principal.id)).rowcount
         if not gone and not moved:  # submitted twice (a double click): the first submission won
             raise DraftNotFound("暂存件不存在或已提交 / draft not found or already submitted")

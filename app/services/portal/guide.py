@@ -65,7 +65,7 @@ def guide_materials(item: Item) -> list[dict[str, Any]]:
     """The published materials with their template and sample files (references, or None)."""
     return [{"index": i, "name": str(m.get("name")), "required": bool(m.get("required")),
              "description": str(m.get("description") or ""), "template": _ref(m.get("template")),
-             "sample": _ref(m.get("sample"))}
+             "sample": _ref(m.get("sample")), "licence_type": str(m.get("licence_type") or "") or None}
             for i, m in enumerate(item.materials or []) if isinstance(m, dict) and m.get("name")]
 
 

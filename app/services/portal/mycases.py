@@ -16,8 +16,10 @@ from app.models import (
     HumanTask,
     Notice,
     User,
+    case_terms,
 )
 from app.services.casework import cases
+from app.services.casework.reused import reused_on_case
 from app.services.casework.views import case_summary
 from app.services.context import ServiceContext
 from app.services.documents.files import view
@@ -62,10 +64,14 @@ def my_case(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[str
                                                    CaseEvent.action.in_(("created", "status", "withdrawn",
                                                                          "resubmitted"))).order_by(CaseEvent.id))
         view_ = case_summary(case)
+        reused = reused_on_case(s, case.id)
         view_.update(
             deadline=min((t.due_at for t in open_tasks if t.due_at), default=None),
             decision_due=None, decision_due_provisional=False,
-            files=[view(f) for f in files], materials=_materials(case.item),
+            files=[view(f) for f in files], reused=reused,
+            # The materials of the revision the case is held to, as the correction step checks them.
+            materials=[{**m, "reused": reused.get(m["name"])}
+                       for m in _materials(case_terms(case))],  # type: ignore[arg-type]  # same attributes
             history=[{"at": e.at, "action": e.action, "status": (e.data_after or {}).get("status"),
                       "message": e.message if e.action != "status" else None} for e in events],
             correction=None, withdrawable=case.accepted_at is None and case.status in WITHDRAWABLE,

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.services.casework import process_forms
 from app.services.casework.cases import UNREADABLE, process_data, readable_workflow
+from app.services.casework.reused import reused_on_case
 from app.services.casework.views import case_summary, event_view, task_view
 from app.services.context import ServiceContext
 from app.services.documents.files import FileView, case_files
@@ -204,12 +205,18 @@ def _summary(s: Session, case: Case) -> dict[str, Any]:
     view.update(case_kind=terms.case_kind, promised_limit=terms.promised_limit, statutory_limit=terms.statutory_limit,
                 limit_unit=terms.limit_unit, joint=terms.joint, applicant_phone=case.applicant.phone,
                 application=dict(case.application or {}), application_form=item.form_key,
-                required_materials=[m for m in terms.materials if isinstance(m, dict)],
+                required_materials=_with_licences(s, case, [m for m in terms.materials if isinstance(m, dict)]),
                 promised_due=None, promised_due_provisional=False)
     clock = clocks.decision_deadline(s, case.id)
     if clock is not None:  # the decision clock's deadline: extensions and special procedures included
         view.update(promised_due=clock[0], promised_due_provisional=clock[1])
     return view
+
+
+def _with_licences(s: Session, case: Case, materials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each material with `reused`: the licence from the licence library standing for it (减材料), or None."""
+    reused = reused_on_case(s, case.id)
+    return [{**m, "reused": reused.get(str(m.get("name")))} for m in materials]
 
 
 def _history(s: Session, case: Case, principal: Principal) -> list[dict[str, Any]]:

@@ -74,7 +74,8 @@ def _materials(form: ImmutableMultiDict[str, str], files: ImmutableMultiDict[str
             continue
         position = len(materials)
         material: dict[str, Any] = {"name": name, "description": form.get(f"m-{row}-description", "").strip(),
-                                    "required": form.get(f"m-{row}-required") == "1"}
+                                    "required": form.get(f"m-{row}-required") == "1",
+                                    "licence_type": form.get(f"m-{row}-licence_type", "").strip() or None}
         for kind in FILE_KINDS:
             material[kind] = _file(form, files, f"m-{row}-{kind}", principal, errors, f"materials.{position}.{kind}")
         materials.append(material)

@@ -193,7 +193,8 @@ def _material_text(m: dict[str, Any]) -> str:
     files = [f"{label}: {m[k]['filename']}" for k, label in (("template", _("template")), ("sample", _("sample")))
              if isinstance(m.get(k), dict)]
     required = _("required") if m.get("required") else _("if applicable")
-    return f"{m.get('name')} ({', '.join([required, *files])})"
+    licence = [_("licence: %(type)s", type=m["licence_type"])] if m.get("licence_type") else []
+    return f"{m.get('name')} ({', '.join([required, *licence, *files])})"
 
 
 def _reasons(error: DomainError) -> str:

@@ -17,7 +17,7 @@ from ..formjs import form_view, localized, parse_submission, rerender_values
 from ..params import strict_int
 from ..session import applicant_required, ctx, principal
 from . import bp
-from .common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors
+from .common import ACCEPT, Errors, material_uploads, max_upload_mb, reuse_choices, split_errors
 
 
 @bp.route("/items/<code>/apply", methods=["GET", "POST"])
@@ -80,7 +80,8 @@ def _application(item: dict[str, Any], draft: dict[str, Any] | None) -> Any:
     draft_id = draft["id"] if draft else None
     try:
         saved = service.save_draft(ctx(), principal(), item["code"], refresh or data,
-                                   material_uploads(item["materials"]), _limited_store(), draft_id)
+                                   material_uploads(item["materials"]), _limited_store(), draft_id,
+                                   reuse_choices(item["materials"]))
     except Forbidden:
         abort(403)
     except service.DraftNotFound:
@@ -119,5 +120,7 @@ def _page(item: dict[str, Any], draft: dict[str, Any] | None, form: FormDefiniti
     for file in draft["files"] if draft else []:
         files.setdefault(file.material, []).append(file)
     view = form_view(form, values, errors.form) if form else None
+    offers = service.licence_offers(ctx(), principal(), item["materials"])
     return render_template("portal/apply.html", item=item, draft=draft, view=view, files=files, errors=errors,
-                           accept=ACCEPT, max_mb=max_upload_mb()), status
+                           accept=ACCEPT, max_mb=max_upload_mb(), offers=offers,
+                           chosen=draft["reused"] if draft else {}), status

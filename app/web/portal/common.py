@@ -42,6 +42,12 @@ def material_uploads(materials: list[dict[str, Any]]) -> list[Upload]:
     return uploads
 
 
+def reuse_choices(materials: list[dict[str, Any]]) -> dict[str, str]:
+    """The licence chosen for each material that may take one (`reuse-<index>`: a number, or "" for files)."""
+    return {str(m["index"]): request.form.get(f"reuse-{m['index']}", "").strip()[:64]
+            for m in materials if m.get("licence_type")}
+
+
 @dataclass
 class Errors:
     """A service's field errors, localized and sorted to where the page shows them."""

@@ -17,7 +17,7 @@ from app.services.documents import notices as notice_service
 from ..formjs import form_view, localized, parse_submission
 from ..session import applicant_required, ctx, principal
 from . import bp
-from .common import ACCEPT, Errors, material_uploads, max_upload_mb, split_errors, upload_store
+from .common import ACCEPT, Errors, material_uploads, max_upload_mb, reuse_choices, split_errors, upload_store
 
 
 @bp.get("/my/cases")
@@ -46,7 +46,7 @@ def resubmit(case_no: str) -> Any:
     data = parse_submission(form, request.form) if form else {}
     try:
         service.resubmit(ctx(), principal(), case_no, data, material_uploads(_resubmit_materials(found)),
-                         upload_store())
+                         upload_store(), reuse_choices(_resubmit_materials(found)))
     except InvalidForm as exc:
         return _case_page(found, form, data, split_errors(exc.field_errors), 422)
     except (Conflict, ProcessError) as exc:
@@ -110,7 +110,9 @@ def _case_page(found: dict[str, Any], form: FormDefinition | None, values: dict[
         "portal/case.html", case=found, notices=_notices(found["case_no"]),
         notice_pages="documents.notice" in current_app.view_functions, correction_view=view,
         resubmit_materials=_resubmit_materials(found) if correction else [], errors=errors, accept=ACCEPT,
-        max_mb=max_upload_mb()), status
+        max_mb=max_upload_mb(),
+        reuse_offers=service.licence_offers(ctx(), principal(), _resubmit_materials(found)) if correction else {}
+    ), status
 
 
 def _notices(case_no: str) -> list[Any]:
