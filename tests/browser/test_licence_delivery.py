@@ -48,7 +48,7 @@ def test_clerk_records_the_collection_and_the_applicant_downloads_the_licence(br
     expect(section.get_by_role("button", name="登记领取")).to_have_count(0)
 
     with clerk.expect_navigation():
-        section.get_by_role("link", name="领证回执").click()
+        section.get_by_role("link", name="打印领证回执").click()
     expect(clerk.locator(".doc-collector")).to_have_text("王五", timeout=TIMEOUT)
     snap(shots, clerk, "pickup-receipt")
 

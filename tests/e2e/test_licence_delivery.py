@@ -5,6 +5,7 @@ and the pickup receipt prints it; bad input is refused with field messages and c
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from app.models import AuditEntry, Case, Item, LicenceDelivery, Notice, Notification, OutboxMessage, User
+from app.models import AuditEntry, Case, LicenceDelivery, Notice, Notification, OutboxMessage, User
 from app.services.messaging.outbox import dispatch_outbox, make_sender
 
-from ..conftest import build_app, wipe
+from ..conftest import Api, build_app, wipe
 from ..web.signin import sign_in
-from .flows import APPROVE, FOOD, GRANT, case, complete, food_to_review
+from .flows import APPROVE, GRANT, case, complete, food_to_review
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -37,10 +38,9 @@ def app(db_url: str, clock, tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def numbered(demo, ctx):
-    """The food item numbers its licences itself (the clerk leaves the number blank)."""
+    """The applicant has an e-mail address too. (The demo food item's licence settings number its licences
+    when the clerk leaves the number blank: {item}{year}{seq}.)"""
     with ctx.uow(write=True) as uow:
-        item = uow.session.scalar(select(Item).where(Item.code == FOOD))
-        item.guide = {**item.guide, "licence": {"type": "食品经营许可证", "number_pattern": "JY{year}{seq:06d}"}}
         uow.session.execute(update(User).where(User.username == "company").values(email="lisi@example.cn"))
         uow.commit()
 
@@ -189,3 +189,32 @@ def test_case_before_issuance_has_no_licence_nor_delivery(api):
     assert body["licence"] is None and body["delivery"] is None
     resp = api.post(f"/cases/{case_no}/delivery/collection", "market_clerk", json=COLLECTOR)
     assert resp.status_code == 409
+
+
+@pytest.mark.usefixtures("numbered")
+def test_two_windows_recording_the_collection_at_once_record_it_once(app, api, ctx):
+    """On PostgreSQL the delivery row is locked: the second request waits, then finds it collected."""
+    if not ctx.db.is_postgres:
+        pytest.skip("row locks: PostgreSQL only (SQLite serializes writers anyway)")
+    case_no = issue(api, delivery_method="pickup")
+    clients = [Api(app.test_client()), Api(app.test_client())]
+    for client, user in zip(clients, ("center_clerk", "market_clerk"), strict=True):
+        client.token(user)
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def record(client: Api, user: str, name: str) -> None:
+        barrier.wait()
+        codes.append(client.post(f"/cases/{case_no}/delivery/collection", user,
+                                 json={**COLLECTOR, "collector_name": name}).status_code)
+
+    threads = [threading.Thread(target=record, args=(c, u, n)) for c, u, n in
+               zip(clients, ("center_clerk", "market_clerk"), ("李四", "王五"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 409]
+    with ctx.uow() as uow:
+        audited = uow.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "licence.collect")).all()
+    assert len(audited) == 1 and delivery_row(ctx, case_no)["collector_name"] in audited[0]

@@ -51,7 +51,7 @@ def test_clerk_records_the_collection_on_the_case_page(app, api):
     assert "证照与送达" in shown and "JY14201020260001" in shown and "待领取" in shown and PLACE in shown
     assert "登记领证" in shown
     links = page.get_data(as_text=True).split('class="delivery-documents"')[1].split("</ul>")[0]
-    assert links.count('href="/documents/') == 2 and "领证回执" in links  # the decision notice and the pickup receipt
+    assert links.count('href="/documents/') == 2 and "打印领证回执" in links and "打印许可决定书" in links
 
     bad = clerk.post(f"/staff/cases/{case_no}/collection", {"collector_name": "李四",
                                                              "collector_id_number": "420102198503121239",
