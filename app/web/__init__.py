@@ -42,6 +42,7 @@ def init_web(app: Flask) -> None:
         public,
         ratings,
         staff,
+        statistics,
         supervision,
     )
 
@@ -56,7 +57,7 @@ def init_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision,
-                   licences, archive, ratings):
+                   licences, archive, ratings, statistics):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)
