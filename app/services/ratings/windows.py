@@ -16,6 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidForm, NotFound
@@ -77,15 +78,23 @@ def window_of_clerk(s: Session, user_id: int) -> ServiceWindow | None:
                     .where(WindowClerk.user_id == user_id, ServiceWindow.active.is_(True)))
 
 
-def visit_for_print(ctx: ServiceContext, principal: Principal, case_id: int) -> str | None:
+def visit_for_print(ctx: ServiceContext, principal: Principal, case_no: str) -> str | None:
     """The token of today's visit of the case at the printing clerk's window (recorded now if new); None
     when the printer is no clerk seated at an active window (an applicant printing at home, an approver)."""
     if not principal.has("clerk"):
         return None
+    try:
+        return _visit_for_print(ctx, principal, case_no)
+    except IntegrityError:  # the same visit recorded by a second print at the same moment: it exists now
+        return _visit_for_print(ctx, principal, case_no)
+
+
+def _visit_for_print(ctx: ServiceContext, principal: Principal, case_no: str) -> str | None:
     with ctx.uow(write=True) as uow:
         s, now = uow.session, ctx.clock.now()
         window = window_of_clerk(s, principal.id)
-        if window is None or s.get(Case, case_id) is None:
+        case_id = s.scalar(select(Case.id).where(Case.case_no == case_no))
+        if window is None or case_id is None:
             return None
         key = f"{window.id}|{case_id}|{as_date(now).isoformat()}"
         visit = s.scalar(select(WindowVisit).where(WindowVisit.visit_key == key))

@@ -19,6 +19,7 @@ from app.services.documents import notices
 from app.services.licensing import delivery
 
 from ..i18n import select_locale
+from ..ratings import visit_qr
 from ..session import ctx, principal
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -39,7 +40,7 @@ def notice(notice_id: int) -> Any:
         abort(404)
     extra = {"delivery": _pickup_delivery(view.case_no), "china": _china} if view.kind == "pickup" else {}
     return render_template(template, notice=view, c=view.content, doc_date=doc_date, doc_datetime=doc_datetime,
-                           **extra)
+                           rating_qr=visit_qr(view.case_no), **extra)
 
 
 def _pickup_delivery(case_no: str) -> delivery.DeliveryView | None:

@@ -4,15 +4,18 @@ anyone rates a window visit by the QR on their receipt (/rate/visit/<token>) or 
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import date
 from typing import Any
 
+import segno
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidForm, NotFound
 from app.models import RATING_CHANNELS, RATING_KINDS
-from app.services.ratings import levels, listing, rate, rules
+from app.services.ratings import levels, listing, rate, rules, windows
 from app.services.ratings.windows import latest_unrated
 
 from ..formjs import localized
@@ -21,6 +24,20 @@ from ..params import date_arg, page_arg
 from ..session import ctx, principal, roles_required
 
 bp = Blueprint("ratings", __name__)
+
+
+def visit_qr(case_no: str) -> dict[str, str] | None:
+    """For a receipt or notice printed at a window: the QR (PNG data URI) and address of the visit's rating
+    page; None when the printer is not a clerk seated at a window."""
+    if not current_user.is_authenticated:
+        return None
+    token = windows.visit_for_print(ctx(), principal(), case_no)
+    if token is None:
+        return None
+    url = url_for("ratings.visit", token=token, _external=True)
+    out = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(out, kind="png", scale=4, border=4)
+    return {"url": url, "src": "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")}
 
 
 def pick(pair: tuple[str, str] | dict[str, str]) -> str:
