@@ -15,6 +15,7 @@ from app.forms import FormRegistry
 from app.services.calendar import CalendarHolder
 from app.services.context import ServiceContext, StepHooks
 from app.services.documents import notices
+from app.services.licensing import delivery as licence_delivery
 from app.services.licensing import issue as licence_issue
 from app.services.messaging import milestones
 from app.services.ratings import invite as rating_invite
@@ -63,6 +64,7 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
     db = Database(config["DATABASE_URL"], echo=bool(config.get("SQL_ECHO")))
     calendar = CalendarHolder(db, float(config.get("CALENDAR_RECHECK_SECONDS", 10)))
     engine = build_engine(config, calendar)
+    pickup = licence_delivery.PickupDefaults(str(config.get("PICKUP_PLACE") or ""), str(config.get("PICKUP_HOURS") or ""))
     return ServiceContext(
         db=db, engine=engine, calendar=calendar,
         specs=SpecCache(), forms=FormRegistry(Path(config["FORMS_DIR"])), clock=clock,
@@ -72,5 +74,6 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         upload_dir=Path(config["UPLOAD_DIR"]),
         step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step, milestones.on_step,
                                                                          licence_issue.listener(Path(config["KEYS_DIR"])),
+                                                                         licence_delivery.listener(pickup),
                                                                          rating_invite.on_step)),
     )
