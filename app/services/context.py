@@ -52,6 +52,9 @@ class ServiceContext:
     upload_dir: Path = Path("instance/uploads")
     calendar: CalendarHolder = field(kw_only=True)  # the working-day calendar the process counts on
     step_hooks: StepHooks = field(kw_only=True)
+    # Renders issued documents as people read them (`archive.documents.Renderer`): the pages' templates
+    # belong to the web layer, which sets this at start-up; None where no pages are registered.
+    documents: Any = field(default=None, kw_only=True)
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

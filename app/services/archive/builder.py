@@ -35,7 +35,7 @@ from app.services.claims import claimable
 from app.services.context import ServiceContext
 from app.services.documents.files import FileStore
 
-from . import contents
+from . import contents, documents
 from .package import file_sha256, write_zip
 
 LEASE = timedelta(minutes=30)  # longer than any build; a `building` row older than this lost its builder
@@ -152,8 +152,9 @@ def build_claimed(ctx: ServiceContext, package_id: int, token: str, now: datetim
             case = uow.session.get_one(Case, package.case_id)
             case_no = case.case_no
             _remove_leftovers(root, case_no)
-            entries = contents.gather(uow.session, FileStore(ctx.upload_dir), case, package.retention_years)
+            entries, docs = contents.gather(uow.session, FileStore(ctx.upload_dir), case, package.retention_years)
             stamp = contents.closed_at(case)
+        entries.update(documents.render(ctx.documents, ctx.upload_dir, docs))  # outside: it may read the database
         tmp = root / f"{TEMP_PREFIX}{case_no}-{token}.zip"
         write_zip(tmp, entries, stamp)
         return _record(ctx, package_id, token, tmp, root / f"{case_no}.zip", now)

@@ -18,7 +18,7 @@ from app.services.identity.principal import Principal
 from app.services.paging import Page, offset, on_days, window
 
 from .builder import archive_dir
-from .package import CheckReport, check_zip
+from .package import CheckReport, check_zip, read_json_member
 
 ROLES = ("archivist", "admin")
 PER_PAGE = 20
@@ -142,6 +142,37 @@ def check(ctx: ServiceContext, principal: Principal, case_no: str) -> CheckRepor
             raise PackageNotFound(f"档案包尚未生成 / the package of {case_no} is not built yet")
         path, recorded = archive_dir(ctx) / package.path, package.sha256
     return check_zip(path, recorded)
+
+
+@dataclass(frozen=True)
+class Document:
+    """An issued document the package holds: a notice's printed page, or an e-licence's PDF."""
+
+    kind: str  # the notice kind, or "licence"
+    title: str
+    number: str
+    file: str  # its member in the zip
+    data: str | None  # the member beside it: the notice's data, the licence's signed facts
+
+
+def documents(ctx: ServiceContext, principal: Principal, case_no: str) -> list[Document]:
+    """The issued documents in the built package, as its metadata lists them; empty when it is not built
+    or its metadata cannot be read (the check says why).
+
+    :raises Forbidden: not an archivist or administrator. :raises PackageNotFound: no package.
+    """
+    _allow(principal)
+    with ctx.uow() as uow:
+        package = _one(uow.session, case_no)[0]
+        path = archive_dir(ctx) / package.path if package.state == "built" and package.path else None
+    meta = read_json_member(path, "metadata.json") if path is not None else None
+    if not isinstance(meta, dict):
+        return []
+    found = [Document(str(d.get("kind")), str(d.get("title")), str(d.get("number")), str(d.get("file")),
+                      d.get("data")) for d in meta.get("documents") or [] if isinstance(d, dict)]
+    found += [Document("licence", str(lic.get("licence_type")), str(lic.get("number")), str(lic.get("file")),
+                       lic.get("facts")) for lic in meta.get("licences") or [] if isinstance(lic, dict)]
+    return found
 
 
 def due_for_disposal(ctx: ServiceContext, principal: Principal, page: int = 1) -> Page[PackageView]:

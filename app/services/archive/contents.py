@@ -1,9 +1,6 @@
 """What goes into a case's archive package, read from the database and the file store: the metadata,
-every material, every issued notice, the event log and the process version that ran.
-
-Notices are archived as their data (`notices/<number>.json`, the fields the printable page is rendered
-from), not as rendered HTML: the pages are rendered by the web layer, which the scheduler's services do
-not import, and the data is what a later rendering (or a court) needs."""
+every material, every issued document (each notice as its printed page and its data, each e-licence as
+its PDF and signed facts: documents.py), the event log and the process version that ran."""
 
 from __future__ import annotations
 
@@ -16,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import Case, CaseEvent, CaseFile, Notice
 from app.services.documents.files import FileStore
 
+from .documents import Documents, collect
 from .package import to_json
 
 FORMAT = "banjian-archive/1"
@@ -40,8 +38,9 @@ def closed_at(case: Case) -> datetime:
     return case.closed_at or case.decided_at or case.updated_at
 
 
-def gather(s: Session, store: FileStore, case: Case, years: int) -> dict[str, bytes]:
-    """Every member of the package but the manifest, by its path inside the zip.
+def gather(s: Session, store: FileStore, case: Case, years: int) -> tuple[dict[str, bytes], Documents]:
+    """Every member of the package but the manifest and the rendered documents, by its path inside the
+    zip; and the documents to render (`documents.render`, once the transaction is over).
 
     :raises FileNotFoundError: a material's stored bytes are gone (the package is not built without them).
     """
@@ -52,13 +51,15 @@ def gather(s: Session, store: FileStore, case: Case, years: int) -> dict[str, by
         entries[f"materials/{f.id:06d}-{_safe(f.filename)}"] = store.path(f.sha256).read_bytes()
     for n in notices:
         entries[f"notices/{_safe(n.number)}.json"] = to_json(_notice(n))
+    documents = collect(s, case, notices, _safe)
     entries["events.json"] = to_json(_events(s, case.id))
     process = case.process_definition
     if process is not None:
         entries[f"process/{_safe(process.key)}-v{process.version}.bpmn"] = process.bpmn_xml.encode()
         entries["process/forms.json"] = to_json(process.forms)
-    entries["metadata.json"] = to_json(_metadata(case, years, files, notices))
-    return entries
+    entries["metadata.json"] = to_json({**_metadata(case, years, files, notices),
+                                        "documents": documents.listed_notices, "licences": documents.listed_licences})
+    return entries, documents
 
 
 def _metadata(case: Case, years: int, files: list[CaseFile], notices: list[Notice]) -> dict[str, Any]:

@@ -106,3 +106,13 @@ def _check_members(zf: zipfile.ZipFile, report: CheckReport) -> None:
         else:
             report.ok_files += 1
     report.unexpected = sorted(present - set(listed))
+
+
+def read_json_member(path: Path, name: str) -> Any:
+    """A JSON member of the package, or None when the file, the member or its JSON cannot be read (the
+    check reports which)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.read(name))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError):
+        return None

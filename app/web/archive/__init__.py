@@ -14,8 +14,10 @@ from app.services.archive import catalogue
 
 from ..params import date_arg, page_arg
 from ..session import ctx, principal, roles_required
+from . import documents
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
+bp.record_once(lambda state: documents.install(state.app))  # the archive job renders notices with the pages'
 
 STATE_NAMES = {"pending": _l("Queued"), "building": _l("Being built"), "built": _l("Built"),
                "failed": _l("Failed, retried")}
@@ -59,7 +61,8 @@ def _package_page(case_no: str, report: Any) -> Any:
         view = catalogue.get(ctx(), principal(), case_no)
     except NotFound:
         abort(404)
-    return render_template("archive/package.html", p=view, report=report, state_names=STATE_NAMES)
+    return render_template("archive/package.html", p=view, report=report, state_names=STATE_NAMES,
+                           documents=catalogue.documents(ctx(), principal(), case_no))
 
 
 @bp.get("/packages/<case_no>/download")
