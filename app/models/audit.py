@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base
 
 # What an entry is about; the pages filter by these.
-AUDIT_OBJECTS = ("process", "form", "migration", "item", "user", "department", "group", "calendar", "template")
+AUDIT_OBJECTS = ("process", "form", "migration", "item", "user", "department", "group", "calendar", "template",
+                 "licence")
 
 
 class AuditEntry(Base):

@@ -5,6 +5,7 @@ replaced, and leads to the current one."""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Iterator
@@ -59,6 +60,17 @@ def _food_licence(api: Api) -> str:
     return case_no
 
 
+def _upload(client: Any, pdf: bytes) -> str:
+    """The verdict of the public check of an uploaded PDF."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").get_data(as_text=True))
+    assert token
+    resp = client.post("/verify", data={"csrf_token": token.group(1), "file": (io.BytesIO(pdf), "licence.pdf")},
+                       content_type="multipart/form-data")
+    match = re.search(r'data-status="(\w+)"', resp.get_data(as_text=True))
+    assert match, resp.get_data(as_text=True)
+    return match.group(1)
+
+
 def _status(client: Any, url: str) -> tuple[str, str]:
     page = client.get(url).get_data(as_text=True)
     match = re.search(r'data-status="(\w+)"', page)
@@ -89,9 +101,17 @@ def test_a_change_issues_version_two_and_the_old_qr_says_replaced(app, api):
     assert f"/verify/{NUMBER}?sig={body['short_signature']}" in page.replace("&amp;", "&")
     assert _status(web, f"/verify/{NUMBER}?sig={body['short_signature']}")[0] == "valid"
     assert _status(web, f"/verify/{NUMBER}")[0] == "valid"  # without a signature: the latest version
-    # the old version's PDF is still there on request, the latest by default
+    # the old version's record and PDF are still there on request (the latest by default); an uploaded
+    # old PDF is checked against its own version, and says replaced
     old = api.get(f"/licences/{NUMBER}?version=1", "company").get_json()
     assert (old["version"], old["state"], old["replaced_by_version"]) == (1, "replaced", 2)
+    pdf = api.get(f"/licences/{NUMBER}/pdf?version=1", "company")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert _upload(web, pdf.data) == "replaced"
+    assert _upload(web, api.get(f"/licences/{NUMBER}/pdf", "company").data) == "valid"
+
+    trail = api.get("/audit", "admin", query_string={"object_type": "licence", "object_id": NUMBER}).get_json()
+    assert [e["action"] for e in trail["items"]] == ["licence.change"]
 
 
 def test_a_renewal_extends_the_validity(app, api):
