@@ -10,10 +10,12 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app.clock import SystemClock
@@ -34,6 +36,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
     app = build_app(f"sqlite:///{db}", SystemClock())  # type: ignore[arg-type]
     load_demo(app.extensions["banjian"])
+    try:
+        with serving(app) as base:
+            yield base
+    finally:
+        wipe(app)
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` served by a thread on a free loopback port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,7 +53,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        wipe(app)
 
 
 def _missing(reason: str) -> None:

@@ -4,13 +4,11 @@ disk the check names the file that changed."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.clock import ManualClock
 from app.services.archive import builder
@@ -18,7 +16,7 @@ from app.services.identity.users import create_user
 from tests.conftest import START, build_app, wipe
 from tests.integration.test_archive_packages import close_cases
 
-from .conftest import assert_accessible, sign_in
+from .conftest import assert_accessible, serving, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +31,10 @@ def archive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     create_user(ctx, "keeper", "demo1234", "archivist", full_name="档案员乙")
     close_cases(app, 3)
     assert builder.run_archive(ctx).built == 3
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", app
+        with serving(app) as base:
+            yield base, app
     finally:
-        server.shutdown()
         wipe(app)
 
 
