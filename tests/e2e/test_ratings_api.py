@@ -173,7 +173,7 @@ def seat_clerk(api, code="W01"):
     return resp.get_json()
 
 
-def test_a_window_visit_is_rated_by_its_token_without_signing_in_once(api, ctx):
+def test_a_window_visit_is_rated_by_its_token_without_signing_in_once(api, ctx, clock):
     assert api.put("/windows/W01", "admin", json={"name": "x", "clerks": ["company"]}).status_code == 422
     assert seat_clerk(api)["clerks"] == ["center_clerk"]
     assert api.post("/visits", "market_clerk").status_code == 403  # not seated at a window
@@ -182,6 +182,10 @@ def test_a_window_visit_is_rated_by_its_token_without_signing_in_once(api, ctx):
     token = visit.get_json()["token"]
     assert visit.get_json()["url"].endswith(f"/rate/visit/{token}")
 
+    served = clock.now()
+    clock.set(served - timedelta(minutes=5))  # another process's clock behind: a rating cannot predate the visit
+    assert api.post(f"/visits/{token}/ratings", json={"level": 5, "dimensions": WINDOW}).status_code == 409
+    clock.set(served)
     shown = api.get(f"/visits/{token}").get_json()
     assert shown["open"] is True and shown["window"] == "综合受理3号窗口" and shown["case_no"] is None
     assert api.post(f"/visits/{token}/ratings", json={"level": 5, "dimensions": ONLINE}).status_code == 422

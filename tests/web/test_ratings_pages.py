@@ -58,6 +58,9 @@ def test_the_tablet_at_the_window_rates_the_latest_visit_without_signing_in(app,
             citizen = uow.session.scalar(select(User.full_name).where(User.username == "citizen"))
     printed = clerk.get(f"/documents/{receipt}", headers=ZH).get_data(as_text=True)
     assert 'class="doc-rating-qr"' in printed and "/rate/visit/" in printed
+    url = printed.split('class="doc-rating-url">')[1].split("<")[0]
+    filed = clerk.get(f"/documents/cases/{case_no}/archive-receipt", headers=ZH).get_data(as_text=True)
+    assert f'class="doc-rating-url">{url}<' in filed  # the same visit: one case, one window, one day
 
     shown = tablet.get("/rate/window/W01", headers=ZH).get_data(as_text=True)
     assert case_no not in shown and case_no[:4] in shown and case_no[-2:] in shown and citizen not in shown

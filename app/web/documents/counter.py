@@ -15,6 +15,7 @@ from app.services.documents import counter
 from app.services.workbench import case_pages
 
 from ..formjs import answers, form_view
+from ..ratings import visit_qr
 from ..session import ctx, principal
 from . import bp, doc_date, doc_datetime
 
@@ -27,7 +28,8 @@ def archive_receipt(case_no: str) -> Any:
         receipt = counter.archive_receipt(ctx(), principal(), case_no)
     except CaseNotFound:
         abort(404)
-    return render_template("documents/archive_receipt.html", doc=receipt, f=receipt.facts, **_helpers())
+    return render_template("documents/archive_receipt.html", doc=receipt, f=receipt.facts,
+                           rating_qr=visit_qr(case_no), **_helpers())
 
 
 @bp.get("/cases/<case_no>/signoff")
