@@ -77,6 +77,9 @@ class Config:
     SCHEDULER_ENABLED = _bool("BANJIAN_SCHEDULER", False)
     SCHEDULER_INTERVAL = _float("BANJIAN_SCHEDULER_INTERVAL", 30)
     SQL_ECHO = _bool("BANJIAN_SQL_ECHO", False)
+    # The site's address as the public reaches it (e.g. https://zwfw.example.gov.cn), for links made
+    # outside a request: the QR code of a licence PDF the archive job renders. Empty: http://localhost.
+    PUBLIC_URL = os.environ.get("BANJIAN_PUBLIC_URL", "")
     # Where and when applicants collect licences at the window (统一出件窗口), for items whose guide does not
     # name a pickup place; told in the "licence ready" message and on the case page.
     PICKUP_PLACE = os.environ.get("BANJIAN_PICKUP_PLACE", "")

@@ -5,10 +5,12 @@ the counter (correction, acceptance, decision, issuance) (SQLite and PostgreSQL)
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.models import Case, EngineTimer, HumanTask, Licence, Notice
@@ -37,6 +39,7 @@ def test_notices_are_pages_and_the_licence_a_pdf_in_the_manifest(app, api):
     case_no = full_case(api)
     _close(app, case_no)
     ctx = app.extensions["banjian"]
+    app.config["PUBLIC_URL"] = "https://zwfw.example.gov.cn"
     assert builder.run_archive(ctx).built == 1
     with ctx.uow() as uow:
         s = uow.session
@@ -69,8 +72,16 @@ def test_notices_are_pages_and_the_licence_a_pdf_in_the_manifest(app, api):
         assert pdfs[number].startswith(b"%PDF")
         assert read_embedded(pdfs[number]) == signed[number]  # the PDF carries the same signed facts
         assert signed[number]["facts"]["number"] == number
+        assert _qr(pdfs[number]).startswith(f"https://zwfw.example.gov.cn/verify/{number}?sig=")  # leads to the site
     [package] = builder_rows(app)
     assert check_zip(path, package).intact
+
+
+def _qr(pdf_bytes: bytes) -> str:
+    zxingcpp = pytest.importorskip("zxingcpp")
+    images = [image.image for page in PdfReader(io.BytesIO(pdf_bytes)).pages for image in page.images]
+    [code] = [c.text for image in images for c in zxingcpp.read_barcodes(image)]
+    return str(code)
 
 
 def builder_rows(app) -> list[str | None]:

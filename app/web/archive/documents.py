@@ -46,9 +46,9 @@ class ArchivedDocuments:
         return self_contained(page, Path(str(self._app.static_folder)))
 
     def licence_verify_url(self, number: str) -> str:
-        """Where the licence's QR leads, `{sig}` standing for its short signature (the site's address is
-        SERVER_NAME when set)."""
-        with self._app.test_request_context("/"):
+        """Where the licence's QR leads, `{sig}` standing for its short signature, on the site's public
+        address (PUBLIC_URL; there is no request to take it from)."""
+        with self._app.test_request_context("/", base_url=str(self._app.config.get("PUBLIC_URL") or "") or None):
             return url_for("licences.verify", number=number, sig="{sig}", _external=True).replace("%7Bsig%7D", "{sig}")
 
     def _delivery(self, case_no: str) -> delivery.DeliveryView | None:
