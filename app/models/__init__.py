@@ -37,7 +37,15 @@ from .rating import (
     WindowVisit,
 )
 from .reuse import ReusedLicence
-from .statistics import MEASURES, STAGES, STAT_CHANNELS, StatDaily, StatDuration, StatOfficerDaily, StatWatermark
+from .statistics import (
+    MEASURES,
+    STAGES,
+    STAT_CHANNELS,
+    StatDaily,
+    StatDuration,
+    StatOfficerDaily,
+    StatWatermark,
+)
 from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
