@@ -316,7 +316,7 @@ def test_a_refusal_to_accept_tells_the_reason(api, ctx):
     complete(api, case_no, "acceptance", "market_clerk",
              {"accept_result": "refuse", "refusal_reason": "申请事项依法不需要取得行政许可"})
     in_app, _ = messages(ctx, case_no)
-    title, body = in_app[-1]
+    [(title, body)] = [m for m in in_app if "不予受理" in m[0]]  # the rating invitation follows it
     assert title == f"办件 {case_no} 不予受理" and body.endswith("理由：申请事项依法不需要取得行政许可")
 
 
