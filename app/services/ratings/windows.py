@@ -90,19 +90,34 @@ def visit_for_print(ctx: ServiceContext, principal: Principal, case_no: str) -> 
 
 
 def _visit_for_print(ctx: ServiceContext, principal: Principal, case_no: str) -> str | None:
+    # Most prints are by clerks at no window, or a reprint of today's visit: a read answers those, so
+    # printing takes SQLite's write lock only when a visit is new.
+    with ctx.uow() as uow:
+        found = _todays_visit(uow.session, ctx, principal, case_no)
+        if found is None or found[1] is not None:
+            return visit_token(ctx.secret_key, found[1]) if found else None
     with ctx.uow(write=True) as uow:
         s, now = uow.session, ctx.clock.now()
-        window = window_of_clerk(s, principal.id)
-        case_id = s.scalar(select(Case.id).where(Case.case_no == case_no))
-        if window is None or case_id is None:
+        found = _todays_visit(s, ctx, principal, case_no)
+        if found is None:
             return None
-        key = f"{window.id}|{case_id}|{as_date(now).isoformat()}"
-        visit = s.scalar(select(WindowVisit).where(WindowVisit.visit_key == key))
+        (window, case_id, key), visit = found
         if visit is None:
             visit = record_visit(s, ctx, now, window, principal.id, case_id, key)
         token = visit_token(ctx.secret_key, visit)
         uow.commit()
         return token
+
+
+def _todays_visit(s: Session, ctx: ServiceContext, principal: Principal, case_no: str
+                  ) -> tuple[tuple[ServiceWindow, int, str], WindowVisit | None] | None:
+    """((window, case id, visit key), today's visit or None); None when there is no window or no case."""
+    window = window_of_clerk(s, principal.id)
+    case_id = s.scalar(select(Case.id).where(Case.case_no == case_no)) if window else None
+    if window is None or case_id is None:
+        return None
+    key = f"{window.id}|{case_id}|{as_date(ctx.clock.now()).isoformat()}"
+    return (window, case_id, key), s.scalar(select(WindowVisit).where(WindowVisit.visit_key == key))
 
 
 def record_visit(s: Session, ctx: ServiceContext, now: datetime, window: ServiceWindow, clerk_id: int | None,
