@@ -34,6 +34,7 @@ class StatisticsQuery(Schema):
     item = fields.String(load_default=None, validate=validate.Length(1, 64))
     officer = fields.String(load_default=None, validate=validate.Length(1, 64))
     channel = fields.String(load_default=None, validate=validate.OneOf(STAT_CHANNELS))
+    window = fields.String(load_default=None, validate=validate.Length(1, 32))
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
@@ -49,13 +50,14 @@ def filters_from(args: dict[str, Any]) -> Filters:
     today = ctx().clock.now().astimezone(CHINA_TZ).date()
     since, until = queries.default_range(today)
     return Filters(since=q["date_from"] or since, until=q["date_to"] or until, period=q["period"], by=q["by"],
-                   department=q["department"], item=q["item"], officer=q["officer"], channel=q["channel"])
+                   department=q["department"], item=q["item"], officer=q["officer"], channel=q["channel"], window=q["window"])
 
 
 _Q = query(StatisticsQuery)
 OPENAPI_PATHS = {
     "/statistics/workload": {"get": op(
-        "Workload per period (day, month, year) and dimension: received, accepted, finished (办结, refusals "
+        "Workload per period (day, month, year) and dimension (department, item, officer, channel, or the "
+        "service window the officer is seated at now): received, accepted, finished (办结, refusals "
         "included), refused, withdrawn, correction notices, on time / late, the on-time rate and corrections "
         "per case, plus the cases open now (supervisor, admin; a department head for their department)",
         parameters=_Q)},

@@ -14,7 +14,7 @@ from app.clock import CHINA_TZ
 from app.errors import DomainError, Forbidden
 from app.models import STAT_CHANNELS
 from app.services.statistics import export, queries
-from app.services.statistics.filters import DIMENSIONS, PERIODS, Filters
+from app.services.statistics.filters import DIMENSIONS, PER_OFFICER, PERIODS, Filters
 
 from .params import date_arg
 from .session import ctx, principal, roles_required
@@ -24,7 +24,7 @@ bp = Blueprint("statistics", __name__, url_prefix="/statistics")
 TABS = {"workload": _l("Workload"), "times": _l("Handling times"), "backlog": _l("Backlog")}
 ANSWERS = {"workload": queries.workload, "times": queries.times, "backlog": queries.backlog}
 BY_NAMES = {"": _l("Totals"), "department": _l("Department"), "item": _l("Item"), "officer": _l("Officer"),
-            "channel": _l("Channel")}
+            "channel": _l("Channel"), "window": _l("Service window")}
 PERIOD_NAMES = {"day": _l("Day"), "month": _l("Month"), "year": _l("Year")}
 CHANNEL_NAMES = {"online": _l("Online"), "window": _l("At a window")}
 FIELDS = ("from", "to", "period", "by", "department", "item", "officer", "channel")
@@ -95,8 +95,8 @@ def _filters(args: dict[str, str], tab: str) -> tuple[Filters | None, dict[str, 
     for key, allowed in choices.items():
         if args[key] and args[key] not in allowed:
             errors[key] = _("Choose one of the offered values.")
-    if tab != "workload" and args["by"] == "officer":
-        errors["by"] = _("Handling times and the backlog are not kept per officer.")
+    if tab != "workload" and args["by"] in PER_OFFICER:
+        errors["by"] = _("Handling times and the backlog are not kept per officer or window.")
     if errors:
         return None, errors
     return Filters(since=dates["from"], until=dates["to"], period=args["period"] or "month", by=args["by"] or None,

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.jobs.ticks import statistics_tick
+from app.models import ServiceWindow, User, WindowClerk
 
 from .flows import ACCEPT, APPROVE, CORRECT, FOOD, FOOD_APPLY, GRANT, ISSUE, PASS, apply, complete
 
@@ -99,8 +101,29 @@ def test_bad_filters_are_4xx_with_the_field(api, args, field):
 
 def test_times_and_backlog_are_not_per_officer(api):
     for path in ("/statistics/times", "/statistics/backlog"):
-        resp = api.get(path, "supervisor", query_string={"by": "officer"})
-        assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "by"
+        for by in ("officer", "window"):
+            resp = api.get(path, "supervisor", query_string={"by": by})
+            assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "by"
+
+
+def test_workload_by_the_window_its_clerk_is_seated_at(api, app, ctx, clock):
+    with ctx.uow(write=True) as uow:  # the window as an administrator sets it up (ratings' windows)
+        s = uow.session
+        window = ServiceWindow(code="W01", name="一号窗口", department_id=None, active=True, created_at=clock.now())
+        s.add(window)
+        s.flush()
+        s.add(WindowClerk(user_id=s.scalar(select(User.id).where(User.username == "market_clerk")),
+                          window_id=window.id))
+        uow.commit()
+    fixed_cases(api, app, clock)
+    rows = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "by": "window"}).get_json()["rows"]
+    seated = {r["label"]: (r["received"], r["accepted"], r["refused"], r["corrections"]) for r in rows}
+    assert seated["一号窗口 (W01)"] == (1, 1, 1, 1)  # market_clerk's work
+    assert seated["未设窗口 / no window"] == (3, 0, 0, 0)  # the online applications, nobody's window
+    one = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "window": "W01"}).get_json()
+    assert one["totals"]["received"] == 1
+    bad = api.get("/statistics/workload", "supervisor", query_string={"window": "W99"})
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "window"
 
 
 def test_rebuild_from_the_command_line(api, app, clock):

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput
-from app.models import Department, Item, User
+from app.models import Department, Item, ServiceWindow, User
 from app.services.identity.principal import Principal
 
 PERIODS = ("day", "month", "year")
-DIMENSIONS = ("department", "item", "officer", "channel")
+DIMENSIONS = ("department", "item", "officer", "channel", "window")
+# Kept per officer only: a window is the one its clerk is seated at now (window_clerks keeps no history).
+PER_OFFICER = ("officer", "window")
 MAX_DAYS = 366 * 3  # a day-by-day answer over more is a spreadsheet, not a page
 
 
@@ -27,6 +29,12 @@ class Filters:
     item: str | None = None
     officer: str | None = None
     channel: str | None = None
+    window: str | None = None  # a service window's code
+
+    @property
+    def per_officer(self) -> bool:
+        """Whether the answer needs the per-officer rollup."""
+        return self.by in PER_OFFICER or self.officer is not None or self.window is not None
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Resolved:
     department_id: int | None
     item_id: int | None
     officer_id: int | None
+    window_id: int | None = None
 
 
 def authorize(principal: Principal, filters: Filters) -> Filters:
@@ -75,6 +84,11 @@ def resolve(s: Session, filters: Filters) -> Resolved:
         officer_id = s.scalar(select(User.id).where(User.username == filters.officer, User.role != "applicant"))
         if officer_id is None:
             errors.append({"field": "officer", "message": f"工作人员不存在 / no staff member '{filters.officer}'"})
+    window_id = None
+    if filters.window is not None:
+        window_id = s.scalar(select(ServiceWindow.id).where(ServiceWindow.code == filters.window))
+        if window_id is None:
+            errors.append({"field": "window", "message": f"窗口不存在 / no service window '{filters.window}'"})
     if errors:
         raise InvalidInput("统计条件无效 / invalid statistics filters", errors)  # type: ignore[arg-type]
-    return Resolved(filters, department_id, item_id, officer_id)
+    return Resolved(filters, department_id, item_id, officer_id, window_id)

@@ -20,15 +20,17 @@ from app.models import (
     CaseEvent,
     Department,
     Item,
+    ServiceWindow,
     StatDaily,
     StatDuration,
     StatOfficerDaily,
     User,
+    WindowClerk,
 )
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
-from .filters import Filters, Resolved, authorize, resolve
+from .filters import PER_OFFICER, Filters, Resolved, authorize, resolve
 
 PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}  # of 'YYYY-MM-DD'
 AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 5), (6, 10), (11, 20), (21, 45), (46, None))
@@ -44,12 +46,16 @@ def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dic
     with ctx.uow() as uow:
         s = uow.session
         found = resolve(s, filters)
-        table: type[StatDaily] | type[StatOfficerDaily] = (
-            StatOfficerDaily if filters.by == "officer" or filters.officer else StatDaily)
+        table: type[StatDaily] | type[StatOfficerDaily] = StatOfficerDaily if filters.per_officer else StatDaily
         period = func.substr(cast(table.day, String), 1, PERIOD_LENGTH[filters.period]).label("period")
-        key = _dimension(table, filters.by)
+        key = WindowClerk.window_id.label("key") if filters.by == "window" else _dimension(table, filters.by)
         sums = [func.sum(getattr(table, m)).label(m) for m in MEASURES]
-        query = _where(select(period, key, *sums), table, found).group_by(period, key).order_by(period, key)
+        query = _where(select(period, key, *sums), table, found)
+        if filters.by == "window" or found.window_id is not None:  # officers seated at no window: key NULL
+            query = query.outerjoin(WindowClerk, WindowClerk.user_id == StatOfficerDaily.officer_id)
+            if found.window_id is not None:
+                query = query.where(WindowClerk.window_id == found.window_id)
+        query = query.group_by(period, key).order_by(period, key)
         rows = [{"period": r.period, "key": r.key, **{m: int(getattr(r, m) or 0) for m in MEASURES}}
                 for r in s.execute(query)]
         labels = _labels(s, filters.by, {r["key"] for r in rows})
@@ -69,10 +75,7 @@ def times(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[s
     :raises Forbidden, InvalidInput: (also for `by`/`officer` officer: times are kept per case, not per
         officer)"""
     filters = authorize(principal, filters)
-    if filters.by == "officer" or filters.officer:
-        field = "by" if filters.by == "officer" else "officer"
-        raise InvalidInput("办理时间不按工作人员统计 / times are not kept per officer",
-                           [{"field": field, "message": "办理时间不按工作人员统计 / times are not kept per officer"}])
+    _not_per_officer(filters, "办理时间不按工作人员或窗口统计 / times are not kept per officer or window")
     with ctx.uow() as uow:
         s = uow.session
         found = resolve(s, filters)
@@ -110,10 +113,7 @@ def backlog(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict
 
     :raises Forbidden, InvalidInput:"""
     filters = authorize(principal, filters)
-    if filters.by == "officer" or filters.officer:
-        field = "by" if filters.by == "officer" else "officer"
-        raise InvalidInput("积压不按工作人员统计 / the backlog is not kept per officer",
-                           [{"field": field, "message": "积压不按工作人员统计 / the backlog is not kept per officer"}])
+    _not_per_officer(filters, "在办积压不按工作人员或窗口统计 / the backlog is not kept per officer or window")
     with ctx.uow() as uow:
         s = uow.session
         found = resolve(s, filters)
@@ -126,6 +126,13 @@ def backlog(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict
             "total": sum(r["cases"] for r in rows)}
 
 
+def _not_per_officer(filters: Filters, message: str) -> None:
+    """:raises InvalidInput: the question needs the per-officer rollup."""
+    if filters.per_officer:
+        field = "by" if filters.by in PER_OFFICER else ("officer" if filters.officer is not None else "window")
+        raise InvalidInput(message, [{"field": field, "message": message}])
+
+
 def bucket_name(bucket: tuple[int, int | None]) -> str:
     low, high = bucket
     return f"{low}-{high}" if high is not None else f">{low - 1}"
@@ -135,7 +142,8 @@ def _backlog_rows(ctx: ServiceContext, s: Session, found: Resolved) -> list[dict
     received = _china_date(ctx, Case.received_at).label("received")
     key = {"department": Item.department_id, "item": Case.item_id, "channel": _channel_of_case()}.get(
         found.filters.by or "", literal(None)).label("key")
-    query = _open_cases(select(key, received, func.count().label("n")).select_from(Case), found)
+    query = _open_cases(select(key, received, func.count().label("n")).select_from(Case), found,
+                        by_department=found.filters.by == "department")
     cal = ctx.calendar.get(s)
     today = ctx.clock.now().astimezone(CHINA_TZ).date()
     names = [bucket_name(b) for b in AGE_BUCKETS]
@@ -154,11 +162,14 @@ def _backlog_rows(ctx: ServiceContext, s: Session, found: Resolved) -> list[dict
     return sorted(out.values(), key=lambda r: str(r["key"]))
 
 
-def _open_cases(query: Select[Any], found: Resolved) -> Select[Any]:
-    """The cases received and not yet closed (ix_cases_open), with the filters."""
-    query = query.join(Item, Item.id == Case.item_id).where(Case.closed_at.is_(None), Case.received_at.is_not(None))
+def _open_cases(query: Select[Any], found: Resolved, by_department: bool = False) -> Select[Any]:
+    """The cases received and not yet closed, with the filters; items are joined only to group by
+    department, so a count is read from ix_cases_open alone."""
+    query = query.where(Case.closed_at.is_(None), Case.received_at.is_not(None))
+    if by_department:
+        query = query.join(Item, Item.id == Case.item_id)
     if found.department_id is not None:
-        query = query.where(Item.department_id == found.department_id)
+        query = query.where(Case.item_id.in_(select(Item.id).where(Item.department_id == found.department_id)))
     if found.item_id is not None:
         query = query.where(Case.item_id == found.item_id)
     if found.filters.channel is not None:
@@ -214,6 +225,10 @@ def _labels(s: Session, by: str | None, keys: set[Any]) -> dict[Any, str]:
         return {**names, 0: "网上申请（无经办人）/ online, no officer"}
     if by == "channel":
         return {"online": "网上申请 / online", "window": "窗口收件 / window"}
+    if by == "window":
+        names = {i: f"{n} ({c})" for i, c, n in s.execute(select(ServiceWindow.id, ServiceWindow.code, ServiceWindow.name)
+                                                          .where(ServiceWindow.id.in_(ids)))}
+        return {**names, None: "未设窗口 / no window"}
     return {None: "合计 / all"}
 
 
@@ -225,7 +240,8 @@ def _rates(row: dict[str, Any]) -> dict[str, float | None]:
 
 def _echo(f: Filters) -> dict[str, Any]:
     return {"from": f.since.isoformat(), "to": f.until.isoformat(), "period": f.period, "by": f.by,
-            "department": f.department, "item": f.item, "officer": f.officer, "channel": f.channel}
+            "department": f.department, "item": f.item, "officer": f.officer, "channel": f.channel,
+            "window": f.window}
 
 
 def default_range(today: date) -> tuple[date, date]:
