@@ -127,3 +127,18 @@ def test_the_administrator_sets_the_rules_and_seats_clerks_at_a_window(app, api)
     listed = admin.get("/admin/ratings", headers=ZH).get_data(as_text=True)
     assert "出件窗口" in listed and "center_clerk, market_clerk" in listed and "/rate/window/W02" in listed
     assert sign_in(app.test_client(), "supervisor").get("/admin/ratings").status_code == 403
+
+
+def test_a_clerk_records_a_consultation_visit_and_shows_its_qr(app, api):
+    clerk = sign_in(app.test_client(), "center_clerk")
+    assert "您尚未被安排到服务窗口" in clerk.get("/staff/window", headers=ZH).get_data(as_text=True)
+    seat_clerk(api, "W01")
+    page = clerk.get("/staff/window", headers=ZH).get_data(as_text=True)
+    assert "综合受理3号窗口" in page and "/rate/window/W01" in page and "doc-rating-qr" not in page
+    shown = clerk.post("/staff/window", headers=ZH, data={"csrf_token": csrf_token(clerk, "/staff/window", ZH)})
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "doc-rating-qr" in text
+    url = text.split('class="doc-rating-url">')[1].split("<")[0]
+    visitor = app.test_client().get(url.replace("http://localhost", ""), headers=ZH).get_data(as_text=True)
+    assert "评价本次服务" in visitor and "综合受理3号窗口" in visitor and "提交评价" in visitor
+    assert sign_in(app.test_client(), "company").get("/staff/window").status_code == 403

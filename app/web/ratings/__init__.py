@@ -32,12 +32,28 @@ def visit_qr(case_no: str) -> dict[str, str] | None:
     if not current_user.is_authenticated:
         return None
     token = windows.visit_for_print(ctx(), principal(), case_no)
-    if token is None:
-        return None
+    return _qr(token) if token else None
+
+
+def _qr(token: str) -> dict[str, str]:
     url = url_for("ratings.visit", token=token, _external=True)
     out = io.BytesIO()
     segno.make(url, error="m", micro=False).save(out, kind="png", scale=4, border=4)
     return {"url": url, "src": "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")}
+
+
+@bp.route("/staff/window", methods=["GET", "POST"])
+@roles_required("clerk")
+def my_window() -> Any:
+    """The clerk's window: its tablet page, and a visit without a case (a consultation, 咨询) recorded on
+    request with the QR to show or print for the visitor."""
+    with ctx().uow() as uow:
+        seated = windows.window_of_clerk(uow.session, principal().id)
+        view = windows.window_view(uow.session, seated) if seated else None
+    qr = None
+    if request.method == "POST" and view is not None:
+        qr = _qr(windows.serve_visitor(ctx(), principal()))
+    return render_template("ratings/my_window.html", window=view, rating_qr=qr)
 
 
 def pick(pair: tuple[str, str] | dict[str, str]) -> str:
