@@ -21,13 +21,14 @@ ONLINE = {"efficiency": 2, "guide_accuracy": 3, "convenience": 2, "usability": 4
 WINDOW = {"efficiency": 5, "competence": 5, "attitude": 4}
 
 
-def finished_case(api) -> str:
+def finished_case(api, licence_no: str = ISSUE["licence_no"]) -> str:
     case_no = apply(api, FOOD, FOOD_APPLY)["case_no"]
     complete(api, case_no, "preview", "market_clerk", PASS)
     complete(api, case_no, "acceptance", "market_clerk", ACCEPT)
     complete(api, case_no, "review", "market_approver", APPROVE)
     complete(api, case_no, "decision", "market_head", GRANT)
-    assert complete(api, case_no, "issue_licence", "center_clerk", ISSUE)["status"] == "issued"
+    issued = complete(api, case_no, "issue_licence", "center_clerk", {**ISSUE, "licence_no": licence_no})
+    assert issued["status"] == "issued"
     return case_no
 
 
@@ -201,3 +202,26 @@ def test_a_window_visit_is_rated_by_its_token_without_signing_in_once(api, ctx, 
     assert [(r["level"], r["window"]["code"], r["officer"]["staff_no"] is not None) for r in listed["items"]] == [
         (5, "W01", True)]
     assert api.get("/ratings", "supervisor", query_string={"officer": "center_clerk"}).get_json()["total"] == 1
+
+
+def test_one_failing_reminder_never_stops_the_others_and_is_retried(api, ctx, clock, monkeypatch):
+    from app.services.ratings import invite
+
+    broken, fine = finished_case(api, "JY14201020269001"), finished_case(api, "JY14201020269002")
+    real = invite.tell
+
+    def tell(s, now, case, request, event):  # the message of one case cannot be written
+        if case.case_no == broken:
+            raise RuntimeError("template store unavailable")
+        real(s, now, case, request, event)
+
+    monkeypatch.setattr(invite, "tell", tell)
+    clock.advance(timedelta(hours=25))
+    result = sweep_ratings(ctx)
+    assert (result.reminded, result.failed) == (1, 1)
+    assert len(messages(ctx, fine, "rating_reminder")[0]) == 1 and messages(ctx, broken, "rating_reminder")[0] == []
+    monkeypatch.setattr(invite, "tell", real)
+    assert sweep_ratings(ctx).reminded == 0  # postponed, not hammered
+    clock.advance(timedelta(hours=1))
+    assert sweep_ratings(ctx).reminded == 1
+    assert len(messages(ctx, broken, "rating_reminder")[0]) == 1
