@@ -23,7 +23,7 @@ from app.services.identity.principal import Principal
 from app.services.paging import Page, offset, window
 
 from .canonical import short_signature
-from .records import LicenceNotFound, LicenceView, _view, _visible, may_revoke
+from .records import LicenceNotFound, LicenceView, may_revoke, view_of, visible
 
 STATES = ("valid", "expired", "revoked")
 STAFF = ("clerk", "approver", "head", "supervisor", "admin")
@@ -112,7 +112,7 @@ def detail(ctx: ServiceContext, principal: Principal, number: str) -> LicenceDet
         raise LicenceNotFound("证照不存在 / licence not found")
     with ctx.uow() as uow:
         s = uow.session
-        licence, case = _visible(s, principal, number)
+        licence, case = visible(s, principal, number)
         today = ctx.clock.now().astimezone(CHINA_TZ).date()
         all_rows = list(s.execute(select(Licence, Case.case_no, Item.name).join(Case, Case.id == Licence.case_id)
                                   .join(Item, Item.id == Case.item_id).where(Licence.number == licence.number)
@@ -126,7 +126,7 @@ def detail(ctx: ServiceContext, principal: Principal, number: str) -> LicenceDet
                 replaced_at=lic.replaced_at, replaced_by_version=by_id.get(lic.replaced_by_id or 0),
                 revoked_at=lic.revoked_at, revoked_reason=lic.revoked_reason, case_no=case_no,
                 item_name=item_name, short_signature=short_signature(lic.signature)))
-        return LicenceDetail(licence=_view(licence, case), state=_state(licence, today), versions=versions,
+        return LicenceDetail(licence=view_of(licence, case), state=_state(licence, today), versions=versions,
                              may_revoke=may_revoke(s, principal, licence) and licence.state == "valid")
 
 

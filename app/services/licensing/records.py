@@ -73,7 +73,7 @@ def get(ctx: ServiceContext, principal: Principal, number: str, version: int | N
     :raises LicenceNotFound: unknown or not visible (no hint which).
     """
     with ctx.uow() as uow:
-        return _view(*_visible(uow.session, principal, number, version))
+        return view_of(*visible(uow.session, principal, number, version))
 
 
 def revoke(ctx: ServiceContext, principal: Principal, number: str, reason: str) -> LicenceView:
@@ -91,7 +91,7 @@ def revoke(ctx: ServiceContext, principal: Principal, number: str, reason: str) 
                            [{"field": "reason", "message": "请填写撤销理由 / a reason is required"}])
     with ctx.uow(write=True) as uow:
         s = uow.session
-        licence, case = _visible(s, principal, number, lock=True)
+        licence, case = visible(s, principal, number, lock=True)
         if not may_revoke(s, principal, licence):
             raise Forbidden("只有发证部门负责人或管理员可撤销 / only the issuing department's head or an admin")
         if licence.state != "valid":
@@ -103,7 +103,7 @@ def revoke(ctx: ServiceContext, principal: Principal, number: str, reason: str) 
         audit.record(s, principal, now, "licence.revoke", "licence", licence.number,
                      f"撤销 {licence.number} v{licence.version}", before={"state": "valid"},
                      after={"state": "revoked", "reason": reason[:500]})
-        view = _view(licence, case)
+        view = view_of(licence, case)
         uow.commit()
         return view
 
@@ -127,11 +127,11 @@ def check(ctx: ServiceContext, number: str, presented_sig: str | None = None,
         if not versions:
             raise LicenceNotFound("证照不存在 / licence not found")
         licence = _presented_version(versions, presented_sig, presented)
-        view = _view(licence, _case(s, licence))
+        view = view_of(licence, _case(s, licence))
         reasons = _tampering(s, licence, view, presented_sig, presented)
         today = ctx.clock.now().astimezone(CHINA_TZ).date()
         latest = versions[-1]
-        current = _view(latest, _case(s, latest)) if latest is not licence else None
+        current = view_of(latest, _case(s, latest)) if latest is not licence else None
         return Verdict(status=_status(licence, reasons, today), licence=view, reasons=tuple(reasons),
                        current=current)
 
@@ -175,7 +175,7 @@ def _status(licence: Licence, tampered: list[str], today: date) -> str:
     return "valid"
 
 
-def _visible(s: Session, principal: Principal, number: str, version: int | None = None,
+def visible(s: Session, principal: Principal, number: str, version: int | None = None,
              lock: bool = False) -> tuple[Licence, Case]:
     query = select(Licence).where(Licence.number == number[:64])
     query = (query.where(Licence.version == version) if version is not None
@@ -208,7 +208,7 @@ def _case(s: Session, licence: Licence) -> Case:
     return case
 
 
-def _view(licence: Licence, case: Case) -> LicenceView:
+def view_of(licence: Licence, case: Case) -> LicenceView:
     item = case.item if case.item_id == licence.item_id else None
     s = Session.object_session(licence)
     assert s is not None
