@@ -142,3 +142,16 @@ def test_a_clerk_records_a_consultation_visit_and_shows_its_qr(app, api):
     visitor = app.test_client().get(url.replace("http://localhost", ""), headers=ZH).get_data(as_text=True)
     assert "评价本次服务" in visitor and "综合受理3号窗口" in visitor and "提交评价" in visitor
     assert sign_in(app.test_client(), "company").get("/staff/window").status_code == 403
+
+
+def test_the_finished_case_page_offers_the_rating_and_then_shows_it(app, api):
+    case_no = finished_case(api)
+    client = sign_in(app.test_client(), "company")
+    page = client.get(f"/my/cases/{case_no}", headers=ZH).get_data(as_text=True)
+    assert "评价本次服务" in page and f'href="/my/cases/{case_no}/rate"' in page and "去评价" in page
+    post_rating(client, f"/my/cases/{case_no}/rate", {"level": "5", "dim-efficiency": "5", "dim-guide_accuracy": "5",
+                                                      "dim-convenience": "5", "dim-usability": "5"})
+    page = client.get(f"/my/cases/{case_no}", headers=ZH).get_data(as_text=True)
+    assert "您的评价: <strong>非常满意</strong>" in page and "追加评价" in page
+    running = apply(api, FOOD, FOOD_APPLY)["case_no"]
+    assert "评价本次服务" not in client.get(f"/my/cases/{running}", headers=ZH).get_data(as_text=True)

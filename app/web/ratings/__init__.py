@@ -35,6 +35,17 @@ def visit_qr(case_no: str) -> dict[str, str] | None:
     return _qr(token) if token else None
 
 
+def case_rating(case_no: str) -> dict[str, Any] | None:
+    """For the applicant's case page: whether the finished case can be rated (or followed up) and what was
+    said; None for anyone but its applicant."""
+    if not current_user.is_authenticated:
+        return None
+    try:
+        return rate.case_state(ctx(), principal(), case_no)
+    except CaseNotFound:
+        return None
+
+
 def _qr(token: str) -> dict[str, str]:
     url = url_for("ratings.visit", token=token, _external=True)
     out = io.BytesIO()
@@ -200,3 +211,6 @@ def _filter(args: Any) -> tuple[listing.RatingFilter, list[str]]:
 
 
 bp.add_app_template_filter(localized, "localized")
+bp.add_app_template_global(case_rating, "case_rating")
+bp.add_app_template_global(lambda level: levels.level_name(level, "en" if select_locale() == "en" else "zh"),
+                           "rating_level_name")
