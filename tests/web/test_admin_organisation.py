@@ -171,3 +171,19 @@ def test_pages_are_refused_to_other_roles(app, demo, user):
     token = csrf_token(client, "/")  # any page's token: the POSTs are refused before they are read
     for path in ("/admin/users/new", "/admin/users/1/active", "/admin/users/1/reset-password", "/admin/groups/1"):
         assert client.post(path, data={"csrf_token": token, "active": "0"}).status_code == 403, path
+
+
+def test_audit_page_offers_and_filters_the_newer_kinds_of_change(app, admin):
+    """Rating rules, service windows, templates and licences are audited; the page filters by them."""
+    from tests.conftest import Api
+
+    api = Api(app.test_client())
+    rules = api.get("/rating-rules").get_json()
+    assert api.put("/rating-rules", "admin", json={**rules, "window_days": 3}).status_code == 200
+    html = admin.get("/admin/audit").get_data(as_text=True)
+    for label in ("评价规则", "服务窗口", "消息模板", "电子证照"):
+        assert f">{label}</option>" in html
+    only = admin.get("/admin/audit?object_type=rating")
+    assert only.status_code == 200
+    table = only.get_data(as_text=True).split('id="audit"')[1]
+    assert "rating.rules" in table and "评价规则" in table
