@@ -55,6 +55,9 @@ class ServiceContext:
     # Renders issued documents as people read them (`archive.documents.Renderer`): the pages' templates
     # belong to the web layer, which sets this at start-up; None where no pages are registered.
     documents: Any = field(default=None, kw_only=True)
+    # The site's address as people outside reach it (BANJIAN_PUBLIC_URL): links in SMS and e-mail need it,
+    # a message has no request to take it from. Empty: links stay site-relative.
+    public_url: str = field(default="", kw_only=True)
 
     def uow(self, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write)

@@ -71,7 +71,7 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         secret_key=config["SECRET_KEY"], token_max_age=int(config["TOKEN_MAX_AGE"]),
         bpmn_dir=Path(config["BPMN_DIR"]), max_bpmn_bytes=int(config["MAX_BPMN_BYTES"]),
         password_method=str(config.get("PASSWORD_HASH_METHOD", "scrypt")),
-        upload_dir=Path(config["UPLOAD_DIR"]),
+        upload_dir=Path(config["UPLOAD_DIR"]), public_url=str(config.get("PUBLIC_URL") or ""),
         step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step, milestones.on_step,
                                                                          licence_issue.listener(Path(config["KEYS_DIR"])),
                                                                          licence_delivery.listener(pickup),

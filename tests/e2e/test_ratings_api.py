@@ -210,10 +210,10 @@ def test_one_failing_reminder_never_stops_the_others_and_is_retried(api, ctx, cl
     broken, fine = finished_case(api, "JY14201020269001"), finished_case(api, "JY14201020269002")
     real = invite.tell
 
-    def tell(s, now, case, request, event):  # the message of one case cannot be written
+    def tell(ctx, s, now, case, request, event):  # the message of one case cannot be written
         if case.case_no == broken:
             raise RuntimeError("template store unavailable")
-        real(s, now, case, request, event)
+        real(ctx, s, now, case, request, event)
 
     monkeypatch.setattr(invite, "tell", tell)
     clock.advance(timedelta(hours=25))

@@ -21,6 +21,11 @@ def rate_link(case_no: str) -> str:
     return f"/my/cases/{case_no}/rate"
 
 
+def public_link(ctx: ServiceContext, path: str) -> str:
+    """`path` as someone reading an SMS or e-mail can open it (the site's public address, when set)."""
+    return f"{ctx.public_url.rstrip('/')}{path}" if ctx.public_url else path
+
+
 def on_step(ctx: ServiceContext, session: Session, step: Any) -> None:
     """Step listener (`step` is casework.steps.SavedStep): a case that reached a finished status opens its
     rating window once and tells the applicant, in the step's transaction."""
@@ -28,13 +33,15 @@ def on_step(ctx: ServiceContext, session: Session, step: Any) -> None:
         return
     request = requests.open_for_case(session, ctx, step.now, step.case)
     if request is not None:
-        tell(session, step.now, step.case, request, "rating_invite")
+        tell(ctx, session, step.now, step.case, request, "rating_invite")
 
 
-def tell(s: Session, now: datetime, case: Case, request: RatingRequest, event: str) -> None:
-    """The invitation or the reminder; the dedupe key (case, event) makes each go once."""
-    milestones.notify_at(s, now, case, event, fields(case, request), occurrence=1, link=rate_link(case.case_no))
+def tell(ctx: ServiceContext, s: Session, now: datetime, case: Case, request: RatingRequest, event: str) -> None:
+    """The invitation or the reminder; the dedupe key (case, event) makes each go once. The in-app message
+    links within the site; the text (SMS, e-mail) carries the full address."""
+    milestones.notify_at(s, now, case, event, fields(ctx, case, request), occurrence=1, link=rate_link(case.case_no))
 
 
-def fields(case: Case, request: RatingRequest) -> dict[str, Any]:
-    return {"rating_link": rate_link(case.case_no), "rate_by": as_date(request.expires_at).isoformat()}
+def fields(ctx: ServiceContext, case: Case, request: RatingRequest) -> dict[str, Any]:
+    return {"rating_link": public_link(ctx, rate_link(case.case_no)),
+            "rate_by": as_date(request.expires_at).isoformat()}

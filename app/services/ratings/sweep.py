@@ -105,7 +105,7 @@ def _expire(ctx: ServiceContext, s: Session, request: RatingRequest, now: dateti
 
 def _remind(ctx: ServiceContext, s: Session, request: RatingRequest, now: datetime) -> None:
     if request.case_id is not None and now < request.expires_at:
-        invite.tell(s, now, s.get_one(Case, request.case_id), request, "rating_reminder")
+        invite.tell(ctx, s, now, s.get_one(Case, request.case_id), request, "rating_reminder")
         request.reminded_at = now
     request.remind_at = None
     s.flush()
