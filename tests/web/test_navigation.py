@@ -11,7 +11,7 @@ from tests.web.signin import sign_in
 pytestmark = pytest.mark.usefixtures("demo")
 
 ADMIN_PAGES = {"/design/processes", "/admin/items", "/admin/users", "/admin/calendar", "/admin/messages", "/admin/audit",
-               "/archive/", "/licences"}
+               "/archive/", "/licences", "/admin/ratings", "/ratings", "/statistics/", "/staff/window"}
 
 
 def nav_links(client) -> set[str]:
@@ -25,10 +25,10 @@ def nav_links(client) -> set[str]:
     ("admin", ADMIN_PAGES),
     ("designer", {"/design/processes"}),
     ("archivist", {"/archive/"}),
-    ("market_clerk", {"/licences"}),
+    ("market_clerk", {"/licences", "/staff/window"}),
     ("market_approver", {"/licences"}),
-    ("market_head", {"/licences"}),
-    ("supervisor", {"/licences"}),
+    ("market_head", {"/licences", "/statistics/"}),
+    ("supervisor", {"/licences", "/ratings", "/statistics/"}),
 ])
 def test_each_role_is_offered_exactly_the_design_and_admin_pages_it_may_open(app, demo, user, offered):
     client = sign_in(app.test_client(), user)
