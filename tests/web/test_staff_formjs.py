@@ -18,7 +18,8 @@ from app.web.formjs import answers, form_view, localized, outcome_buttons, parse
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 OUTCOMES = {"preview.form": "preview_result", "acceptance.form": "accept_result", "review.form": "review_result",
             "dept-approval.form": "approval_result", "decision.form": "decision",
-            "instant-handling.form": "instant_result", "extension_approval.form": "extension_decision"}
+            "instant-handling.form": "instant_result", "extension_approval.form": "extension_decision",
+            "licence-lifecycle-handling.form": "handling_result"}
 
 KITCHEN_SINK = {
     "type": "default", "id": "Form_sink", "components": [
