@@ -214,3 +214,36 @@ def _task(api: Api, case_no: str) -> str:
     tasks = api.get(f"/cases/{case_no}", "admin").get_json()["tasks"]
     assert len(tasks) == 1
     return str(tasks[0]["id"])
+
+
+def test_a_reissue_gives_the_same_facts_a_new_version_and_voids_the_lost_copy(app, api):
+    """补办: the holder reports the paper lost; the window reissues on the spot. The new version carries the
+    same facts; the lost copy's QR now says replaced, so it cannot pass for the licence any more."""
+    from .flows import INSTANT, INSTANT_APPLY
+
+    _food_licence(api)
+    first = api.get(f"/licences/{NUMBER}", "company").get_json()
+    reissue = {**INSTANT_APPLY, "licence_no": NUMBER}
+    refused = post_case(api, INSTANT, reissue, user="citizen")
+    assert refused.status_code == 422 and "不属于申请人" in _messages(refused)["licence_no"]
+    case_no = apply(api, INSTANT, reissue)["case_no"]
+    complete(api, case_no, "handle_on_spot", "market_clerk", {"instant_result": "grant", "licence_no": NUMBER})
+    after = api.get(f"/licences/{NUMBER}", "company").get_json()
+    assert (after["version"], after["state"], after["case_no"]) == (2, "valid", case_no)
+    same = ("holder_name", "holder_id", "content", "valid_from", "valid_to", "licence_type")
+    assert {k: after["facts"][k] for k in same} == {k: first["facts"][k] for k in same}
+    status, _ = _status(app.test_client(), f"/verify/{NUMBER}?sig={first['short_signature']}")
+    assert status == "replaced"
+
+
+def test_a_reissue_of_a_licence_from_before_the_library_enters_it(app, api):
+    """A paper licence issued before banjian: the window checks the original and the licence enters the
+    library as its first e-licence."""
+    from .flows import INSTANT, INSTANT_APPLY
+
+    legacy = "JY14201020012345"
+    assert api.get(f"/licences/{legacy}", "company").status_code == 404
+    case_no = apply(api, INSTANT, {**INSTANT_APPLY, "licence_no": legacy})["case_no"]
+    complete(api, case_no, "handle_on_spot", "market_clerk", {"instant_result": "grant", "licence_no": legacy})
+    entered = api.get(f"/licences/{legacy}", "company").get_json()
+    assert (entered["version"], entered["state"], entered["facts"]["holder_id"]) == (1, "valid", INSTANT_APPLY["credit_code"])

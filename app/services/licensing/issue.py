@@ -62,7 +62,9 @@ def issue_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, An
     item = s.get(Item, case.item_id)
     assert item is not None
     conf = item_settings(s, item, data, case.item_revision_id)
-    if not conf.issues or conf.acts_on_existing or s.scalar(select(Licence.id).where(Licence.case_id == case.id)) is not None:
+    # A reissue of a licence the library does not hold yet enters it here (lifecycle.act_for_case).
+    acts_on_another = conf.acts_on_existing and conf.action != "reissue"
+    if not conf.issues or acts_on_another or s.scalar(select(Licence.id).where(Licence.case_id == case.id)) is not None:
         return None
     dept = s.get(Department, item.department_id)
     assert dept is not None

@@ -1,4 +1,5 @@
-"""Changing (变更), renewing (延续) and cancelling (注销) an issued licence through a case of its own.
+"""Changing (变更), renewing (延续), cancelling (注销) and reissuing (补办) an issued licence through a case
+of its own.
 
 An item whose licence settings name an `action` (settings.py) acts, when its case reaches `issued`, on
 the licence whose number the case data holds: a change or renewal issues version N+1 under the same
@@ -27,11 +28,12 @@ from app.errors import Conflict, InvalidForm
 from app.models import Case, Department, Item, Licence, User
 from app.services import audit
 
-from .issue import as_date, sign_licence, valid_to
+from .issue import as_date, issue_for_case, sign_licence, valid_to
 from .keys import create_key, current_key
 from .settings import LicenceSettings, item_settings
 
-ACTION_NAMES = {"change": "变更 / change", "renew": "延续 / renewal", "cancel": "注销 / cancellation"}
+ACTION_NAMES = {"change": "变更 / change", "renew": "延续 / renewal", "cancel": "注销 / cancellation",
+                "reissue": "补办 / reissue"}
 
 
 def latest(s: Session, number: str, lock: bool = False) -> Licence | None:
@@ -51,8 +53,11 @@ def application_errors(s: Session, item: Item, applicant_id: int, data: Mapping[
     number = str(data.get(conf.licence_key) or "").strip()
     if not number:
         return {conf.licence_key: ["请填写许可证编号 / enter the licence number"]}
+    current = latest(s, number)
+    if current is None and conf.action == "reissue":
+        return {}  # a paper licence from before the library: the window checks the original
     applicant = s.get(User, applicant_id)
-    problem = _problem(s, conf, latest(s, number), applicant_id, applicant.id_number if applicant else None)
+    problem = _problem(s, conf, current, applicant_id, applicant.id_number if applicant else None)
     return {conf.licence_key: [problem]} if problem else {}
 
 
@@ -68,6 +73,8 @@ def act_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, Any]
     conf = item_settings(s, item, data, case.item_revision_id)
     number = str(data.get(conf.licence_key) or "").strip()
     current = latest(s, number, lock=True) if number else None
+    if current is None and conf.action == "reissue":
+        return issue_for_case(s, keys_dir, case, data, now)  # first entered into the library
     applicant = s.get(User, case.applicant_id)
     problem = _problem(s, conf, current, case.applicant_id, applicant.id_number if applicant else None)
     if current is not None and current.state != "valid":
@@ -126,6 +133,8 @@ def _new_version(s: Session, keys_dir: Path, conf: LicenceSettings, old: Licence
         issued_at=now)
     if conf.action == "change":
         _apply_changes(new, conf, data)
+    elif conf.action == "reissue":
+        pass  # the same facts; only the version, issue date and signature are new
     else:  # renew: the new term follows the old one without a gap (or starts today if it has lapsed)
         start = max(old.valid_to + timedelta(days=1), today) if old.valid_to else today
         new.valid_from, new.valid_to = start, valid_to(start, conf.validity_years)

@@ -9,7 +9,9 @@ as item-revision columns, so no revision migration is needed; an item's editor s
 `action` says what a case of the item does to licences when it reaches `issued`: `issue` a new one
 (default), or act on the existing licence whose number the case data holds under `licence_key`: `change`
 (变更: a new version with the changed `fields`), `renew` (延续: a new version valid `validity_years`
-more), `cancel` (注销: the licence is revoked at the holder's request). See lifecycle.py.
+more), `cancel` (注销: the licence is revoked at the holder's request), `reissue` (补办: a new version with
+the same facts, so the lost or damaged copy's QR says replaced; a licence from before the library, not
+in it, is entered as its first e-licence). See lifecycle.py.
 
 The settings travel with the item's revisions (`licence` in the revision snapshot, so a case acts as the
 revision it was applied under said); `guide["licence"]` on the item row is read when no revision holds any.
@@ -31,7 +33,7 @@ from app.models import Item, ItemRevision
 # Case-data keys the reference forms use for the holder, tried in order.
 HOLDER_NAMES = ("holder_name", "business_name", "construction_unit", "company_name", "applicant_name")
 HOLDER_IDS = ("holder_id", "credit_code", "id_number")
-ACTIONS = ("issue", "change", "renew", "cancel")
+ACTIONS = ("issue", "change", "renew", "cancel", "reissue")
 DEFAULT_FIELDS = {"项目名称": "project_name", "项目地址": "project_address", "建筑面积": "building_area",
                   "经营场所": "business_address", "主体业态": "main_format", "法定代表人": "legal_representative"}
 
