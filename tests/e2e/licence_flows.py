@@ -1,8 +1,10 @@
-"""Set-ups for reusing a held licence (减材料): the company's food licence issued on its granted case, and
-an administrator naming licence types on an item's materials. Through the API, as their users do."""
+"""Licences as their users meet them: the company's food licence issued on its granted case, an
+administrator naming licence types on an item's materials (减材料), and the public check of a PDF."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 from .flows import ACCEPT, APPROVE, FOOD, FOOD_APPLY, GRANT, INSTANT, ISSUE, PASS, apply, complete
@@ -42,3 +44,14 @@ def reissue_needs_the_original(api: Any) -> None:
     """The reissue item (补办) asks for the original licence as a required material, index 4."""
     name_licence_types(api, INSTANT, {}, [{"name": ORIGINAL, "required": True, "description": "",
                                            "licence_type": FOOD_LICENCE}])
+
+
+def verdict_of_pdf(client: Any, pdf: bytes) -> str:
+    """The public verification page's verdict (data-status) on an uploaded licence PDF."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").get_data(as_text=True))
+    assert token
+    resp = client.post("/verify", data={"csrf_token": token.group(1), "file": (io.BytesIO(pdf), "licence.pdf")},
+                       content_type="multipart/form-data")
+    match = re.search(r'data-status="(\w+)"', resp.get_data(as_text=True))
+    assert match, resp.get_data(as_text=True)
+    return match.group(1)

@@ -5,7 +5,6 @@ replaced, and leads to the current one."""
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from .flows import (
     joint_to_approval,
     post_case,
 )
+from .licence_flows import verdict_of_pdf
 
 CHANGE, RENEWAL, CANCELLATION = "420100-SCJG-003", "420100-SCJG-004", "420100-SCJG-005"
 NUMBER = ISSUE["licence_no"]
@@ -58,17 +58,6 @@ def _food_licence(api: Api) -> str:
     complete(api, case_no, "decision", "market_head", GRANT)
     complete(api, case_no, "issue_licence", "center_clerk", ISSUE)
     return case_no
-
-
-def _upload(client: Any, pdf: bytes) -> str:
-    """The verdict of the public check of an uploaded PDF."""
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").get_data(as_text=True))
-    assert token
-    resp = client.post("/verify", data={"csrf_token": token.group(1), "file": (io.BytesIO(pdf), "licence.pdf")},
-                       content_type="multipart/form-data")
-    match = re.search(r'data-status="(\w+)"', resp.get_data(as_text=True))
-    assert match, resp.get_data(as_text=True)
-    return match.group(1)
 
 
 def _status(client: Any, url: str) -> tuple[str, str]:
@@ -107,8 +96,8 @@ def test_a_change_issues_version_two_and_the_old_qr_says_replaced(app, api):
     assert (old["version"], old["state"], old["replaced_by_version"]) == (1, "replaced", 2)
     pdf = api.get(f"/licences/{NUMBER}/pdf?version=1", "company")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    assert _upload(web, pdf.data) == "replaced"
-    assert _upload(web, api.get(f"/licences/{NUMBER}/pdf", "company").data) == "valid"
+    assert verdict_of_pdf(web, pdf.data) == "replaced"
+    assert verdict_of_pdf(web, api.get(f"/licences/{NUMBER}/pdf", "company").data) == "valid"
 
     trail = api.get("/audit", "admin", query_string={"object_type": "licence", "object_id": NUMBER}).get_json()
     assert [e["action"] for e in trail["items"]] == ["licence.change"]

@@ -19,6 +19,7 @@ from app.models import Licence
 
 from ..conftest import build_app, wipe
 from .flows import DEPARTMENTS, GRANT, ISSUE, approval, complete, joint_to_approval
+from .licence_flows import verdict_of_pdf
 
 pytestmark = pytest.mark.usefixtures("demo")
 zxingcpp = pytest.importorskip("zxingcpp")
@@ -48,16 +49,6 @@ def _qr_target(pdf: bytes) -> str:
     found = [r.text for img in images for r in zxingcpp.read_barcodes(img.image)]
     assert len(found) == 1, found
     return found[0]
-
-
-def _upload(client, pdf: bytes) -> str:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").get_data(as_text=True))
-    assert token
-    resp = client.post("/verify", data={"csrf_token": token.group(1), "file": (io.BytesIO(pdf), "licence.pdf")},
-                       content_type="multipart/form-data")
-    match = re.search(r'data-status="(\w+)"', resp.get_data(as_text=True))
-    assert match, resp.get_data(as_text=True)
-    return match.group(1)
 
 
 def _status(client, url: str) -> str:
@@ -91,14 +82,14 @@ def test_granted_case_has_a_verifiable_e_licence(app, api, ctx):
     assert _status(web, f"{parts.path}?{parts.query}") == "valid"
 
     # the uploaded PDF checks against the record
-    assert _upload(web, pdf.data) == "valid"
+    assert verdict_of_pdf(web, pdf.data) == "valid"
     # a wrong signature in the URL is tampering
     assert _status(web, f"/verify/{number}?sig=AAAAAAAAAAAAAAAA") == "tampered"
 
     with ctx.db.engine.begin() as conn:
         conn.execute(update(Licence).where(Licence.number == number).values(holder_name="冒名公司"))
     assert _status(web, f"{parts.path}?{parts.query}") == "tampered"
-    assert _upload(web, pdf.data) == "tampered"
+    assert verdict_of_pdf(web, pdf.data) == "tampered"
 
 
 def test_revoked_licence_says_revoked(app, api):

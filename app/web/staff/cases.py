@@ -19,7 +19,7 @@ from ..formjs import answers, form_view, localized
 from ..params import strict_int
 from ..session import ctx, principal, staff_required
 from . import bp
-from .common import safe_next
+from .common import case_action, safe_next
 
 
 @bp.get("/cases/<case_no>")
@@ -71,22 +71,7 @@ def request_extension(case_no: str) -> Any:
 
 
 def _clock_action(case_no: str, act: Callable[[], Any], done: str) -> Any:
-    back = url_for(".case", case_no=case_no) + "#clocks-title"
-    try:
-        act()
-    except CaseNotFound:
-        abort(404)
-    except DomainError as error:
-        flash("; ".join(_error_text(d) for d in error.as_errors()), "error")
-        return redirect(back)
-    flash(done, "success")
-    return redirect(back)
-
-
-def _error_text(detail: dict[str, Any]) -> str:
-    message = localized(str(detail.get("message", "")))
-    label = CLOCK_FIELDS.get(str(detail.get("field") or ""))
-    return f"{label}: {message}" if label else message
+    return case_action(case_no, "clocks-title", act, done, CLOCK_FIELDS)
 
 
 @bp.post("/cases/<case_no>/comments")

@@ -3,16 +3,17 @@ return addresses, links that exist only when another area provides them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.clock import CHINA_TZ
-from app.errors import DomainError
+from app.errors import CaseNotFound, DomainError
 
 from ..formjs import localized
 
@@ -110,3 +111,25 @@ def event_text(action: str) -> str:
     if action == "status":
         return _("Status changed")
     return str(EVENT_TEXT.get(action, action))
+
+
+def case_action(case_no: str, section: str, act: Callable[[], Any], done: str,
+                fields: Mapping[str, Any]) -> Any:
+    """Run a form's action from the case page and go back to its section: `done` flashed, or each refusal
+    as "<field label>: <message>" (labels from `fields`); an unknown or hidden case is a 404."""
+    back = url_for(".case", case_no=case_no) + f"#{section}"
+    try:
+        act()
+    except CaseNotFound:
+        abort(404)
+    except DomainError as error:
+        flash("; ".join(_field_text(d, fields) for d in error.as_errors()), "error")
+        return redirect(back)
+    flash(done, "success")
+    return redirect(back)
+
+
+def _field_text(detail: dict[str, Any], fields: Mapping[str, Any]) -> str:
+    message = localized(str(detail.get("message", "")))
+    label = fields.get(str(detail.get("field") or ""))
+    return f"{label}: {message}" if label else message

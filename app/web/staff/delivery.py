@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.errors import CaseNotFound, DomainError
+from app.errors import CaseNotFound
 from app.services.licensing import delivery
 
-from ..formjs import localized
 from ..session import ctx, principal, staff_required
 from . import bp
+from .common import case_action
 
 FIELDS = {"tracking_no": _l("Tracking number"), "carrier": _l("Carrier"), "collector_name": _l("Collected by"),
           "collector_id_number": _l("ID number of the collector"), "relation": _l("Relation to the applicant")}
@@ -51,19 +51,4 @@ def record_collection(case_no: str) -> Any:
 
 
 def _act(case_no: str, act: Callable[[], Any], done: str) -> Any:
-    back = url_for(".case", case_no=case_no) + "#delivery-title"
-    try:
-        act()
-    except CaseNotFound:
-        abort(404)
-    except DomainError as error:
-        flash("; ".join(_text(d) for d in error.as_errors()), "error")
-        return redirect(back)
-    flash(done, "success")
-    return redirect(back)
-
-
-def _text(detail: dict[str, Any]) -> str:
-    message = localized(str(detail.get("message", "")))
-    label = FIELDS.get(str(detail.get("field") or ""))
-    return f"{label}: {message}" if label else message
+    return case_action(case_no, "delivery-title", act, done, FIELDS)
