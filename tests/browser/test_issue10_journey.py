@@ -87,7 +87,9 @@ class Gateways:
 
 def _qr_target(pdf: bytes) -> str:
     images = [img for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images]
-    found = [r.text for img in images for r in zxingcpp.read_barcodes(img.image)]
+    # Only QR codes: a seal image can happen to decode as a 1D barcode.
+    found = [r.text for img in images for r in zxingcpp.read_barcodes(img.image)
+             if r.format == zxingcpp.BarcodeFormat.QRCode]
     assert len(found) == 1, found
     return found[0]
 
