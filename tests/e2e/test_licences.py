@@ -46,7 +46,8 @@ def _granted(api) -> str:
 
 def _qr_target(pdf: bytes) -> str:
     images = [img for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images]
-    found = [r.text for img in images for r in zxingcpp.read_barcodes(img.image)]
+    found = [r.text for img in images for r in zxingcpp.read_barcodes(img.image)
+             if r.format == zxingcpp.BarcodeFormat.QRCode]  # a seal image can decode as a 1D barcode
     assert len(found) == 1, found
     return found[0]
 
