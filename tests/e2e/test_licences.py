@@ -180,3 +180,18 @@ def test_past_its_validity_the_licence_is_expired(app, api, clock):
     assert body["facts"]["valid_to"] == "2031-11-29"  # five years from 2026-11-30, the last day included
     clock.advance(timedelta(days=6 * 365))
     assert _status(app.test_client(), f"/verify/{ISSUE['licence_no']}") == "expired"
+
+
+def test_a_department_key_is_generated_listed_and_published(app, api, tmp_path):
+    """`flask licences keys generate` for a department without a key: a private key only its owner can
+    read, listed by `keys list` and published at /licence-keys; an unknown department is one line, exit 1."""
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["licences", "keys", "generate", "market"])
+    assert made.exit_code == 0, made.output
+    [key] = api.get("/licence-keys").get_json()["keys"]
+    assert key["key_id"] in made.output and key["retired_at"] is None
+    assert (tmp_path / "keys" / f"{key['key_id']}.pem").stat().st_mode & 0o077 == 0
+    listed = runner.invoke(args=["licences", "keys", "list"])
+    assert listed.exit_code == 0 and key["key_id"] in listed.output and "market" in listed.output
+    unknown = runner.invoke(args=["licences", "keys", "generate", "nowhere"])
+    assert unknown.exit_code != 0 and len(unknown.output.strip().splitlines()) == 1

@@ -160,3 +160,21 @@ def test_applicants_and_anonymous_cannot_use_intake(app: Flask, demo: ServiceCon
     anonymous = app.test_client().get(PAGE)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
+
+
+def test_a_walk_in_applicant_hears_of_the_receipt_by_sms_once(app: Flask, demo: ServiceContext) -> None:
+    """The window records a walk-in applicant without an account: the receipt goes by SMS to the phone
+    the clerk entered, once (a second run of the outbox sends nothing)."""
+    from app.models import OutboxMessage
+    from app.services.messaging.outbox import dispatch_outbox, make_sender
+
+    clerk = sign_in(app.test_client(), "center_clerk")
+    assert post(clerk, PAGE, walk_in(phone="13700001111"), form_page=PAGE, **MULTI).status_code == 200
+    now = demo.clock.now()
+    assert dispatch_outbox(demo, now, sender=make_sender("logging", {})) == 1
+    assert dispatch_outbox(demo, now, sender=make_sender("logging", {})) == 0
+    with demo.uow() as uow:
+        case_no = uow.session.scalar(select(Case.case_no))
+        rows = uow.session.execute(select(OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject,
+                                          OutboxMessage.state)).all()
+    assert [tuple(r) for r in rows] == [("sms", "13700001111", f"办件 {case_no} 已收件", "sent")]
