@@ -225,3 +225,23 @@ def test_one_failing_reminder_never_stops_the_others_and_is_retried(api, ctx, cl
     clock.advance(timedelta(hours=1))
     assert sweep_ratings(ctx).reminded == 1
     assert len(messages(ctx, broken, "rating_reminder")[0]) == 1
+
+
+def test_the_scheduler_reminds_once_then_closes_the_window_as_unrated(app, api, ctx, clock):
+    """The same rules through `flask scheduler tick`, as the scheduler process runs them."""
+    clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # Thursday 09:00 in Beijing
+    case_no = finished_case(api)
+
+    def tick() -> str:
+        result = app.test_cli_runner().invoke(args=["scheduler", "tick"])
+        assert result.exit_code == 0, result.output
+        return next(line for line in result.output.splitlines() if line.startswith("ratings:"))
+
+    clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))  # 25 hours later
+    assert tick() == "ratings: 1 rating window(s) closed or reminded"
+    assert tick() == "ratings: 0 rating window(s) closed or reminded"
+    assert len(messages(ctx, case_no, "rating_reminder")[0]) == 1
+    clock.set(datetime(2026, 12, 3, 16, 1, tzinfo=UTC))  # Friday 00:01 in Beijing: the window has closed
+    assert tick() == "ratings: 1 rating window(s) closed or reminded"
+    listed = api.get("/ratings", "supervisor", query_string={"grade": "unrated"}).get_json()
+    assert [(r["case_no"], r["kind"]) for r in listed["items"]] == [(case_no, "defaulted")]
