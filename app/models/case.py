@@ -19,6 +19,7 @@ CASE_STATUSES = (
     "refused", "withdrawn",
 )
 FINAL_STATUSES = ("issued", "closed", "refused", "withdrawn")
+CASE_CHANNELS = ("online", "window")
 
 
 class Case(Base):
@@ -43,6 +44,11 @@ class Case(Base):
     engine_state: Mapped[str | None] = deferred(mapped_column(Text))
     # What the applicant submitted (the application form), kept apart from the process data.
     application: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # 'online' (the applicant applied) or 'window' (a clerk recorded it at the window): CASE_CHANNELS.
+    channel: Mapped[str] = mapped_column(String(8), default="online", server_default="online")
+    # A change/renewal/cancellation case: the version of the licence current when it was applied for.
+    # Another version issued since means another case got there first (refused with 409).
+    licence_version: Mapped[int | None]
     # Bumped by every state change; the ORM also checks it on UPDATE (a second line of defence
     # behind the row lock).
     version: Mapped[int] = mapped_column(default=1)

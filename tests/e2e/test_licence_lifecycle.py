@@ -158,6 +158,27 @@ def _messages(resp: Any) -> dict[str, str]:
     return out
 
 
+def test_a_change_granted_after_another_on_the_same_version_is_refused(db_url, clock, tmp_path):
+    """Two changes applied for in the same instant both name version 1; granted one after the other,
+    the second is refused (409) even though no time passed: the version named, not the clock, decides."""
+    app = build_app(db_url, clock, KEYS_DIR=tmp_path / "keys")
+    try:
+        load_demo(app.extensions["banjian"])
+        api = Api(app.test_client())
+        _food_licence(api)
+        first = apply(api, CHANGE, CHANGE_APPLY)["case_no"]
+        second = apply(api, CHANGE, {**CHANGE_APPLY, "business_address": "武汉市江汉区解放大道1号"})["case_no"]
+        tasks = {no: _task(api, no) for no in (first, second)}
+        assert api.post(f"/tasks/{tasks[first]}/complete", "market_clerk", json={"data": GRANTED}).status_code == 200
+        late = api.post(f"/tasks/{tasks[second]}/complete", "market_clerk", json={"data": GRANTED})
+        assert late.status_code == 409, late.get_json()
+        body = api.get(f"/licences/{NUMBER}", "admin").get_json()
+        assert [(v["version"], v["state"]) for v in body["versions"]] == [(1, "replaced"), (2, "valid")]
+        assert [t["task_key"] for t in api.get(f"/cases/{second}", "admin").get_json()["tasks"]] == ["review_change"]
+    finally:
+        wipe(app)
+
+
 @pytest.mark.postgres
 def test_two_changes_racing_on_one_version_replace_it_once(pg_url, clock, tmp_path):
     """Both cases name version 1; the window grants both at the same moment. Exactly one step wins and

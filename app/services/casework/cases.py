@@ -66,7 +66,8 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         revision = published_revision(s, item.id)
         case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id, application=form_data,
                     item_revision_id=revision.id if revision is not None else None,
-                    applicant_id=owner.id, status="submitted", received_at=now, created_at=now, updated_at=now)
+                    applicant_id=owner.id, status="submitted", received_at=now, created_at=now, updated_at=now,
+                    channel="window" if owner.id != principal.id else "online")
         s.add(case)
         s.flush()
         add_event(s, case, now, "created", principal.id,

@@ -49,6 +49,7 @@ def listener(keys_dir: Path) -> Callable[[ServiceContext, Session, SavedStep], N
             errors = lifecycle.application_errors(s, item, step.case.applicant_id, data)
             if errors:
                 raise InvalidForm(errors)
+            step.case.licence_version = lifecycle.named_version(s, item, data)
         if "issued" in step.reached:
             lifecycle.act_for_case(s, keys_dir, step.case, data, step.now, step.actor_id)
     return on_step

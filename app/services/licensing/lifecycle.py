@@ -37,9 +37,14 @@ ACTION_NAMES = {"change": "变更 / change", "renew": "延续 / renewal", "cance
 
 
 def latest(s: Session, number: str, lock: bool = False) -> Licence | None:
-    """The newest version of a licence number (locked until the transaction ends with `lock`)."""
+    """The newest version of a licence number (locked until the transaction ends with `lock`).
+
+    A locked read refreshes a row the session already holds: after waiting for a racing case's
+    transaction, the row must show what that case committed, not what this session read before."""
     query = select(Licence).where(Licence.number == number[:64]).order_by(Licence.version.desc()).limit(1)
-    return s.scalar(query.with_for_update() if lock else query)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return s.scalar(query)
 
 
 def application_errors(s: Session, item: Item, applicant_id: int, data: Mapping[str, Any]
@@ -82,7 +87,7 @@ def act_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, Any]
                        f"{current.state} since this application; refuse the application")
     if problem or current is None:
         raise InvalidForm({conf.licence_key: [problem or "许可证不存在 / no such licence"]})
-    if current.issued_at > case.created_at:
+    if _issued_since(case, current):
         raise Conflict(f"许可证 {number} 在本申请提交后已换发第 {current.version} 版，请作不予办理并请申请人重新申请 / "
                        f"version {current.version} was issued after this application; refuse it and reapply")
     actor = s.get(User, actor_id) if actor_id is not None else None
@@ -90,6 +95,21 @@ def act_for_case(s: Session, keys_dir: Path, case: Case, data: Mapping[str, Any]
         _cancel(s, current, case, now, actor)
         return None
     return _new_version(s, keys_dir, conf, current, case, data, now, actor)
+
+
+def named_version(s: Session, item: Item, data: Mapping[str, Any]) -> int | None:
+    """The version of the licence an application names, as current now (None: it names none)."""
+    conf = item_settings(s, item, data)
+    number = str(data.get(conf.licence_key) or "").strip() if conf.acts_on_existing else ""
+    current = latest(s, number) if number else None
+    return current.version if current is not None else None
+
+
+def _issued_since(case: Case, current: Licence) -> bool:
+    """Whether `current` is newer than the version the case named when it was applied for."""
+    if case.licence_version is not None:
+        return current.version > case.licence_version
+    return current.issued_at > case.created_at  # cases applied for before the version was recorded
 
 
 def _problem(s: Session, conf: LicenceSettings, licence: Licence | None, applicant_id: int,
