@@ -4,7 +4,7 @@ from .archive import PACKAGE_STATES, ArchivePackage
 from .audit import AUDIT_OBJECTS, AuditEntry
 from .base import Base
 from .calendar import CalendarDay, CalendarRevision, CalendarYear
-from .case import CASE_STATUSES, FINAL_STATUSES, Case, CaseCounter, CaseEvent, Incident
+from .case import CASE_CHANNELS, CASE_STATUSES, FINAL_STATUSES, Case, CaseCounter, CaseEvent, Incident
 from .clock import (
     CLOCK_KINDS,
     LEVELS,
@@ -36,6 +36,7 @@ from .rating import (
     WindowClerk,
     WindowVisit,
 )
+from .rectification import CLASSIFICATIONS, RECTIFICATION_STATES, Rectification
 from .reuse import ReusedLicence
 from .statistics import (
     MEASURES,
@@ -50,6 +51,7 @@ from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
     "ArchivePackage", "PACKAGE_STATES",
+    "CLASSIFICATIONS", "RECTIFICATION_STATES", "Rectification",
     "MEASURES", "STAGES", "STAT_CHANNELS", "StatDaily", "StatDuration", "StatOfficerDaily", "StatWatermark",
     "AUDIT_OBJECTS", "AuditEntry", "DepartmentKey", "LICENCE_STATES", "Licence",
     "COLLECTOR_RELATIONS", "DELIVERY_METHODS", "LicenceDelivery",
@@ -57,7 +59,7 @@ __all__ = [
     "ClockSuspension", "LEVELS", "PROCEDURES", "SupervisionOrder",
     "MessagePreference", "MessageTemplate", "TEMPLATE_LOCALES",
     "CHANNELS", "NOTIFICATION_KINDS", "Notification", "OUTBOX_STATES", "OutboxMessage",
-    "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
+    "Base", "CASE_KINDS", "CaseFile", "Comment", "Draft", "NOTICE_KINDS", "Notice", "CASE_CHANNELS", "CASE_STATUSES", "Case", "CaseCounter", "CaseEvent", "Department",
     "EngineTimer", "FINAL_STATUSES", "GUIDE_FIELDS", "Group", "HumanTask", "Incident", "Item",
     "ItemRevision", "ItemTerms", "REVISION_STATES", "SNAPSHOT_FIELDS", "case_terms",
     "RATING_CHANNELS", "RATING_KINDS", "REQUEST_STATES", "Rating", "RatingRequest", "RatingSettings",
