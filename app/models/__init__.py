@@ -23,6 +23,7 @@ from .material import NOTICE_KINDS, CaseFile, Comment, Draft, Notice
 from .message_template import TEMPLATE_LOCALES, MessagePreference, MessageTemplate
 from .notification import CHANNELS, NOTIFICATION_KINDS, OUTBOX_STATES, Notification, OutboxMessage
 from .org import ROLES, Department, Group, User, memberships
+from .performance import PerformanceSettings
 from .process import ProcessDefinition
 from .ratelimit import RateLimitHit as RateLimitHit
 from .rating import (
@@ -51,7 +52,7 @@ from .task import EngineTimer, HumanTask, TaskCandidate
 
 __all__ = [
     "ArchivePackage", "PACKAGE_STATES",
-    "CLASSIFICATIONS", "RECTIFICATION_STATES", "Rectification",
+    "CLASSIFICATIONS", "RECTIFICATION_STATES", "Rectification", "PerformanceSettings",
     "MEASURES", "STAGES", "STAT_CHANNELS", "StatDaily", "StatDuration", "StatOfficerDaily", "StatWatermark",
     "AUDIT_OBJECTS", "AuditEntry", "DepartmentKey", "LICENCE_STATES", "Licence",
     "COLLECTOR_RELATIONS", "DELIVERY_METHODS", "LicenceDelivery",
