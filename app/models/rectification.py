@@ -31,5 +31,7 @@ class Rectification(Base):
     callback_outcome: Mapped[str] = mapped_column(Text, default="")
     rectified_at: Mapped[datetime | None]  # 整改 done by the responsible department
     rectification: Mapped[str] = mapped_column(Text, default="")
+    feedback: Mapped[str] = mapped_column(Text, default="", server_default="")  # 反馈: what the rater was told (migration 0028)
+    fed_back_at: Mapped[datetime | None]  # from then on the rater may follow up (追加评价)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
