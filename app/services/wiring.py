@@ -19,6 +19,8 @@ from app.services.licensing import delivery as licence_delivery
 from app.services.licensing import issue as licence_issue
 from app.services.messaging import milestones
 from app.services.ratings import invite as rating_invite
+from app.services.ratings import rate as rating_rate
+from app.services.ratings import rectification
 from app.services.timelimits import clock_actions, clocks
 
 
@@ -64,6 +66,8 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
     db = Database(config["DATABASE_URL"], echo=bool(config.get("SQL_ECHO")))
     calendar = CalendarHolder(db, float(config.get("CALENDAR_RECHECK_SECONDS", 10)))
     engine = build_engine(config, calendar)
+    if rectification.on_bad_rating not in rating_rate.bad_rating_listeners:  # one list for every app built here
+        rating_rate.bad_rating_listeners.append(rectification.on_bad_rating)
     pickup = licence_delivery.PickupDefaults(str(config.get("PICKUP_PLACE") or ""), str(config.get("PICKUP_HOURS") or ""))
     return ServiceContext(
         db=db, engine=engine, calendar=calendar,
@@ -75,5 +79,5 @@ def build_context(config: Any, clock: Clock) -> ServiceContext:
         step_hooks=StepHooks(deadlines=clocks.after_step, listeners=(notices.on_step, clock_actions.on_step, milestones.on_step,
                                                                          licence_issue.listener(Path(config["KEYS_DIR"])),
                                                                          licence_delivery.listener(pickup),
-                                                                         rating_invite.on_step)),
+                                                                         rating_invite.on_step, rectification.on_step)),
     )

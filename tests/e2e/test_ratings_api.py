@@ -59,7 +59,10 @@ def test_a_finished_case_invites_its_applicant_who_rates_it_bad_with_reasons_and
     assert f"/my/cases/{case_no}/rate" in body and "2026-11-30" in body  # five working days after Monday 23rd
 
     heard = []
-    rate.bad_rating_listeners.append(lambda s, rating: heard.append((rating.case_id, rating.level)))
+    def listener(ctx, s, rating):
+        heard.append((rating.case_id, rating.level))
+
+    rate.bad_rating_listeners.append(listener)
     try:
         no_reason = api.post(f"/cases/{case_no}/ratings", "company", json={"level": 2, "dimensions": ONLINE})
         assert no_reason.status_code == 422
@@ -81,7 +84,7 @@ def test_a_finished_case_invites_its_applicant_who_rates_it_bad_with_reasons_and
                                                                                               "one_time_notice"]
         assert heard == [(first_case_id(ctx, case_no), 2)]  # the hook the rectification process will use
     finally:
-        rate.bad_rating_listeners.clear()
+        rate.bad_rating_listeners.remove(listener)
 
     follow = api.post(f"/cases/{case_no}/ratings", "company", json={"level": 4, "dimensions": ONLINE,
                                                                      "comment": "问题已解决"})

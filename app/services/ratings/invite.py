@@ -29,8 +29,8 @@ def public_link(ctx: ServiceContext, path: str) -> str:
 def on_step(ctx: ServiceContext, session: Session, step: Any) -> None:
     """Step listener (`step` is casework.steps.SavedStep): a case that reached a finished status opens its
     rating window once and tells the applicant, in the step's transaction."""
-    if not any(status in requests.FINISHED for status in step.reached):
-        return
+    if step.case.channel == "internal" or not any(status in requests.FINISHED for status in step.reached):
+        return  # a case the system started for itself (差评整改) is not rated
     request = requests.open_for_case(session, ctx, step.now, step.case)
     if request is not None:
         tell(ctx, session, step.now, step.case, request, "rating_invite")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, InvalidForm
 from app.models import Case, CaseEvent, Rating, RatingRequest, ServiceWindow, WindowVisit
+from app.models.rectification import Rectification
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
@@ -31,8 +32,9 @@ from . import requests, rules, windows
 from .levels import DIMENSIONS, LEVELS, grade, is_bad
 
 MAX_COMMENT = 500
-# Called with (session, rating) when a bad rating is saved: the rectification process (整改) registers here.
-bad_rating_listeners: list[Callable[[Session, Rating], None]] = []
+# Called with (context, session, rating) when a bad rating is saved: the rectification process (整改, wired in
+# app/services/wiring.py) registers here.
+bad_rating_listeners: list[Callable[[ServiceContext, Session, Rating], None]] = []
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,13 @@ def rate_case(ctx: ServiceContext, principal: Principal, case_no: str, sub: Subm
         if request is None:
             raise Conflict("办件办结后才能评价 / a case can be rated once it is finished")
         first = _first(s, request)
-        deadline = request.expires_at if first is None else requests.closes_at(
-            ctx, s, first.rated_at, rules.current(s).window_days)
+        deadline = request.expires_at if first is None else follow_up_by(ctx, s, first)
         _check_time(request, first, now, deadline, follow_up_allowed=True)
         clean = check(s, "online", sub)
         officer = s.scalar(select(CaseEvent.actor_id).where(
             CaseEvent.case_id == case.id, CaseEvent.action == "completed", CaseEvent.actor_id.is_not(None),
             CaseEvent.actor_id != case.applicant_id).order_by(CaseEvent.id.desc()).limit(1))
-        rating = _save(s, request, first, clean, now, principal.id, case_id=case.id, item_id=case.item_id,
+        rating = _save(ctx, s, request, first, clean, now, principal.id, case_id=case.id, item_id=case.item_id,
                        department_id=case.item.department_id if case.item else None, officer_id=officer)
         result = view(rating, case_no)
         uow.commit()
@@ -89,7 +90,7 @@ def rate_visit(ctx: ServiceContext, token: str, sub: Submission) -> dict[str, An
         clean = check(s, "window", sub)
         case = s.get(Case, visit.case_id) if visit.case_id else None
         window = visit.window_id
-        rating = _save(s, request, first, clean, now, None, visit_id=visit.id, case_id=None, window_id=window,
+        rating = _save(ctx, s, request, first, clean, now, None, visit_id=visit.id, case_id=None, window_id=window,
                        item_id=case.item_id if case else None, officer_id=visit.clerk_id,
                        department_id=_visit_department(s, visit, case))
         result = view(rating, None)
@@ -130,7 +131,7 @@ def case_state(ctx: ServiceContext, principal: Principal, case_no: str) -> dict[
         elif first is None:
             can, deadline = request.state == "open" and now <= request.expires_at, request.expires_at
         else:
-            deadline = requests.closes_at(ctx, s, first.rated_at, rules.current(s).window_days)
+            deadline = follow_up_by(ctx, s, first)
             can = first.kind == "rating" and len(given) == 1 and now <= deadline
         return {"case_no": case.case_no, "item_name": case.item.name if case.item else "",
                 "finished": request is not None, "can_rate": can, "follow_up": can and first is not None,
@@ -199,7 +200,15 @@ def _check_time(request: RatingRequest, first: Rating | None, now: datetime, dea
         raise Conflict("评价期已结束 / the rating period has ended")
 
 
-def _save(s: Session, request: RatingRequest, first: Rating | None, clean: dict[str, Any], now: datetime,
+def follow_up_by(ctx: ServiceContext, s: Session, first: Rating) -> datetime:
+    """Until when the one follow-up may be given: the window's working days after the first rating, or after
+    the rectification's feedback when a bad rating was rectified later than that (the rater may rate again)."""
+    days = rules.current(s).window_days
+    fed_back = s.scalar(select(Rectification.fed_back_at).where(Rectification.rating_id == first.id))
+    return requests.closes_at(ctx, s, max(first.rated_at, fed_back or first.rated_at), days)
+
+
+def _save(ctx: ServiceContext, s: Session, request: RatingRequest, first: Rating | None, clean: dict[str, Any], now: datetime,
           rated_by: int | None, **where: Any) -> Rating:
     if first is not None and s.scalar(select(Rating.id).where(Rating.request_id == request.id,
                                                               Rating.seq == 2)) is not None:
@@ -212,7 +221,7 @@ def _save(s: Session, request: RatingRequest, first: Rating | None, clean: dict[
     s.flush()
     if is_bad(rating.level):
         for listener in bad_rating_listeners:
-            listener(s, rating)
+            listener(ctx, s, rating)
     return rating
 
 

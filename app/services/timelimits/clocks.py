@@ -125,7 +125,8 @@ def after_step(ctx: ServiceContext, s: Session, case: Case, before: str | None, 
     clocks = [] if before is None else running(s, case.id)
     by_kind = {c.kind: c for c in clocks if c.kind in CASE_CLOCKS}
     binding_before = _binding(by_kind)
-    if before is None or ("submitted" in reached and before == "correction"):
+    # A case the system started for itself (channel internal: 差评整改) received no application to answer.
+    if (before is None or ("submitted" in reached and before == "correction")) and case.channel != "internal":
         by_kind["notice"] = start_clock(s, cal, case, "notice", now, NOTICE_LIMIT, "wd", now,
                                         Thresholds.of(case_terms(case)), department=_department(case.item))
     for status_ in reached:

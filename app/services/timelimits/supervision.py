@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidInput, NotFound
-from app.models import Alarm, Case, SupervisionOrder, User
+from app.models import Alarm, Case, CaseClock, SupervisionOrder, User
 from app.services.casework.timers import RETRY_AFTER_FAILURE, postpone_item
 from app.services.context import ServiceContext
 from app.services.events import log_event
@@ -59,7 +59,11 @@ def issue_order(ctx: ServiceContext, principal: Principal, case_no: str, departm
             raise CaseNotFound(f"没有这个办件 / no case {case_no}",
                                [{"field": "case_no", "message": "no such case"}])
         errors = []
-        handling = case.item.handling_departments
+        # The item's departments, and any other a limit of this case runs for (a step routed to a department
+        # by the case's data, e.g. the rated department's 整改 in a rectification case).
+        clocked = s.scalars(select(CaseClock.department).where(CaseClock.case_id == case.id,
+                                                               CaseClock.department.is_not(None)))
+        handling = list(dict.fromkeys([*case.item.handling_departments, *(d for d in clocked if d)]))
         if department not in handling:
             errors.append({"field": "department", "message": f"one of the case's departments: {', '.join(handling)}"})
         if not reason:

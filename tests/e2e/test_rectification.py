@@ -1,0 +1,98 @@
+"""差评整改 through the API: a bad rating opens a rectification case of its own (one per rating, none for a
+good or neutral one); its callback limit of one working day goes yellow then red on the injected clock and a
+supervisor's order follows; the centre calls back and classifies; the rated department rectifies (or appeals);
+the centre feeds back and the applicant rates again (追加评价); a mistaken or malicious classification goes to
+the supervisor's review. Who may do what, and bad input, answered with 4xx."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Alarm, AuditEntry, CaseClock, Rectification
+from app.services.timelimits.clock_sweep import sweep_clocks
+from tests.e2e.flows import case, complete, task_id
+from tests.e2e.test_ratings_api import ONLINE, finished_case
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+BAD = {"level": 1, "dimensions": ONLINE, "reasons": ["efficiency"], "comment": "等了很久没人处理"}
+CALLBACK = {"callback_result": "reached", "callback_outcome": "已电话联系申请人，核实办理超时属实"}
+VALID = {"classification": "valid", "classification_reason": "办理超出承诺时限"}
+RECTIFIED = {"rectify_result": "rectified", "rectification": "已优化审查流程，增设专人跟踪"}
+FEEDBACK = {"feedback_result": "accepted", "feedback": "市场监管局已优化审查流程，感谢您的监督"}
+
+
+def rectification_of(api, user="center_clerk"):
+    items = api.get("/rectifications", user).get_json()["items"]
+    assert len(items) == 1, items
+    return items[0]
+
+
+def row(ctx, rectification_id):
+    with ctx.uow() as uow:
+        found = uow.session.get(Rectification, rectification_id)
+        uow.session.expunge(found)
+        return found
+
+
+def test_a_bad_rating_is_called_back_on_the_clock_rectified_fed_back_and_rated_again(api, ctx, clock):
+    case_no = finished_case(api)
+    assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    rect = rectification_of(api)
+    assert rect["state"] == "open" and rect["stage"] == "callback" and rect["department"]["code"] == "market"
+    assert rect["rating"]["case_no"] == case_no and rect["rating"]["comment"] == BAD["comment"]
+    assert [r["name"] for r in rect["rating"]["reasons"]] == ["办事效率"]
+    no = rect["case_no"]
+    assert no.startswith("HCP")
+    assert [c["name"] for c in rect["clocks"]] == ["回访"] and rect["level"] == "green"
+
+    # the callback limit: one working day; yellow, then red; an alarm each, and a supervisor's order
+    clock.advance(timedelta(hours=20))
+    sweep_clocks(ctx)
+    assert rectification_of(api)["level"] == "yellow"
+    clock.advance(timedelta(days=2))
+    sweep_clocks(ctx)
+    assert rectification_of(api)["level"] == "red"
+    with ctx.uow() as uow:
+        fired = uow.session.execute(select(Alarm.level, Alarm.department).join(CaseClock, CaseClock.id == Alarm.clock_id)
+                                    .where(CaseClock.name == "回访")).all()
+    assert sorted(fired) == [("red", "service_center"), ("yellow", "service_center")]
+    order = api.post("/supervision-orders", "supervisor", json={
+        "case_no": no, "department": "service_center", "reason": "差评回访超时", "reply_by": "2026-12-31"})
+    assert order.status_code == 201, order.get_json()
+    reply = api.post(f"/supervision-orders/{order.get_json()['id']}/reply", "center_head", json={"reply": "今日回访"})
+    assert reply.status_code == 200, reply.get_json()
+
+    complete(api, no, "callback", "center_clerk", CALLBACK)
+    complete(api, no, "classify", "center_clerk", VALID)
+    rect = rectification_of(api)
+    assert rect["called_back_at"] and rect["classification"] == "valid" and rect["stage"] == "rectification"
+    assert rect["level"] == "green"  # the 15 working days of the rectification run now
+    # the rated department rectifies; another department cannot
+    tid = task_id(api, no, "rectify")
+    assert api.post(f"/tasks/{tid}/complete", "housing_approver", json={"data": RECTIFIED}).status_code in (403, 404)
+    assert api.get(f"/rectifications/{rect['id']}", "housing_approver").status_code == 404
+    assert api.get(f"/rectifications/{rect['id']}", "market_approver").status_code == 200
+    complete(api, no, "rectify", "market_approver", RECTIFIED)
+    complete(api, no, "feedback", "center_clerk", FEEDBACK)
+
+    done = row(ctx, rect["id"])
+    assert done.state == "closed" and done.classification == "valid" and done.rectified_at and done.closed_at
+    assert done.rectification == RECTIFIED["rectification"] and done.feedback == FEEDBACK["feedback"]
+    assert case(api, no)["status"] == "closed"
+
+    # the applicant hears of it and may rate again, even after the first window of five working days
+    notes = api.get("/notifications", "company").get_json()["items"]
+    assert any("差评整改反馈" in n["title"] and n["link"] == f"/my/cases/{case_no}/rate" for n in notes)
+    state = api.get(f"/cases/{case_no}/ratings", "company").get_json()
+    assert state["can_rate"] and state["follow_up"]
+    again = api.post(f"/cases/{case_no}/ratings", "company", json={"level": 4, "dimensions": ONLINE})
+    assert again.status_code == 201 and again.get_json()["kind"] == "follow_up"
+    assert len(api.get("/rectifications", "center_clerk").get_json()["items"]) == 1  # a good follow-up opens none
+    with ctx.uow() as uow:
+        actions = set(uow.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "rectification")))
+    assert {"rectification.callback", "rectification.classify", "rectification.rectify", "rectification.feedback",
+            "rectification.close"} <= actions
