@@ -1,7 +1,7 @@
 """差评整改: rectifications, one per bad rating
 
 Revision ID: 0026_rectifications
-Revises: 0025_case_channel
+Revises: 0025_case_channel, 0023_ratings
 Create Date: 2026-12-03 20:10:00
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ from alembic import op
 import app.models.base
 
 revision = '0026_rectifications'
-down_revision = '0025_case_channel'
+# Also after the ratings branch: the table refers to ratings (PostgreSQL checks the foreign key at once).
+down_revision = ('0025_case_channel', '0023_ratings')
 branch_labels = None
 depends_on = None
 
