@@ -1,0 +1,201 @@
+"""好差评 indicators (GB/T 39734-2020; 国办发〔2019〕51号) per period and per department, item, service
+window, officer or channel, read with one SQL aggregate over `ratings` (through `ix_ratings_rated_at`)
+joined to `rectifications`.
+
+What is counted, and when (the page and the API state the same, from `DEFINITIONS`):
+- a service counts once, by its first rating (seq 1): the applicant's or visitor's own rating (kind
+  `rating`), or the `defaulted` one written when its rating window closed unrated (level None = 未评, or
+  the centre's default level). Services whose window is still open are not counted yet. A follow-up (追加
+  评价) is counted apart and does not change the rates of the first rating;
+- the period is the day of `rated_at` in China time: when the rating was given, or when the window closed;
+- 差评 (bad) means level 2 or 1 given by a rater (first rating or follow-up; a defaulted level is nobody's
+  complaint). The rectification figures are the state of those ratings' rectifications now.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from app.clock import CHINA_TZ
+from app.errors import InvalidInput
+from app.models import Department, Item, Rating, Rectification, ServiceWindow, User
+from app.services.context import ServiceContext
+from app.services.identity.principal import Principal
+from app.services.ratings.levels import BAD_LEVELS, GOOD_LEVELS
+
+from .filters import Filters, Resolved, authorize, resolve
+
+PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}  # of 'YYYY-MM-DD'
+PUBLIC_DIMENSIONS = ("department", "item")  # the public page names no window and no person
+
+COUNTS = ("services", "with_level", "good", "active", "active_good", "unrated", "follow_ups", "bad",
+          "valid_bad", "valid_bad_rectified", "real_name_bad", "real_name_bad_called_back")
+# rate -> (numerator, denominator)
+RATES = {"good_rate": ("good", "with_level"), "active_good_rate": ("active_good", "active"),
+         "unrated_rate": ("unrated", "services"), "rectification_rate": ("valid_bad_rectified", "valid_bad"),
+         "callback_rate": ("real_name_bad_called_back", "real_name_bad")}
+
+DEFINITIONS: dict[str, dict[str, str]] = {
+    "good_rate": {
+        "zh": "好评率 = 好评数（非常满意、满意）÷ 有评价等级的首次评价数（主动评价与逾期默认等级的评价均计入；"
+              "“未评”不计入）",
+        "en": "good-rating rate = first ratings at level 5 or 4 ÷ first ratings with a level (active ratings and "
+              "the centre's default level given when the window closed unrated; 未评 is not counted)"},
+    "active_good_rate": {
+        "zh": "主动评价好评率 = 办事人主动评价中的好评数 ÷ 主动评价数（不含逾期默认评价）",
+        "en": "active good-rating rate = good ratings the rater gave themself ÷ ratings the rater gave themself "
+              "(no defaulted ratings)"},
+    "unrated_rate": {
+        "zh": "未评价率 = 评价期满仍未评价的服务数 ÷ 评价期已结束（已评价或期满）的服务数；评价期未满的服务不计入",
+        "en": "unrated rate = services whose rating window closed unrated ÷ services rated or whose window closed; "
+              "services still in their window are not counted"},
+    "rectification_rate": {
+        "zh": "差评整改率 = 经核实为有效差评且已整改的差评数 ÷ 经核实为有效差评的差评数",
+        "en": "rectification rate = bad ratings judged valid and rectified ÷ bad ratings judged valid"},
+    "callback_rate": {
+        "zh": "实名差评回访率 = 已回访的实名差评数 ÷ 实名差评数（实名：评价人登录后评价；窗口扫码的匿名评价不计入）",
+        "en": "real-name bad-rating callback rate = real-name bad ratings called back ÷ real-name bad ratings "
+              "(real-name: the rater was signed in; anonymous window QR ratings are not counted)"},
+    "period": {
+        "zh": "统计期间按评价时间（期满未评的按评价期结束时间）计，北京时间；每项服务按首次评价计一次，追加评价另计；"
+              "差评指 不满意、非常不满意（含追加评价）；分母为 0 时显示“—”",
+        "en": "periods follow the rating time (for an unrated service, the end of its window), China time; each "
+              "service counts once by its first rating, follow-ups apart; bad = levels 2 and 1 (follow-ups "
+              "included); a zero denominator shows “—”"},
+}
+
+
+def ratings(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
+    """The indicators per period (day, month, year) and dimension, with their counts and totals.
+
+    :raises Forbidden: neither supervisor, administrator nor department head (a head: another department).
+    :raises InvalidInput: an unknown department, item, officer or window; a range ending before it starts."""
+    filters = authorize(principal, filters)
+    with ctx.uow() as uow:
+        s = uow.session
+        found = resolve(s, filters)
+        return _answer(ctx, s, found)
+
+
+def public_results(ctx: ServiceContext, since: date, until: date, by: str) -> dict[str, Any]:
+    """The centre's results for anyone (§10 公开): per department or item only, no names of people.
+
+    :raises InvalidInput: another dimension, a range ending before it starts."""
+    if by not in PUBLIC_DIMENSIONS:
+        raise InvalidInput("只能按部门或事项公开 / by department or item only", [{"field": "by", "message": by}])
+    filters = Filters(since=since, until=until, period="year", by=by)
+    with ctx.uow() as uow:
+        s = uow.session
+        return _answer(ctx, s, resolve(s, filters))
+
+
+def _answer(ctx: ServiceContext, s: Session, found: Resolved) -> dict[str, Any]:
+    f = found.filters
+    rows = [{"period": r.period, "key": r.key, **{c: int(getattr(r, c) or 0) for c in COUNTS}}
+            for r in s.execute(_query(ctx, found, f.by, grouped_by_period=True))]
+    totals_row = s.execute(_query(ctx, found, None, grouped_by_period=False)).one()
+    labels = labels_of(s, f.by, {r["key"] for r in rows})
+    for row in rows:
+        row["label"] = labels.get(row["key"], str(row["key"]))
+        row.update(rates(row))
+    totals = {c: int(getattr(totals_row, c) or 0) for c in COUNTS}
+    return {"filters": echo(f), "counts": list(COUNTS), "rates": list(RATES), "rows": rows,
+            "totals": {**totals, **rates(totals)}, "definitions": DEFINITIONS}
+
+
+def rates(row: dict[str, Any]) -> dict[str, float | None]:
+    """Each rate as a fraction rounded to 4 places; None for a zero denominator (shown as —, not 0 %)."""
+    return {name: round(row[num] / row[den], 4) if row[den] else None for name, (num, den) in RATES.items()}
+
+
+def _query(ctx: ServiceContext, found: Resolved, by: str | None, grouped_by_period: bool) -> Select[Any]:
+    f = found.filters
+    first, level = Rating.seq == 1, Rating.level
+    bad = and_(level.in_(BAD_LEVELS), Rating.kind != "defaulted")
+    valid = and_(bad, Rectification.classification == "valid")
+    real_name = and_(bad, Rating.rated_by_id.is_not(None))
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.sum(sql_case((condition, 1), else_=0))
+
+    measures = [
+        count(first).label("services"),
+        count(and_(first, level.is_not(None))).label("with_level"),
+        count(and_(first, level.in_(GOOD_LEVELS))).label("good"),
+        count(and_(first, Rating.kind == "rating")).label("active"),
+        count(and_(first, Rating.kind == "rating", level.in_(GOOD_LEVELS))).label("active_good"),
+        count(and_(first, Rating.kind == "defaulted")).label("unrated"),
+        count(Rating.seq == 2).label("follow_ups"),
+        count(bad).label("bad"),
+        count(valid).label("valid_bad"),
+        count(and_(valid, Rectification.rectified_at.is_not(None))).label("valid_bad_rectified"),
+        count(real_name).label("real_name_bad"),
+        count(and_(real_name, Rectification.called_back_at.is_not(None))).label("real_name_bad_called_back"),
+    ]
+    keys: list[Any] = []
+    if grouped_by_period:
+        keys = [_period(ctx, f.period).label("period"), _dimension(by).label("key")]
+    query = (select(*keys, *measures).select_from(Rating)
+             .outerjoin(Rectification, Rectification.rating_id == Rating.id)
+             .where(Rating.rated_at >= day_start(f.since), Rating.rated_at < day_start(f.until + timedelta(days=1))))
+    for column, value in ((Rating.department_id, found.department_id), (Rating.item_id, found.item_id),
+                          (Rating.officer_id, found.officer_id), (Rating.window_id, found.window_id),
+                          (Rating.channel, f.channel)):
+        if value is not None:
+            query = query.where(column == value)
+    if keys:
+        query = query.group_by(*keys).order_by(*keys)
+    return query
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a China day."""
+    return datetime.combine(day, time(0), CHINA_TZ)
+
+
+def _period(ctx: ServiceContext, period: str) -> ColumnElement[Any]:
+    if ctx.db.is_postgres:
+        day = cast(func.date(func.timezone("Asia/Shanghai", Rating.rated_at)), String)
+    else:
+        day = func.date(Rating.rated_at, "+8 hours")
+    return func.substr(day, 1, PERIOD_LENGTH[period])
+
+
+def _dimension(by: str | None) -> ColumnElement[Any]:
+    column = {"department": Rating.department_id, "item": Rating.item_id, "window": Rating.window_id,
+              "officer": Rating.officer_id, "channel": Rating.channel}.get(by or "")
+    return column if column is not None else literal(None)
+
+
+def labels_of(s: Session, by: str | None, keys: set[Any]) -> dict[Any, str]:
+    """Readable names for the dimension's keys: code and name; an officer's name and user name."""
+    ids = [k for k in keys if isinstance(k, int)]
+    names: dict[Any, str] = {}
+    if by == "department" and ids:
+        names = {i: f"{n} ({c})" for i, c, n in s.execute(
+            select(Department.id, Department.code, Department.name).where(Department.id.in_(ids)))}
+    elif by == "item" and ids:
+        names = {i: f"{n} ({c})" for i, c, n in s.execute(
+            select(Item.id, Item.code, Item.name).where(Item.id.in_(ids)))}
+    elif by == "window" and ids:
+        names = {i: f"{n} ({c})" for i, c, n in s.execute(
+            select(ServiceWindow.id, ServiceWindow.code, ServiceWindow.name).where(ServiceWindow.id.in_(ids)))}
+    elif by == "officer" and ids:
+        names = {i: f"{n or u} ({u})" for i, u, n in s.execute(
+            select(User.id, User.username, User.full_name).where(User.id.in_(ids)))}
+    elif by == "channel":
+        names = {"online": "网上评价 / online", "window": "窗口评价 / at a window"}
+    none = {"department": "未归属部门 / no department", "item": "无事项（咨询等）/ no item",
+            "window": "网上办件（无窗口）/ no window", "officer": "无经办人 / no officer"}.get(by or "", "合计 / all")
+    return {**names, None: none}
+
+
+def echo(f: Filters) -> dict[str, Any]:
+    return {"from": f.since.isoformat(), "to": f.until.isoformat(), "period": f.period, "by": f.by,
+            "department": f.department, "item": f.item, "officer": f.officer, "channel": f.channel,
+            "window": f.window}
