@@ -35,12 +35,14 @@ def init_web(app: Flask) -> None:
         design,
         documents,
         files,
+        indicators,
         intake,
         licences,
         notifications,
         portal,
         public,
         ratings,
+        results,
         staff,
         statistics,
         supervision,
@@ -57,7 +59,7 @@ def init_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     for module in (public, auth, staff, portal, documents, files, intake, notifications, admin, design, supervision,
-                   licences, archive, ratings, statistics):
+                   licences, archive, ratings, statistics, indicators, results):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.before_request(_count_registration)
