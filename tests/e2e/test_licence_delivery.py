@@ -136,11 +136,18 @@ def test_mail_with_tracking_number_sends_it_by_sms(api, ctx):
     assert refused.status_code == 409 and delivery_row(ctx, case_no)["collected_at"] is None
 
 
+def mailings(api: Api, case_no: str) -> list[str]:
+    """The case log's mailing entries, as staff read them."""
+    history = api.get(f"/cases/{case_no}", "admin").get_json()["history"]
+    return [e["message"] for e in history if e["action"] == "delivered"]
+
+
 @pytest.mark.usefixtures("numbered")
 def test_mail_without_number_then_tracking_recorded_sends_one_message(api, ctx):
     case_no = issue(api, delivery_method="mail", mail_address="武汉市江岸区沿江大道100号")
     assert case(api, case_no, "company")["delivery"]["status"] == "awaiting_mail"
     assert messages(ctx, case_no, "licence_mailed") == ([], [])
+    assert mailings(api, case_no) == []  # not "mailed, tracking number: (blank)"
 
     bad = api.put(f"/cases/{case_no}/delivery", "center_clerk", json={"carrier": "EMS", "tracking_no": "no!"})
     assert bad.status_code == 400 and [e["field"] for e in bad.get_json()["errors"]] == ["tracking_no"]
@@ -155,11 +162,13 @@ def test_mail_without_number_then_tracking_recorded_sends_one_message(api, ctx):
     in_app, outbox = messages(ctx, case_no, "licence_mailed")
     assert len(in_app) == 1 and "EMS1234567890" in in_app[0] and "中国邮政EMS" in in_app[0]
     assert sorted(c for c, _ in outbox) == ["email", "sms"]
+    assert mailings(api, case_no) == ["邮寄送达，邮件单号：EMS1234567890"]  # in the case log once
 
     # a corrected number is told once more, with the new number
     api.put(f"/cases/{case_no}/delivery", "center_clerk", json={"carrier": "中国邮政EMS", "tracking_no": "EMS9999999999"})
     in_app, _ = messages(ctx, case_no, "licence_mailed")
     assert len(in_app) == 2 and "EMS9999999999" in in_app[1]
+    assert mailings(api, case_no)[-1] == "邮寄送达，邮件单号：EMS9999999999"
     assert case(api, case_no, "company")["delivery"]["tracking_no"] == "EMS9999999999"
 
 

@@ -62,7 +62,7 @@ class Documents:
 def collect(s: Session, case: Case, notices: list[Notice], safe: Callable[[str], str]) -> Documents:
     docs = Documents()
     for n in notices:
-        view = notice_views._view(n, case.case_no)  # the view the printed page is rendered from
+        view = notice_views.notice_view(n, case.case_no)  # the view the printed page is rendered from
         name = f"notices/{safe(n.number)}.html"
         docs.notices.append((name, view))
         docs.listed_notices.append({"kind": n.kind, "number": n.number, "title": view.title,

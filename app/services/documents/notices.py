@@ -173,7 +173,9 @@ class _Issuing:
     def record_delivery(self) -> None:
         method = self.data.get("delivery_method")
         if method == "mail":
-            tracking = str(self.data.get("mail_tracking_no") or "")
+            tracking = str(self.data.get("mail_tracking_no") or "").strip()
+            if not tracking:
+                return  # recorded later on the case page, which logs it then (licensing/delivery.py)
             self.s.execute(insert(CaseEvent.__table__).values(
                 case_id=self.case.id, at=self.now, actor_id=self.actor_id, action="delivered",
                 message=f"邮寄送达，邮件单号：{tracking}",
@@ -317,7 +319,7 @@ def for_case(ctx: ServiceContext, principal: Principal, case_no: str) -> list[No
             raise CaseNotFound(f"办件不存在 / case '{case_no}' not found")
         rows = s.scalars(select(Notice).options(joinedload(Notice.issued_by))
                          .where(Notice.case_id == case.id).order_by(Notice.id))
-        return [_view(n, case.case_no) for n in rows]
+        return [notice_view(n, case.case_no) for n in rows]
 
 
 def get_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> NoticeView:
@@ -327,7 +329,7 @@ def get_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> Not
     """
     with ctx.uow() as uow:
         notice, case = _visible(uow.session, principal, notice_id)
-        return _view(notice, case.case_no)
+        return notice_view(notice, case.case_no)
 
 
 def mark_read(ctx: ServiceContext, principal: Principal, notice_id: int) -> NoticeView:
@@ -340,7 +342,7 @@ def mark_read(ctx: ServiceContext, principal: Principal, notice_id: int) -> Noti
         if case.applicant_id == principal.id and notice.read_at is None:
             notice.read_at = ctx.clock.now()
             uow.session.flush()
-        view = _view(notice, case.case_no)
+        view = notice_view(notice, case.case_no)
         uow.commit()
         return view
 
@@ -353,7 +355,7 @@ def open_notice(ctx: ServiceContext, principal: Principal, notice_id: int) -> No
     """
     with ctx.uow() as uow:
         notice, case = _visible(uow.session, principal, notice_id)
-        view = _view(notice, case.case_no)
+        view = notice_view(notice, case.case_no)
         unread_own = case.applicant_id == principal.id and notice.read_at is None
     return mark_read(ctx, principal, notice_id) if unread_own else view
 
@@ -367,7 +369,7 @@ def _visible(s: Session, principal: Principal, notice_id: int) -> tuple[Notice, 
     return notice, case
 
 
-def _view(notice: Notice, case_no: str) -> NoticeView:
+def notice_view(notice: Notice, case_no: str) -> NoticeView:
     issuer = notice.issued_by
     staff = issuer is not None and issuer.role != "applicant"
     return NoticeView(

@@ -23,7 +23,7 @@ from app.clock import CHINA_TZ
 from app.errors import CaseNotFound, Conflict, ErrorDetail, Forbidden, InvalidInput
 from app.models import COLLECTOR_RELATIONS, DELIVERY_METHODS, Case, Item, Licence, LicenceDelivery, User
 from app.services import audit
-from app.services.casework.steps import SavedStep
+from app.services.casework.steps import SavedStep, add_event
 from app.services.context import ServiceContext
 from app.services.identity.access import can_see_case
 from app.services.identity.identity import normalize_id, valid_resident_id
@@ -167,6 +167,9 @@ def record_tracking(ctx: ServiceContext, principal: Principal, case_no: str, car
         audit.record(s, principal, now, "licence.mail", "licence", row.licence_no,
                      f"邮件单号 {tracking_no} / tracking number {tracking_no}", before,
                      {"carrier": carrier, "tracking_no": tracking_no})
+        add_event(s, case, now, "delivered", principal.id, message=f"邮寄送达，邮件单号：{tracking_no}",
+                  data_after={"delivery_method": "mail", "mail_tracking_no": tracking_no, "carrier": carrier,
+                              "licence_no": row.licence_no})
         milestones.notify(ctx, s, case, "licence_mailed", _fields(row), occurrence=tracking_no)
         view = _view(s, case, row)
         uow.commit()

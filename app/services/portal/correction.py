@@ -93,7 +93,7 @@ def window_correction(ctx: ServiceContext, principal: Principal, task_id: str) -
     if not principal.is_staff:
         return None
     with ctx.uow() as uow:
-        step = _window_correction(uow.session, task_id)
+        step = correction_step(uow.session, task_id)
         if step is None:
             return None
         return {"task_id": step.task_id, "deficiencies": step.deficiencies, "materials": step.materials}
@@ -110,7 +110,7 @@ def resubmit_at_window(ctx: ServiceContext, clerk: Principal, task_id: str, data
     if not clerk.is_staff:
         raise Forbidden("仅限工作人员 / staff only")
     with ctx.uow() as uow:
-        step = _window_correction(uow.session, task_id)
+        step = correction_step(uow.session, task_id)
     if step is None:
         raise Conflict("办件当前不需要补正 / the case is not awaiting correction")
     return _resubmit(ctx, clerk, step, data, uploads, store)
@@ -131,7 +131,7 @@ class _Correction:
                    _materials(case_terms(case)), case.applicant_id)  # type: ignore[arg-type]  # same attributes
 
 
-def _window_correction(s: Session, task_id: str) -> _Correction | None:
+def correction_step(s: Session, task_id: str) -> _Correction | None:
     task = s.get(HumanTask, task_id)
     case = s.get(Case, task.case_id) if task is not None else None
     if task is None or case is None or case.status != "correction":

@@ -21,7 +21,7 @@ from app.services.context import ServiceContext
 from app.services.documents.files import FileStore
 from app.services.identity.principal import Principal
 from app.services.portal.common import MATERIAL
-from app.services.portal.correction import _window_correction, resubmit_at_window, resubmit_parts
+from app.services.portal.correction import correction_step, resubmit_at_window, resubmit_parts
 from app.services.portal.submission import Part, named_uploads
 
 
@@ -35,7 +35,7 @@ def complete_task(ctx: ServiceContext, principal: Principal, task_id: str, data:
     """
     with ctx.uow() as uow:
         s = uow.session
-        step = _window_correction(s, task_id)
+        step = correction_step(s, task_id)
         case_no = s.scalar(select(Case.case_no).join(HumanTask, HumanTask.case_id == Case.id)
                            .where(HumanTask.id == task_id)) if step is not None else None
     if step is None or case_no is None:
