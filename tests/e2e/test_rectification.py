@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import Alarm, AuditEntry, CaseClock, Rectification
 from app.services.timelimits.clock_sweep import sweep_clocks
-from tests.e2e.flows import case, complete, task_id
+from tests.e2e.flows import case, complete, open_keys, task_id
 from tests.e2e.test_ratings_api import ONLINE, finished_case
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -76,6 +76,7 @@ def test_a_bad_rating_is_called_back_on_the_clock_rectified_fed_back_and_rated_a
     assert api.post(f"/tasks/{tid}/complete", "housing_approver", json={"data": RECTIFIED}).status_code in (403, 404)
     assert api.get(f"/rectifications/{rect['id']}", "housing_approver").status_code == 404
     assert api.get(f"/rectifications/{rect['id']}", "market_approver").status_code == 200
+    clock.advance(timedelta(days=10))  # past the first rating's window of five working days
     complete(api, no, "rectify", "market_approver", RECTIFIED)
     complete(api, no, "feedback", "center_clerk", FEEDBACK)
 
@@ -96,3 +97,100 @@ def test_a_bad_rating_is_called_back_on_the_clock_rectified_fed_back_and_rated_a
         actions = set(uow.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "rectification")))
     assert {"rectification.callback", "rectification.classify", "rectification.rectify", "rectification.feedback",
             "rectification.close"} <= actions
+
+
+def test_one_rectification_per_bad_rating_and_none_for_good_or_neutral_ones(api, ctx):
+    good, neutral = finished_case(api, "JY14201000000001"), finished_case(api, "JY14201000000002")
+    assert api.post(f"/cases/{good}/ratings", "company", json={"level": 5, "dimensions": ONLINE}).status_code == 201
+    assert api.post(f"/cases/{neutral}/ratings", "company", json={"level": 3, "dimensions": ONLINE}).status_code == 201
+    assert api.get("/rectifications", "supervisor").get_json()["total"] == 0
+    bad = finished_case(api, "JY14201000000003")
+    assert api.post(f"/cases/{bad}/ratings", "company", json=BAD).status_code == 201
+    assert api.post(f"/cases/{bad}/ratings", "company", json=BAD).status_code == 201  # its follow-up: bad again
+    listed = api.get("/rectifications", "supervisor").get_json()["items"]
+    assert sorted(r["rating"]["kind"] for r in listed) == ["follow_up", "rating"]  # one each, not two for one
+    assert len({r["case_no"] for r in listed}) == 2
+    with ctx.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Rectification)) == 2
+
+
+def test_a_mistaken_rating_goes_to_the_supervisor_who_upholds_it_or_overturns_it(api, ctx):
+    first, second = finished_case(api, "JY14201000000011"), finished_case(api, "JY14201000000012")
+    for case_no in (first, second):
+        assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    upheld, overturned = sorted(api.get("/rectifications", "supervisor").get_json()["items"], key=lambda r: r["id"])
+    for r in (upheld, overturned):
+        complete(api, r["case_no"], "callback", "center_clerk", CALLBACK)
+        complete(api, r["case_no"], "classify", "center_clerk",
+                 {"classification": "malicious" if r is upheld else "mistaken",
+                  "classification_reason": "评价内容与办件无关"})
+        assert row(ctx, r["id"]).classification is None  # not final before the review
+    # a clerk is not the reviewer
+    tid = task_id(api, upheld["case_no"], "review")
+    assert api.post(f"/tasks/{tid}/complete", "center_clerk", json={"data": {
+        "review_result": "upheld", "review_opinion": "同意"}}).status_code == 403
+    complete(api, upheld["case_no"], "review", "supervisor", {"review_result": "upheld", "review_opinion": "属恶意评价"})
+    closed = row(ctx, upheld["id"])
+    assert closed.state == "closed" and closed.classification == "malicious" and closed.rectified_at is None
+    assert closed.called_back_at is not None
+
+    complete(api, overturned["case_no"], "review", "supervisor",
+             {"review_result": "overturned", "review_opinion": "评价人反映的问题属实"})
+    moved = row(ctx, overturned["id"])
+    assert moved.classification == "valid" and moved.state == "open"
+    assert open_keys(api, overturned["case_no"]) == ["rectify"]
+
+
+def test_the_department_may_appeal_a_valid_classification_to_the_supervisor(api, ctx):
+    first, second = finished_case(api, "JY14201000000021"), finished_case(api, "JY14201000000022")
+    for case_no in (first, second):
+        assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    granted, refused = sorted(api.get("/rectifications", "supervisor").get_json()["items"], key=lambda r: r["id"])
+    for r in (granted, refused):
+        complete(api, r["case_no"], "callback", "center_clerk", CALLBACK)
+        complete(api, r["case_no"], "classify", "center_clerk", VALID)
+        complete(api, r["case_no"], "rectify", "market_approver",
+                 {"rectify_result": "appeal", "rectification": "超时系申请人补正材料所致，非本部门原因"})
+        assert open_keys(api, r["case_no"]) == ["appeal"]
+    complete(api, granted["case_no"], "appeal", "supervisor", {"appeal_result": "upheld", "appeal_opinion": "申诉成立"})
+    done = row(ctx, granted["id"])
+    assert done.state == "closed" and done.classification == "mistaken" and done.rectified_at is None
+    assert done.classification_reason.startswith("申诉成立")
+
+    complete(api, refused["case_no"], "appeal", "supervisor",
+             {"appeal_result": "rejected", "appeal_opinion": "超时发生在受理之后"})
+    assert open_keys(api, refused["case_no"]) == ["rectify"] and row(ctx, refused["id"]).classification == "valid"
+    # the centre returns a rectification that falls short; the department rectifies again
+    complete(api, refused["case_no"], "rectify", "market_approver", RECTIFIED)
+    complete(api, refused["case_no"], "feedback", "center_clerk",
+             {"feedback_result": "returned", "feedback": "请补充整改措施的落实时间"})
+    assert open_keys(api, refused["case_no"]) == ["rectify"] and row(ctx, refused["id"]).rectified_at is None
+    complete(api, refused["case_no"], "rectify", "market_approver", RECTIFIED)
+    complete(api, refused["case_no"], "feedback", "center_clerk", FEEDBACK)
+    assert row(ctx, refused["id"]).rectified_at is not None
+
+
+def test_who_may_see_and_act_and_bad_input(api):
+    case_no = finished_case(api)
+    assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    rect = rectification_of(api, "supervisor")
+    no = rect["case_no"]
+    # the applicant can neither list nor classify; the rectification case is not in their list of cases
+    assert api.get("/rectifications", "company").status_code == 403
+    assert api.get(f"/rectifications/{rect['id']}", "company").status_code == 403
+    tid = task_id(api, no, "callback")
+    assert api.post(f"/tasks/{tid}/complete", "company", json={"data": CALLBACK}).status_code in (403, 404)
+    # another department sees none of it; the rated department sees its own
+    assert api.get("/rectifications", "housing_approver").get_json()["total"] == 0
+    assert api.get("/rectifications", "market_clerk").get_json()["total"] == 1
+    assert api.get("/rectifications/999999", "supervisor").status_code == 404
+    assert api.get("/rectifications?state=half", "supervisor").status_code == 400
+    assert api.get("/rectifications?classification=rude", "supervisor").status_code in (400, 422)
+    assert api.get("/rectifications?classification=pending&state=open", "center_clerk").get_json()["total"] == 1
+    # a classification out of the list, an empty reason: the form says which field
+    complete(api, no, "callback", "center_clerk", CALLBACK)
+    tid = task_id(api, no, "classify")
+    wrong = api.post(f"/tasks/{tid}/complete", "center_clerk", json={"data": {"classification": "rude"}})
+    assert wrong.status_code == 422
+    assert {e["field"] for e in wrong.get_json()["errors"]} >= {"classification", "classification_reason"}
+    assert api.get("/rectifications?state=open", "center_clerk").get_json()["items"][0]["stage"] == "classification"

@@ -103,6 +103,7 @@ def _initial(s: Session, rating: Rating, row: Rectification, item: Item, case_no
     return {"case_no": case_no, "item_code": item.code, "item_name": item.name, "rectification_id": row.id,
             "rating_id": rating.id, "rating_level": rating.level, "rating_level_name": level_name(rating.level, "zh"),
             "rating_reasons": [names.get(r, r) for r in rating.reasons or []], "rating_comment": rating.comment,
+            "rating_reasons_text": "、".join(names.get(r, r) for r in rating.reasons or []),
             "rating_channel": rating.channel, "rated_case_no": rated.case_no if rated else "",
             "rated_item_name": rated.item.name if rated and rated.item else "",
             "responsible_department": dept.code if dept else "service_center",
@@ -126,7 +127,7 @@ def on_step(ctx: ServiceContext, s: Session, step: Any) -> None:
         if passed.manual and passed.key in _APPLY:
             done = step.completed_data(passed.key)
             if done:
-                _APPLY[passed.key](ctx, s, row, done[-1], step.now, actor)
+                _APPLY[passed.key](ctx, s, row, done[0], step.now, actor)  # the most recent first
     if step.case.closed_at is not None and row.state != "closed":
         row.state, row.closed_at = "closed", step.now
         _audit(s, actor, step.now, "rectification.close", row, {"state": "closed"})

@@ -1,6 +1,7 @@
 """好差评 pages: the applicant rates a finished case (/my/cases/<no>/rate, linked from the invitation),
 anyone rates a window visit by the QR on their receipt (/rate/visit/<token>) or on the window's tablet
-(/rate/window/<code>), with no sign-in and no personal data shown; supervisors list the ratings (/ratings)."""
+(/rate/window/<code>), with no sign-in and no personal data shown; supervisors list the ratings (/ratings); staff follow the rectifications of bad ratings (/ratings/rectifications)
+and the applicant sees their progress on the case page (`case_rectifications`)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import CaseNotFound, Conflict, Forbidden, InvalidForm, NotFound
-from app.models import RATING_CHANNELS, RATING_KINDS
+from app.models import CLASSIFICATIONS, RATING_CHANNELS, RATING_KINDS, RECTIFICATION_STATES
 from app.services.ratings import levels, listing, rate, rules, windows
+from app.services.ratings import rectification_views as rectifications
 from app.services.ratings.windows import latest_unrated
 
 from ..formjs import localized
 from ..i18n import select_locale
 from ..params import date_arg, page_arg
-from ..session import ctx, principal, roles_required
+from ..session import STAFF, ctx, principal, roles_required
+from ..staff.common import LIGHT_TEXT
 
 bp = Blueprint("ratings", __name__)
 
@@ -44,6 +47,13 @@ def case_rating(case_no: str) -> dict[str, Any] | None:
         return rate.case_state(ctx(), principal(), case_no)
     except CaseNotFound:
         return None
+
+
+def case_rectifications(case_no: str) -> list[dict[str, Any]]:
+    """For the applicant's case page: how the rectifications of their bad ratings stand ([] for anyone else)."""
+    if not current_user.is_authenticated:
+        return []
+    return rectifications.for_rated_case(ctx(), principal(), case_no)
 
 
 def _qr(token: str) -> dict[str, str]:
@@ -185,6 +195,20 @@ def index() -> Any:
                            kinds=RATING_KINDS, dimension_names=levels.DIMENSIONS)
 
 
+@bp.get("/ratings/rectifications")
+@roles_required(*STAFF)
+def rectification_list() -> Any:
+    args = request.args
+    choice = {"state": RECTIFICATION_STATES, "classification": (*CLASSIFICATIONS, "pending")}
+    picked = {k: (args.get(k) if args.get(k) in allowed else None) for k, allowed in choice.items()}
+    errors = [k for k in choice if args.get(k) and picked[k] is None]
+    flt = rectifications.RectificationFilter(department=args.get("department", "").strip()[:64] or None, **picked)
+    page = rectifications.list_rectifications(ctx(), principal(), flt, page_arg(args), 20)
+    kept = {k: v for k, v in args.items() if k != "page" and v}
+    return render_template("ratings/rectifications.html", page=page, flt=flt, args=kept, errors=errors,
+                           light_text=lambda c: str(LIGHT_TEXT.get(c, ""))), 400 if errors else 200
+
+
 def _filter(args: Any) -> tuple[listing.RatingFilter, list[str]]:
     """The list's filters from the query string; a value that cannot be read is dropped and named."""
     errors: list[str] = []
@@ -212,5 +236,6 @@ def _filter(args: Any) -> tuple[listing.RatingFilter, list[str]]:
 
 bp.add_app_template_filter(localized, "localized")
 bp.add_app_template_global(case_rating, "case_rating")
+bp.add_app_template_global(case_rectifications, "case_rectifications")
 bp.add_app_template_global(lambda level: levels.level_name(level, "en" if select_locale() == "en" else "zh"),
                            "rating_level_name")
