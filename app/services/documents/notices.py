@@ -114,8 +114,6 @@ def issue_notice(s: Session, cal: WorkCalendar, case: Case, kind: str, content: 
 
 
 def _due(case: Case, change: StatusChange) -> list[str]:
-    if case.channel == "internal":  # a case the system started for itself (差评整改) has no applicant's papers
-        return []
     due = ["receipt"] if change.before is None else []
     reached = change.reached
     if "correction" in reached:
@@ -128,7 +126,9 @@ def _due(case: Case, change: StatusChange) -> list[str]:
         due.append("grant")  # 准予行政许可决定书: a decision notice whose content says "grant"
     if "issued" in reached:
         due.append("delivery")  # a pickup receipt or a mail record, by the data
-    return due
+    # Read last: a step that calls for no notice reads nothing of the case. A case the system started for
+    # itself (差评整改) has no applicant's papers.
+    return due if due and case.channel != "internal" else []
 
 
 class _Issuing:
