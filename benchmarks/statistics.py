@@ -73,13 +73,14 @@ SEED_SQL = (
               (g % 20 = 0) AS late
        FROM generate_series(1, :cases) g""",
     """INSERT INTO cases (id, case_no, item_id, applicant_id, status, application, version, received_at, accepted_at,
-           decided_at, closed_at, created_at, updated_at)
+           decided_at, closed_at, created_at, updated_at, channel)
        SELECT 10000000 + n, 'BM' || lpad(n::text, 10, '0'),
               (SELECT id FROM items WHERE code = 'BM-ITEM-' || lpad((n % 40)::text, 2, '0')), :applicant,
               CASE WHEN open THEN 'in_review' ELSE outcome END, '{}', 1, rcv,
               CASE WHEN outcome <> 'withdrawn' THEN rcv + interval '2 days' END,
               CASE WHEN outcome = 'issued' AND NOT open THEN rcv + interval '9 days' END,
-              CASE WHEN NOT open THEN rcv + interval '10 days' END, rcv, rcv
+              CASE WHEN NOT open THEN rcv + interval '10 days' END, rcv, rcv,
+              CASE WHEN at_window THEN 'window' ELSE 'online' END
        FROM bm""",
     """INSERT INTO case_events (case_id, at, actor_id, action, message)
        SELECT 10000000 + n, rcv, CASE WHEN at_window THEN (SELECT min(id) FROM users WHERE username LIKE 'bm_clerk_%') + n % 60

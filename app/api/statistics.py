@@ -62,8 +62,9 @@ OPENAPI_PATHS = {
         "per case, plus the cases open now (supervisor, admin; a department head for their department)",
         parameters=_Q)},
     "/statistics/times": {"get": op(
-        "Working days per stage (acceptance, decision, total): cases, average and 90th percentile, by "
-        "dimension, for the stages that ended in the range (not per officer)", parameters=_Q)},
+        "Working days per stage (acceptance, decision, total): cases, average and 90th percentile, per "
+        "period and dimension, for the stages that ended in the range; per officer (or window) a stage counts "
+        "for the officer who ended it", parameters=_Q)},
     "/statistics/backlog": {"get": op(
         "The cases open now by age in working days since receipt, by dimension (the range does not apply; "
         "not per officer)", parameters=_Q)},

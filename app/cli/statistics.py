@@ -16,7 +16,7 @@ statistics_cli = AppGroup("statistics", help="Statistics (统计分析): the dai
 
 @statistics_cli.command("rebuild")
 @click.option("--from", "since", default=None, metavar="YYYY-MM-DD",
-              help="Recount the days from this date on (default: every day).")
+              help="Recount from the first day of this date's month on (default: every day).")
 def rebuild(since: str | None) -> None:
     """Recount the rollups from the case event log (after a fix, or to fill them the first time)."""
     day = None
@@ -26,7 +26,8 @@ def rebuild(since: str | None) -> None:
         except ValueError:
             raise click.ClickException(f"--from: not a date (YYYY-MM-DD): {since!r}") from None
     cases = rollups.rebuild(ctx(), day)
-    click.echo(f"rebuilt from {day.isoformat() if day else 'the beginning'}: {cases} case(s) read")
+    start = day.replace(day=1).isoformat() if day else "the beginning"
+    click.echo(f"rebuilt from {start}: {cases} case(s) read")
 
 
 @statistics_cli.command("update")

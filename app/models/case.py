@@ -29,7 +29,7 @@ class Case(Base):
         Index("ix_cases_item_status", "item_id", "status"),
         # The statistics' backlog: open cases (closed_at NULL), by item and the day they came in, read
         # from the index alone.
-        Index("ix_cases_open", "closed_at", "item_id", "received_at"),
+        Index("ix_cases_open", "closed_at", "item_id", "channel", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

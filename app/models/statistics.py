@@ -36,11 +36,9 @@ class _Counts:
     late: Mapped[int] = mapped_column(default=0)
 
 
-class StatDaily(_Counts, Base):
-    """Counts per day × department × item × channel. No foreign keys: rollups are derived data, rebuilt
-    from the event log at will, and must not stand in the way of anything."""
-
-    __tablename__ = "stat_daily"
+class _Keys:
+    """The key every rollup row shares. In the monthly tables `day` is the first day of the month, so one
+    query reads either kind of table alike."""
 
     day: Mapped[date] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,30 +46,57 @@ class StatDaily(_Counts, Base):
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)  # STAT_CHANNELS
 
 
-class StatOfficerDaily(_Counts, Base):
+class _Officer:
+    officer_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: nobody on staff
+
+
+class _Histogram:
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)  # STAGES
+    workdays: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(default=0)
+
+
+class StatDaily(_Keys, _Counts, Base):
+    """Counts per day × department × item × channel. No foreign keys: rollups are derived data, rebuilt
+    from the event log at will, and must not stand in the way of anything."""
+
+    __tablename__ = "stat_daily"
+
+
+class StatOfficerDaily(_Keys, _Officer, _Counts, Base):
     """The same counts per officer who acted (0: nobody on staff, e.g. an online application)."""
 
     __tablename__ = "stat_officer_daily"
 
-    day: Mapped[date] = mapped_column(primary_key=True)
-    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
-    officer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
-
-class StatDuration(Base):
+class StatDuration(_Keys, _Histogram, Base):
     """How many cases finished `stage` on `day` after exactly `workdays` working days."""
 
     __tablename__ = "stat_durations"
 
-    day: Mapped[date] = mapped_column(primary_key=True)
-    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
-    stage: Mapped[str] = mapped_column(String(16), primary_key=True)  # STAGES
-    workdays: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cases: Mapped[int] = mapped_column(default=0)
+
+class StatOfficerDuration(_Keys, _Officer, _Histogram, Base):
+    """The same per officer who ended the stage (accepted, decided, finished the case)."""
+
+    __tablename__ = "stat_officer_durations"
+
+
+# The same four per month: a year's answer sums twelve rows where it would sum 365 (edges of a range that
+# cuts a month are read from the daily tables).
+class StatMonthly(_Keys, _Counts, Base):
+    __tablename__ = "stat_monthly"
+
+
+class StatOfficerMonthly(_Keys, _Officer, _Counts, Base):
+    __tablename__ = "stat_officer_monthly"
+
+
+class StatDurationMonthly(_Keys, _Histogram, Base):
+    __tablename__ = "stat_durations_monthly"
+
+
+class StatOfficerDurationMonthly(_Keys, _Officer, _Histogram, Base):
+    __tablename__ = "stat_officer_durations_monthly"
 
 
 class StatWatermark(Base):

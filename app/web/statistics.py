@@ -14,6 +14,7 @@ from app.clock import CHINA_TZ
 from app.errors import DomainError, Forbidden
 from app.models import STAT_CHANNELS
 from app.services.statistics import export, queries
+from app.services.statistics import filters as filters_module
 from app.services.statistics.filters import DIMENSIONS, PER_OFFICER, PERIODS, Filters
 
 from .params import date_arg
@@ -27,7 +28,9 @@ BY_NAMES = {"": _l("Totals"), "department": _l("Department"), "item": _l("Item")
             "channel": _l("Channel"), "window": _l("Service window")}
 PERIOD_NAMES = {"day": _l("Day"), "month": _l("Month"), "year": _l("Year")}
 CHANNEL_NAMES = {"online": _l("Online"), "window": _l("At a window")}
-FIELDS = ("from", "to", "period", "by", "department", "item", "officer", "channel")
+FIELDS = ("from", "to", "period", "by", "department", "item", "officer", "channel", "window")
+# The filters each tab takes (the backlog is a picture of now, by case: no range, period, officer or window).
+TAB_FIELDS = {"workload": FIELDS, "times": FIELDS, "backlog": ("by", "department", "item", "channel")}
 
 
 @bp.get("/")
@@ -36,9 +39,13 @@ def index() -> Any:
     tab = request.args.get("tab", "workload")
     if tab not in TABS:
         tab = "workload"
-    args = {k: (request.args.get(k) or "").strip() for k in FIELDS}
+    args = _args(tab)
     filters, errors = _filters(args, tab)
     result, sheet = None, None
+    try:
+        choices = filters_module.choices(ctx(), principal())
+    except Forbidden:
+        abort(403)
     if filters is not None:
         try:
             result = ANSWERS[tab](ctx(), principal(), filters)
@@ -49,10 +56,11 @@ def index() -> Any:
         else:
             sheet = export.SHEETS[tab](result)
     return render_template("statistics/index.html", tab=tab, tabs=TABS, args=args, errors=errors, result=result,
-                           query={k: v for k, v in args.items() if v},
+                           query={k: v for k, v in args.items() if v}, fields=TAB_FIELDS[tab],
                            sheet=sheet, chart=_chart(tab, result) if result else None, by_names=BY_NAMES,
                            period_names=PERIOD_NAMES, channel_names=CHANNEL_NAMES,
-                           head_department=None if principal().sees_everything else principal().department), \
+                           choices=choices,
+                           sees_everything=principal().sees_everything), \
         400 if errors else 200
 
 
@@ -60,7 +68,7 @@ def index() -> Any:
 @roles_required("supervisor", "head")
 def download(kind: str) -> Any:
     tab = request.args.get("tab", "workload")
-    args = {k: (request.args.get(k) or "").strip() for k in FIELDS}
+    args = _args(tab if tab in TABS else "workload")
     filters, errors = _filters(args, tab if tab in TABS else "workload")
     if tab not in TABS or filters is None:
         abort(400)
@@ -80,6 +88,11 @@ def download(kind: str) -> Any:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 
 
+def _args(tab: str) -> dict[str, str]:
+    """The query string's filters that the tab takes ('' for the others, which it ignores)."""
+    return {k: (request.args.get(k) or "").strip() if k in TAB_FIELDS[tab] else "" for k in FIELDS}
+
+
 def _filters(args: dict[str, str], tab: str) -> tuple[Filters | None, dict[str, str]]:
     """Filters from the query string, or readable messages per field."""
     errors: dict[str, str] = {}
@@ -95,13 +108,14 @@ def _filters(args: dict[str, str], tab: str) -> tuple[Filters | None, dict[str, 
     for key, allowed in choices.items():
         if args[key] and args[key] not in allowed:
             errors[key] = _("Choose one of the offered values.")
-    if tab != "workload" and args["by"] in PER_OFFICER:
-        errors["by"] = _("Handling times and the backlog are not kept per officer or window.")
+    if tab == "backlog" and args["by"] in PER_OFFICER:
+        errors["by"] = _("The backlog is not kept per officer or window.")
     if errors:
         return None, errors
     return Filters(since=dates["from"], until=dates["to"], period=args["period"] or "month", by=args["by"] or None,
                    department=args["department"] or None, item=args["item"] or None,
-                   officer=args["officer"] or None, channel=args["channel"] or None), errors
+                   officer=args["officer"] or None, channel=args["channel"] or None,
+                   window=args["window"] or None), errors
 
 
 def _chart(tab: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +127,9 @@ def _chart(tab: str, result: dict[str, Any]) -> dict[str, Any]:
         return {"type": "bar", "title": str(TABS[tab]), "categories": categories, "series": series}
     if tab == "times":
         rows = result["rows"]
-        categories = [f"{r['label']} · {export.STAGE_NAMES.get(r['stage'], r['stage'])}" for r in rows]
+        categories = [" ".join(filter(None, (r["period"], r["label"] if result["filters"]["by"] else "",
+                                             "· " + str(export.STAGE_NAMES.get(r["stage"], r["stage"])))))
+                      for r in rows]
         series = [{"name": label, "data": [r[key] for r in rows]} for key, label in export.TIMES_COLUMNS[1:]]
         return {"type": "bar", "title": str(TABS[tab]), "categories": categories, "series": series}
     categories = [r["label"] for r in result["rows"]]

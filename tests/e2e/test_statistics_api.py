@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.jobs.ticks import statistics_tick
-from app.models import ServiceWindow, User, WindowClerk
+from app.models import Case, ServiceWindow, User, WindowClerk
 
 from .flows import ACCEPT, APPROVE, CORRECT, FOOD, FOOD_APPLY, GRANT, ISSUE, PASS, apply, complete
 
@@ -99,22 +99,71 @@ def test_bad_filters_are_4xx_with_the_field(api, args, field):
     assert field in {e.get("field") for e in resp.get_json()["errors"]}
 
 
-def test_times_and_backlog_are_not_per_officer(api):
-    for path in ("/statistics/times", "/statistics/backlog"):
-        for by in ("officer", "window"):
-            resp = api.get(path, "supervisor", query_string={"by": by})
-            assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "by"
+def test_the_backlog_is_not_per_officer(api):
+    for by in ("officer", "window"):
+        resp = api.get("/statistics/backlog", "supervisor", query_string={"by": by})
+        assert resp.status_code == 400 and resp.get_json()["errors"][0]["field"] == "by"
+
+
+def seat(ctx, clock, username: str, code: str = "W01", name: str = "一号窗口") -> None:
+    """A service window as an administrator sets it up, with `username` seated at it."""
+    with ctx.uow(write=True) as uow:
+        s = uow.session
+        window = ServiceWindow(code=code, name=name, department_id=None, active=True, created_at=clock.now())
+        s.add(window)
+        s.flush()
+        s.add(WindowClerk(user_id=s.scalar(select(User.id).where(User.username == username)), window_id=window.id))
+        uow.commit()
+
+
+def test_times_per_officer_window_and_day(api, app, ctx, clock):
+    """A stage counts for the officer who ended it: market_clerk accepted A (same day) and refused C at
+    preview (a working day after receipt); market_head decided A and center_clerk issued it (two days)."""
+    seat(ctx, clock, "market_clerk")
+    fixed_cases(api, app, clock)
+
+    def stages(**args) -> dict:
+        rows = api.get("/statistics/times", "supervisor", query_string={**NOVEMBER, **args}).get_json()["rows"]
+        def who(r: dict) -> str:  # a channel, or the code / user name in a label's brackets
+            return r["key"] if args.get("by") == "channel" else r["label"].split(" (")[-1].rstrip(")") if "(" in r["label"] else ""
+
+        return {(r["period"], who(r), r["stage"]): (r["cases"], r["avg_workdays"], r["p90_workdays"]) for r in rows}
+
+    by_officer = stages(by="officer")
+    assert by_officer == {("2026-11", "market_clerk", "acceptance"): (1, 0, 0),
+                          ("2026-11", "market_clerk", "total"): (1, 1, 1),
+                          ("2026-11", "market_head", "decision"): (1, 2, 2),
+                          ("2026-11", "center_clerk", "total"): (1, 2, 2)}
+    assert stages(window="W01") == {("2026-11", "", "acceptance"): (1, 0, 0), ("2026-11", "", "total"): (1, 1, 1)}
+    assert stages(by="window")[("2026-11", "W01", "total")] == (1, 1, 1)
+    assert stages(period="day") == {("2026-11-23", "", "acceptance"): (1, 0, 0),
+                                    ("2026-11-24", "", "total"): (1, 1, 1),
+                                    ("2026-11-25", "", "decision"): (1, 2, 2),
+                                    ("2026-11-25", "", "total"): (1, 2, 2)}
+    assert stages(by="channel", channel="online") == {("2026-11", "online", "acceptance"): (1, 0, 0),
+                                                      ("2026-11", "online", "decision"): (1, 2, 2),
+                                                      ("2026-11", "online", "total"): (2, 1.5, 2)}
+    assert api.get("/statistics/times", "supervisor", query_string={"by": "officer"}).status_code == 200
+
+
+def test_the_channel_is_the_one_the_case_recorded(api, app, ctx, clock):
+    """Backlog and rollups read cases.channel, set when the case was created: B, recorded at a window, is
+    'window'; marking it otherwise in the column moves it, whoever created it."""
+    cases = fixed_cases(api, app, clock)
+    with ctx.uow() as uow:
+        assert uow.session.scalar(select(Case.channel).where(Case.case_no == cases["b"])) == "window"
+    with ctx.uow(write=True) as uow:
+        uow.session.execute(update(Case).where(Case.case_no == cases["b"]).values(channel="online"))
+        uow.commit()
+    rows = api.get("/statistics/backlog", "supervisor", query_string={"by": "channel"}).get_json()["rows"]
+    assert [(r["key"], r["cases"]) for r in rows] == [("online", 1)]
+    assert app.test_cli_runner().invoke(args=["statistics", "rebuild"]).exit_code == 0
+    month = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "by": "channel"}).get_json()
+    assert {r["key"]: r["received"] for r in month["rows"]} == {"online": 4}
 
 
 def test_workload_by_the_window_its_clerk_is_seated_at(api, app, ctx, clock):
-    with ctx.uow(write=True) as uow:  # the window as an administrator sets it up (ratings' windows)
-        s = uow.session
-        window = ServiceWindow(code="W01", name="一号窗口", department_id=None, active=True, created_at=clock.now())
-        s.add(window)
-        s.flush()
-        s.add(WindowClerk(user_id=s.scalar(select(User.id).where(User.username == "market_clerk")),
-                          window_id=window.id))
-        uow.commit()
+    seat(ctx, clock, "market_clerk")
     fixed_cases(api, app, clock)
     rows = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "by": "window"}).get_json()["rows"]
     seated = {r["label"]: (r["received"], r["accepted"], r["refused"], r["corrections"]) for r in rows}
@@ -133,6 +182,6 @@ def test_rebuild_from_the_command_line(api, app, clock):
     assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1 and "--from" in bad.output
     done = runner.invoke(args=["statistics", "rebuild", "--from", "2026-11-24"])
     assert done.exit_code == 0, done.output
-    assert done.output.startswith("rebuilt from 2026-11-24")
+    assert done.output.startswith("rebuilt from 2026-11-01")  # a monthly row is recounted whole
     totals = api.get("/statistics/workload", "supervisor", query_string=NOVEMBER).get_json()["totals"]
     assert (totals["received"], totals["finished"], totals["withdrawn"]) == (4, 2, 1)  # the same figures

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select, text
 
 from app.clock import CHINA_TZ
 from app.jobs.ticks import statistics_tick
-from app.models import FINAL_STATUSES, Case, CaseClock, CaseEvent, Item, StatWatermark
+from app.models import FINAL_STATUSES, MEASURES, Case, CaseClock, CaseEvent, Item, StatWatermark
 from app.services.statistics import rollups
 from app.services.statistics.filters import Filters
 from app.services.statistics.queries import summary, times, workload
@@ -99,7 +100,7 @@ def recount(ctx) -> dict[str, Counter]:
     """Count straight from the event log: per (day, measure, channel) and per officer, first events only."""
     with ctx.uow() as uow:
         s = uow.session
-        applicants = dict(s.execute(select(Case.id, Case.applicant_id)).all())
+        channel = dict(s.execute(select(Case.id, Case.channel)).all())  # recorded when the case was created
         late = set(s.scalars(select(CaseClock.case_id).where(CaseClock.on_time.is_(False),
                                                              CaseClock.kind.in_(rollups.LEGAL_CLOCKS))))
         events = s.execute(select(CaseEvent.case_id, CaseEvent.at, CaseEvent.actor_id, CaseEvent.action,
@@ -109,8 +110,8 @@ def recount(ctx) -> dict[str, Counter]:
     counts: Counter = Counter()
     officers: Counter = Counter()
     stages: dict[str, Counter] = {st: Counter() for st in ("acceptance", "decision", "total")}
+    by_officer: dict[tuple[str, int], Counter] = {}  # (stage, the officer who ended it) -> working days
     firsts: dict[tuple[int, str], Any] = {}
-    channel: dict[int, str] = {}
     for e in events:
         status = (e.data_after or {}).get("status") if e.action == "status" else None
         kind = ("created" if e.action == "created" else "accepted" if e.action == "deemed_accepted" or status == "accepted"
@@ -120,8 +121,6 @@ def recount(ctx) -> dict[str, Counter]:
             continue
         firsts.setdefault((e.case_id, kind), e)
         day = e.at.astimezone(CHINA_TZ).date().isoformat()
-        if kind == "created":
-            channel[e.case_id] = "window" if e.actor_id != applicants[e.case_id] else "online"
         ch = channel[e.case_id]
         measures = {"created": ["received"], "accepted": ["accepted"], "correction": ["corrections"], "decided": [],
                     "final": (["withdrawn"] if status == "withdrawn" else
@@ -134,9 +133,13 @@ def recount(ctx) -> dict[str, Counter]:
         since = {"accepted": "created", "decided": "accepted", "final": "created"}.get(kind)
         if since and (e.case_id, since) in firsts and status != "withdrawn":
             stage = {"accepted": "acceptance", "decided": "decision", "final": "total"}[kind]
-            stages[stage][cal.workdays_between(firsts[(e.case_id, since)].at, e.at)] += 1
+            took = cal.workdays_between(firsts[(e.case_id, since)].at, e.at)
+            stages[stage][took] += 1
+            by_officer.setdefault((stage, e.actor_id or 0), Counter())[took] += 1
     assert set(dept.values())  # every item has its department
-    return {"counts": counts, "officers": officers, **stages}
+    assert all(day < "2027" for day, _, _ in counts)
+    return {"counts": counts, "officers": officers, **stages,
+            "officer_times": {k: summary(dict(v)) for k, v in by_officer.items()}}
 
 
 def answers(ctx) -> dict[str, Counter]:
@@ -157,15 +160,41 @@ def answers(ctx) -> dict[str, Counter]:
             if row[m]:
                 officers[(m, row["key"])] += row[m]
     out: dict[str, Counter] = {"counts": counts, "officers": officers}
-    by_stage = {r["stage"]: r for r in times(ctx, boss, Filters(**RANGE))["rows"]}
+    year = Filters(period="year", since=RANGE["since"], until=date(2026, 12, 31))  # the activity ends in 2026
+    by_stage = {r["stage"]: r for r in times(ctx, boss, year)["rows"]}
     for stage in ("acceptance", "decision", "total"):
         out[stage] = by_stage.get(stage, {"cases": 0})  # type: ignore[assignment]
+    out["officer_times"] = {(r["stage"], r["key"]): {k: r[k] for k in ("cases", "avg_workdays", "p90_workdays")}
+                            for r in times(ctx, boss, replace(year, by="officer"))["rows"]}
     return out
+
+
+def assert_months_add_up(ctx) -> None:
+    """A range that cuts months: per month (whole months from the monthly tables, the ends from the daily
+    ones) the figures are the per-day figures added up, in every dimension."""
+    from app.services.identity.principal import Principal
+
+    boss = Principal(id=0, username="boss", full_name="", role="supervisor", roles=frozenset({"supervisor"}),
+                     groups=frozenset(), department=None)
+    cut = Filters(since=date(2026, 11, 24), until=date(2026, 12, 2))
+    for by in (None, "item", "officer", "window", "channel"):
+        days, months = (workload(ctx, boss, replace(cut, by=by, period=p))["rows"] for p in ("day", "month"))
+        added: Counter = Counter()
+        for r in days:
+            for m in MEASURES:
+                added[(r["period"][:7], r["key"], m)] += r[m]
+        assert +added == Counter({(r["period"], r["key"], m): r[m] for r in months for m in MEASURES if r[m]}), by
+        stages = times(ctx, boss, replace(cut, by=by, period="month"))["rows"]
+        per_day = Counter()
+        for r in times(ctx, boss, replace(cut, by=by, period="day"))["rows"]:
+            per_day[(r["period"][:7], r["key"], r["stage"])] += r["cases"]
+        assert per_day == Counter({(r["period"], r["key"], r["stage"]): r["cases"] for r in stages}), by
 
 
 def assert_equal(found: dict, expected: dict) -> None:
     assert found["counts"] == expected["counts"]
     assert found["officers"] == expected["officers"]
+    assert found["officer_times"] == expected["officer_times"]
     for stage in ("acceptance", "decision", "total"):
         want = summary(dict(expected[stage]))
         got = found[stage]
@@ -181,12 +210,14 @@ def test_rollups_equal_a_recount_after_random_activity(api, app, ctx, clock, mon
     expected = recount(ctx)
     assert sum(v for (_, m, _), v in expected["counts"].items() if m == "received") >= 10
     assert_equal(answers(ctx), expected)
+    assert_months_add_up(ctx)
     assert statistics_tick(app) == 0  # nothing new: folding again changes nothing
     assert_equal(answers(ctx), expected)
     rollups.rebuild(ctx)  # from scratch
     assert_equal(answers(ctx), expected)
-    rollups.rebuild(ctx, date(2026, 11, 25))  # the later days only
+    rollups.rebuild(ctx, date(2026, 12, 1))  # the later months only
     assert_equal(answers(ctx), expected)
+    assert_months_add_up(ctx)
 
 
 def test_events_younger_than_the_lag_wait_for_the_next_run(api, app, clock):

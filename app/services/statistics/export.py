@@ -38,8 +38,8 @@ def workload_sheet(result: dict[str, Any]) -> Sheet:
 
 
 def times_sheet(result: dict[str, Any]) -> Sheet:
-    headers = ["分组 / group", "阶段 / stage", *(label for _, label in TIMES_COLUMNS)]
-    rows = [[r["label"], STAGE_NAMES.get(r["stage"], r["stage"]), *(r[k] for k, _ in TIMES_COLUMNS)]
+    headers = ["期间 / period", "分组 / group", "阶段 / stage", *(label for _, label in TIMES_COLUMNS)]
+    rows = [[r["period"], r["label"], STAGE_NAMES.get(r["stage"], r["stage"]), *(r[k] for k, _ in TIMES_COLUMNS)]
             for r in result["rows"]]
     return Sheet("times", headers, rows)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput
 from app.models import Department, Item, ServiceWindow, User
+from app.models.statistics import StatOfficerMonthly
+from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
 PERIODS = ("day", "month", "year")
@@ -92,3 +94,33 @@ def resolve(s: Session, filters: Filters) -> Resolved:
     if errors:
         raise InvalidInput("统计条件无效 / invalid statistics filters", errors)  # type: ignore[arg-type]
     return Resolved(filters, department_id, item_id, officer_id, window_id)
+
+
+Choice = tuple[str, str]  # (value as the filters take it, what the user reads)
+
+
+def choices(ctx: ServiceContext, principal: Principal) -> dict[str, list[Choice]]:
+    """What the filter pickers offer: the departments, items, service windows and officers whose figures
+    the user may see (a department head: their department's items, its windows and those of the whole
+    centre, its staff and whoever else acted on its cases).
+
+    :raises Forbidden: someone who sees no statistics."""
+    own = authorize(principal, Filters(since=date.min, until=date.min)).department
+    with ctx.uow() as uow:
+        s = uow.session
+        department_id = s.scalar(select(Department.id).where(Department.code == own)) if own else None
+        departments = select(Department.code, Department.name).order_by(Department.code)
+        items = select(Item.code, Item.name).order_by(Item.code)
+        windows = select(ServiceWindow.code, ServiceWindow.name).where(ServiceWindow.active).order_by(ServiceWindow.code)
+        officers = select(User.username, User.full_name).where(User.role != "applicant").order_by(User.username)
+        if own is not None:
+            departments = departments.where(Department.code == own)
+            items = items.where(Item.department_id == department_id)
+            windows = windows.where(or_(ServiceWindow.department_id == department_id,
+                                        ServiceWindow.department_id.is_(None)))
+            acted = select(StatOfficerMonthly.officer_id).where(StatOfficerMonthly.department_id == department_id)
+            officers = officers.where(or_(User.department_id == department_id, User.id.in_(acted)))
+        return {"department": [(c, f"{n} ({c})") for c, n in s.execute(departments)],
+                "item": [(c, f"{n} ({c})") for c, n in s.execute(items)],
+                "window": [(c, f"{n} ({c})") for c, n in s.execute(windows)],
+                "officer": [(u, f"{n or u} ({u})") for u, n in s.execute(officers)]}

@@ -4,12 +4,11 @@ whatever the number of open cases."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, exists, func, literal, select
-from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, String, Subquery, cast, func, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
 from app.errors import InvalidInput
@@ -17,7 +16,6 @@ from app.models import (
     MEASURES,
     STAGES,
     Case,
-    CaseEvent,
     Department,
     Item,
     ServiceWindow,
@@ -27,6 +25,13 @@ from app.models import (
     User,
     WindowClerk,
 )
+from app.models.statistics import (
+    StatDurationMonthly,
+    StatMonthly,
+    StatOfficerDuration,
+    StatOfficerDurationMonthly,
+    StatOfficerMonthly,
+)
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
 
@@ -34,7 +39,11 @@ from .filters import PER_OFFICER, Filters, Resolved, authorize, resolve
 
 PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}  # of 'YYYY-MM-DD'
 AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 5), (6, 10), (11, 20), (21, 45), (46, None))
-Table = type[StatDaily] | type[StatOfficerDaily] | type[StatDuration]
+# (daily table, monthly table) of each rollup: same columns, the monthly one keyed by the month's first day.
+COUNTS: tuple[Any, Any] = (StatDaily, StatMonthly)
+OFFICER_COUNTS: tuple[Any, Any] = (StatOfficerDaily, StatOfficerMonthly)
+DURATIONS: tuple[Any, Any] = (StatDuration, StatDurationMonthly)
+OFFICER_DURATIONS: tuple[Any, Any] = (StatOfficerDuration, StatOfficerDurationMonthly)
 
 
 def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
@@ -46,15 +55,10 @@ def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dic
     with ctx.uow() as uow:
         s = uow.session
         found = resolve(s, filters)
-        table: type[StatDaily] | type[StatOfficerDaily] = StatOfficerDaily if filters.per_officer else StatDaily
-        period = func.substr(cast(table.day, String), 1, PERIOD_LENGTH[filters.period]).label("period")
-        key = WindowClerk.window_id.label("key") if filters.by == "window" else _dimension(table, filters.by)
-        sums = [func.sum(getattr(table, m)).label(m) for m in MEASURES]
-        query = _where(select(period, key, *sums), table, found)
-        if filters.by == "window" or found.window_id is not None:  # officers seated at no window: key NULL
-            query = query.outerjoin(WindowClerk, WindowClerk.user_id == StatOfficerDaily.officer_id)
-            if found.window_id is not None:
-                query = query.where(WindowClerk.window_id == found.window_id)
+        rows_of = _source(OFFICER_COUNTS if filters.per_officer else COUNTS, found)
+        period, key = _period(rows_of, filters), _key(rows_of, filters.by)
+        sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
+        query = _at_window(select(period, key, *sums).select_from(rows_of), rows_of, found)
         query = query.group_by(period, key).order_by(period, key)
         rows = [{"period": r.period, "key": r.key, **{m: int(getattr(r, m) or 0) for m in MEASURES}}
                 for r in s.execute(query)]
@@ -70,25 +74,26 @@ def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dic
 
 def times(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
     """Working days per stage (received→accepted, accepted→decided, received→finished), average and 90th
-    percentile, by dimension, for the stages that ended in the range.
+    percentile, per period and dimension, for the stages that ended in the range. Per officer (or window)
+    a stage counts for the officer who ended it: accepted, decided, finished the case.
 
-    :raises Forbidden, InvalidInput: (also for `by`/`officer` officer: times are kept per case, not per
-        officer)"""
+    :raises Forbidden, InvalidInput:"""
     filters = authorize(principal, filters)
-    _not_per_officer(filters, "办理时间不按工作人员或窗口统计 / times are not kept per officer or window")
     with ctx.uow() as uow:
         s = uow.session
         found = resolve(s, filters)
-        key = _dimension(StatDuration, filters.by)
-        query = (_where(select(key, StatDuration.stage, StatDuration.workdays,
-                               func.sum(StatDuration.cases).label("n")), StatDuration, found)
-                 .group_by(key, StatDuration.stage, StatDuration.workdays))
-        histograms: dict[tuple[Any, str], dict[int, int]] = {}
+        rows_of = _source(OFFICER_DURATIONS if filters.per_officer else DURATIONS, found)
+        period, key = _period(rows_of, filters), _key(rows_of, filters.by)
+        query = _at_window(select(period, key, rows_of.c.stage, rows_of.c.workdays,
+                                  func.sum(rows_of.c.cases).label("n")).select_from(rows_of), rows_of, found)
+        query = query.group_by(period, key, rows_of.c.stage, rows_of.c.workdays)
+        histograms: dict[tuple[str, Any, str], dict[int, int]] = {}
         for r in s.execute(query):
-            histograms.setdefault((r.key, r.stage), {})[int(r.workdays)] = int(r.n)
-        labels = _labels(s, filters.by, {k for k, _ in histograms})
-    rows = [{"key": k, "label": labels.get(k, str(k)), "stage": stage, **summary(histograms[(k, stage)])}
-            for k, stage in sorted(histograms, key=lambda ks: (str(ks[0]), STAGES.index(ks[1])))]
+            histograms.setdefault((r.period, r.key, r.stage), {})[int(r.workdays)] = int(r.n)
+        labels = _labels(s, filters.by, {k for _, k, _ in histograms})
+    order = sorted(histograms, key=lambda pks: (pks[0], str(pks[1]), STAGES.index(pks[2])))
+    rows = [{"period": p, "key": k, "label": labels.get(k, str(k)), "stage": stage,
+             **summary(histograms[(p, k, stage)])} for p, k, stage in order]
     return {"filters": _echo(found.filters), "stages": list(STAGES), "rows": rows}
 
 
@@ -140,7 +145,7 @@ def bucket_name(bucket: tuple[int, int | None]) -> str:
 
 def _backlog_rows(ctx: ServiceContext, s: Session, found: Resolved) -> list[dict[str, Any]]:
     received = _china_date(ctx, Case.received_at).label("received")
-    key = {"department": Item.department_id, "item": Case.item_id, "channel": _channel_of_case()}.get(
+    key = {"department": Item.department_id, "item": Case.item_id, "channel": Case.channel}.get(
         found.filters.by or "", literal(None)).label("key")
     query = _open_cases(select(key, received, func.count().label("n")).select_from(Case), found,
                         by_department=found.filters.by == "department")
@@ -173,16 +178,8 @@ def _open_cases(query: Select[Any], found: Resolved, by_department: bool = False
     if found.item_id is not None:
         query = query.where(Case.item_id == found.item_id)
     if found.filters.channel is not None:
-        query = query.where(_channel_of_case() == found.filters.channel)
+        query = query.where(Case.channel == found.filters.channel)
     return query
-
-
-def _channel_of_case() -> ColumnElement[Any]:
-    """'window' when someone other than the applicant created the case (window intake)."""
-    created = aliased(CaseEvent)
-    window = exists().where(created.case_id == Case.id, created.action == "created",
-                            created.actor_id != Case.applicant_id)
-    return sql_case((window, "window"), else_="online")
 
 
 def _china_date(ctx: ServiceContext, column: Any) -> ColumnElement[Any]:
@@ -195,19 +192,66 @@ def _as_day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _dimension(table: Table, by: str | None) -> ColumnElement[Any]:
-    column = {"department": table.department_id, "item": table.item_id, "channel": table.channel,
-              "officer": getattr(table, "officer_id", None)}.get(by or "")
-    return (column if column is not None else literal(None)).label("key")
-
-
-def _where(query: Select[Any], table: Table, found: Resolved) -> Select[Any]:
+def _source(tables: tuple[Any, Any], found: Resolved) -> Subquery:
+    """The rollup rows of the range with the filters: the whole months from the monthly table when the
+    answer is per month or year, the days at either end (and every day of a daily answer) from the daily
+    table."""
+    daily, monthly = tables
     f = found.filters
-    query = query.where(table.day >= f.since, table.day <= f.until)
-    for column, value in ((table.department_id, found.department_id), (table.item_id, found.item_id),
-                          (table.channel, f.channel), (getattr(table, "officer_id", None), found.officer_id)):
-        if value is not None and column is not None:
-            query = query.where(column == value)
+    months = _whole_months(f.since, f.until) if f.period != "day" else None
+    if months is None:
+        return _rows(daily, found, f.since, f.until).subquery()
+    first, last = months  # first days of the first and the last whole month
+    after = _next_month(last)
+    parts = [_rows(monthly, found, first, last)]
+    if f.since < first:
+        parts.append(_rows(daily, found, f.since, first - timedelta(days=1)))
+    if f.until >= after:
+        parts.append(_rows(daily, found, after, f.until))
+    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+
+
+def _whole_months(since: date, until: date) -> tuple[date, date] | None:
+    first = since if since.day == 1 else _next_month(since)
+    end = _next_month(until)  # the first day after until's month
+    last = until.replace(day=1) if until + timedelta(days=1) == end else _previous_month(until.replace(day=1))
+    return (first, last) if first <= last else None
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(first: date) -> date:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def _rows(table: Any, found: Resolved, since: date, until: date) -> Select[Any]:
+    query = select(*table.__table__.c).where(table.day >= since, table.day <= until)
+    for column, value in (("department_id", found.department_id), ("item_id", found.item_id),
+                          ("channel", found.filters.channel), ("officer_id", found.officer_id)):
+        if value is not None and column in table.__table__.c:
+            query = query.where(table.__table__.c[column] == value)
+    return query
+
+
+def _period(rows_of: Subquery, filters: Filters) -> ColumnElement[Any]:
+    return func.substr(cast(rows_of.c.day, String), 1, PERIOD_LENGTH[filters.period]).label("period")
+
+
+def _key(rows_of: Subquery, by: str | None) -> ColumnElement[Any]:
+    if by == "window":
+        return WindowClerk.window_id.label("key")
+    column = {"department": "department_id", "item": "item_id", "channel": "channel", "officer": "officer_id"}.get(by or "")
+    return (rows_of.c[column] if column else literal(None)).label("key")
+
+
+def _at_window(query: Select[Any], rows_of: Subquery, found: Resolved) -> Select[Any]:
+    """Per window: the window each officer is seated at now (officers seated at none: key NULL)."""
+    if found.filters.by == "window" or found.window_id is not None:
+        query = query.outerjoin(WindowClerk, WindowClerk.user_id == rows_of.c.officer_id)
+        if found.window_id is not None:
+            query = query.where(WindowClerk.window_id == found.window_id)
     return query
 
 

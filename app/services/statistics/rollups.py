@@ -37,6 +37,13 @@ from app.models import (
     StatOfficerDaily,
     StatWatermark,
 )
+from app.models.statistics import (
+    StatDurationMonthly,
+    StatMonthly,
+    StatOfficerDuration,
+    StatOfficerDurationMonthly,
+    StatOfficerMonthly,
+)
 from app.services.context import ServiceContext
 from app.workdays import WorkCalendar, as_date
 
@@ -58,15 +65,33 @@ class Tally:
     daily: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     officers: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     durations: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    officer_durations: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     def add(self, key: tuple[Any, ...], officer: int, measure: str) -> None:
         i = MEASURES.index(measure)
         self.daily.setdefault(key, [0] * len(MEASURES))[i] += 1
         self.officers.setdefault((*key, officer), [0] * len(MEASURES))[i] += 1
 
-    def took(self, key: tuple[Any, ...], stage: str, workdays: int) -> None:
-        full = (*key, stage, max(workdays, 0))
-        self.durations[full] = self.durations.get(full, 0) + 1
+    def took(self, key: tuple[Any, ...], officer: int, stage: str, workdays: int) -> None:
+        for table, full in ((self.durations, (*key, stage, max(workdays, 0))),
+                            (self.officer_durations, (*key, officer, stage, max(workdays, 0)))):
+            table[full] = table.get(full, 0) + 1
+
+    def by_month(self) -> Tally:
+        """The same increments keyed by the first day of their month (the monthly tables)."""
+        out = Tally()
+        for name in ("daily", "officers"):
+            target: dict[tuple[Any, ...], list[int]] = getattr(out, name)
+            for key, counts in getattr(self, name).items():
+                row = target.setdefault((key[0].replace(day=1), *key[1:]), [0] * len(MEASURES))
+                for i, n in enumerate(counts):
+                    row[i] += n
+        for name in ("durations", "officer_durations"):
+            hist: dict[tuple[Any, ...], int] = getattr(out, name)
+            for key, n in getattr(self, name).items():
+                month = (key[0].replace(day=1), *key[1:])
+                hist[month] = hist.get(month, 0) + n
+        return out
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,7 @@ class _Event:
 class _Case:
     item_id: int
     department_id: int
-    applicant_id: int
+    channel: str  # cases.channel: recorded when the case was created
 
 
 def run_rollups(ctx: ServiceContext, now: datetime | None = None, max_batches: int = 100) -> int:
@@ -117,10 +142,12 @@ def run_rollups(ctx: ServiceContext, now: datetime | None = None, max_batches: i
 
 
 def rebuild(ctx: ServiceContext, since: date | None = None, now: datetime | None = None) -> int:
-    """Recount the rollups from the event log: every day from `since` (all days when None); the days
-    before it keep their rows, plus whatever the watermark had not reached yet. Holds the watermark
-    for the whole recount, so the scheduler's job waits its turn. Returns the cases read."""
+    """Recount the rollups from the event log: every day from the first of `since`'s month (all days when
+    None; a monthly row is recounted whole); the days before it keep their rows, plus whatever the
+    watermark had not reached yet. Holds the watermark for the whole recount, so the scheduler's job
+    waits its turn. Returns the cases read."""
     now = now or ctx.clock.now()
+    since = since.replace(day=1) if since is not None else None
     with ctx.uow(write=True) as uow:
         s = uow.session
         mark = _lock_watermark(ctx, s, now, wait=True)
@@ -128,7 +155,7 @@ def rebuild(ctx: ServiceContext, since: date | None = None, now: datetime | None
         old = mark.last_event_id
         end = _safe_end(s, old, now, None)
         end = max(end, old)
-        for table in (StatDaily, StatOfficerDaily, StatDuration):
+        for table in (*DAILY, *MONTHLY):
             query = delete(table)
             s.execute(query.where(table.day >= since) if since is not None else query)
         cal = ctx.calendar.get(s)
@@ -170,8 +197,8 @@ def _fold(s: Session, cal: WorkCalendar, events_of: ColumnElement[bool], cases_o
           counts: Counts, tally: Tally) -> int:
     """Add to `tally` the facts of the selected cases (their events up to id `end`) that `counts`
     accepts; returns the number of cases read."""
-    cases = {row.id: _Case(row.item_id, row.department_id, row.applicant_id) for row in s.execute(
-        select(Case.id, Case.item_id, Item.department_id, Case.applicant_id)
+    cases = {row.id: _Case(row.item_id, row.department_id, row.channel) for row in s.execute(
+        select(Case.id, Case.item_id, Item.department_id, Case.channel)
         .join(Item, Item.id == Case.item_id).where(cases_of))}
     late = set(s.scalars(select(CaseClock.case_id).where(
         CaseClock.case_id.in_(select(Case.id).where(cases_of)), CaseClock.kind.in_(LEGAL_CLOCKS),
@@ -192,9 +219,8 @@ def _fold(s: Session, cal: WorkCalendar, events_of: ColumnElement[bool], cases_o
 def _fold_case(cal: WorkCalendar, case: _Case, events: list[_Event], late: bool, counts: Counts,
                tally: Tally) -> None:
     created = next((e for e in events if e.action == "created"), None)
-    # At a window the clerk creates the case for the applicant; online the applicant does it themself.
-    window = created is not None and created.actor_id is not None and created.actor_id != case.applicant_id
-    channel = "window" if window else "online"
+    channel = case.channel
+    window = channel == "window"  # the clerk who recorded it received it; online nobody on staff did
 
     def fact(event: _Event | None, measure: str, officer: int | None) -> bool:
         if event is None or not counts(event.id, event.day):
@@ -205,7 +231,7 @@ def _fold_case(cal: WorkCalendar, case: _Case, events: list[_Event], late: bool,
     def took(event: _Event, stage: str, since: _Event | None) -> None:
         if since is not None:
             key = (event.day, case.department_id, case.item_id, channel)
-            tally.took(key, stage, cal.workdays_between(since.day, event.day))
+            tally.took(key, event.actor_id or 0, stage, cal.workdays_between(since.day, event.day))
 
     fact(created, "received", created.actor_id if window and created else None)
     accepted = next((e for e in events if e.action == "deemed_accepted" or e.status == "accepted"), None)
@@ -229,19 +255,23 @@ def _fold_case(cal: WorkCalendar, case: _Case, events: list[_Event], late: bool,
 
 
 KEYS = ("day", "department_id", "item_id", "channel")
+DAILY = (StatDaily, StatOfficerDaily, StatDuration, StatOfficerDuration)
+MONTHLY = (StatMonthly, StatOfficerMonthly, StatDurationMonthly, StatOfficerDurationMonthly)
 
 
 def write(ctx: ServiceContext, s: Session, tally: Tally) -> None:
-    """Add the tally to the tables (insert, or add to the row already there)."""
-    _upsert(ctx, s, StatDaily.__table__, KEYS, MEASURES,  # type: ignore[arg-type]
-            ({**dict(zip(KEYS, k, strict=True)), **dict(zip(MEASURES, v, strict=True))} for k, v in tally.daily.items()))
-    keys = (*KEYS, "officer_id")
-    _upsert(ctx, s, StatOfficerDaily.__table__, keys, MEASURES,  # type: ignore[arg-type]
-            ({**dict(zip(keys, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
-             for k, v in tally.officers.items()))
-    keys = (*KEYS, "stage", "workdays")
-    _upsert(ctx, s, StatDuration.__table__, keys, ("cases",),  # type: ignore[arg-type]
-            ({**dict(zip(keys, k, strict=True)), "cases": n} for k, n in tally.durations.items()))
+    """Add the tally to the daily and the monthly tables (insert, or add to the row already there)."""
+    for tables, part in ((DAILY, tally), (MONTHLY, tally.by_month())):
+        counts, officer_counts, durations, officer_durations = (t.__table__ for t in tables)
+        officer = (*KEYS, "officer_id")
+        for table, keys, rows in ((counts, KEYS, part.daily), (officer_counts, officer, part.officers)):
+            _upsert(ctx, s, table, keys, MEASURES,  # type: ignore[arg-type]
+                    ({**dict(zip(keys, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
+                     for k, v in rows.items()))
+        for table, keys, hist in ((durations, (*KEYS, "stage", "workdays"), part.durations),
+                                  (officer_durations, (*officer, "stage", "workdays"), part.officer_durations)):
+            _upsert(ctx, s, table, keys, ("cases",),  # type: ignore[arg-type]
+                    ({**dict(zip(keys, k, strict=True)), "cases": n} for k, n in hist.items()))
 
 
 def _upsert(ctx: ServiceContext, s: Session, table: Table, keys: tuple[str, ...], sums: tuple[str, ...],
