@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, select
-from sqlalchemy import case as sql_case
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
@@ -30,7 +29,7 @@ from app.services.ratings.levels import BAD_LEVELS, GOOD_LEVELS
 
 from .filters import Filters, Resolved, authorize, resolve
 
-PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}  # of 'YYYY-MM-DD'
+SQLITE_FORMAT = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 PUBLIC_DIMENSIONS = ("department", "item")  # the public page names no window and no person
 
 COUNTS = ("services", "with_level", "good", "active", "active_good", "unrated", "follow_ups", "bad",
@@ -96,14 +95,19 @@ def public_results(ctx: ServiceContext, since: date, until: date, by: str) -> di
 
 def _answer(ctx: ServiceContext, s: Session, found: Resolved) -> dict[str, Any]:
     f = found.filters
-    rows = [{"period": r.period, "key": r.key, **{c: int(getattr(r, c) or 0) for c in COUNTS}}
-            for r in s.execute(_query(ctx, found, f.by, grouped_by_period=True))]
-    totals_row = s.execute(_query(ctx, found, None, grouped_by_period=False)).one()
+    keys = [_period(ctx, f.period).label("period"), _dimension(f.by).label("key")]
+    groups: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for query in (_all_ratings(keys), _bad_ratings(keys)):  # the second only reads the (few) bad ratings
+        for r in s.execute(_where(query, found).group_by(*keys)):
+            period = _period_text(r.period, f.period)
+            row = groups.setdefault((period, r.key), {"period": period, "key": r.key, **dict.fromkeys(COUNTS, 0)})
+            row.update({c: int(v or 0) for c, v in r._mapping.items() if c in COUNTS})
+    rows = [groups[k] for k in sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] if k[1] is not None else 0))]
     labels = labels_of(s, f.by, {r["key"] for r in rows})
     for row in rows:
         row["label"] = labels.get(row["key"], str(row["key"]))
         row.update(rates(row))
-    totals = {c: int(getattr(totals_row, c) or 0) for c in COUNTS}
+    totals = {c: sum(r[c] for r in rows) for c in COUNTS}  # each rating is in exactly one group
     return {"filters": echo(f), "counts": list(COUNTS), "rates": list(RATES), "rows": rows,
             "totals": {**totals, **rates(totals)}, "definitions": DEFINITIONS}
 
@@ -113,43 +117,39 @@ def rates(row: dict[str, Any]) -> dict[str, float | None]:
     return {name: round(row[num] / row[den], 4) if row[den] else None for name, (num, den) in RATES.items()}
 
 
-def _query(ctx: ServiceContext, found: Resolved, by: str | None, grouped_by_period: bool) -> Select[Any]:
+def _count(*conditions: ColumnElement[bool]) -> Any:
+    return func.count().filter(and_(*conditions)) if conditions else func.count()
+
+
+def _all_ratings(keys: list[Any]) -> Select[Any]:
+    """The counts of the first ratings and follow-ups: one pass over the ratings of the range, no join."""
+    first, level, active = Rating.seq == 1, Rating.level, Rating.kind == "rating"
+    return select(*keys, _count(first).label("services"), _count(first, level.is_not(None)).label("with_level"),
+                  _count(first, level.in_(GOOD_LEVELS)).label("good"), _count(first, active).label("active"),
+                  _count(first, active, level.in_(GOOD_LEVELS)).label("active_good"),
+                  _count(first, Rating.kind == "defaulted").label("unrated"),
+                  _count(Rating.seq == 2).label("follow_ups"))
+
+
+def _bad_ratings(keys: list[Any]) -> Select[Any]:
+    """The counts of the bad ratings given by a rater, with their rectifications' state now."""
+    valid, real_name = Rectification.classification == "valid", Rating.rated_by_id.is_not(None)
+    return (select(*keys, _count().label("bad"), _count(valid).label("valid_bad"),
+                   _count(valid, Rectification.rectified_at.is_not(None)).label("valid_bad_rectified"),
+                   _count(real_name).label("real_name_bad"),
+                   _count(real_name, Rectification.called_back_at.is_not(None)).label("real_name_bad_called_back"))
+            .select_from(Rating).outerjoin(Rectification, Rectification.rating_id == Rating.id)
+            .where(Rating.level.in_(BAD_LEVELS), Rating.kind != "defaulted"))
+
+
+def _where(query: Select[Any], found: Resolved) -> Select[Any]:
     f = found.filters
-    first, level = Rating.seq == 1, Rating.level
-    bad = and_(level.in_(BAD_LEVELS), Rating.kind != "defaulted")
-    valid = and_(bad, Rectification.classification == "valid")
-    real_name = and_(bad, Rating.rated_by_id.is_not(None))
-
-    def count(condition: ColumnElement[bool]) -> Any:
-        return func.sum(sql_case((condition, 1), else_=0))
-
-    measures = [
-        count(first).label("services"),
-        count(and_(first, level.is_not(None))).label("with_level"),
-        count(and_(first, level.in_(GOOD_LEVELS))).label("good"),
-        count(and_(first, Rating.kind == "rating")).label("active"),
-        count(and_(first, Rating.kind == "rating", level.in_(GOOD_LEVELS))).label("active_good"),
-        count(and_(first, Rating.kind == "defaulted")).label("unrated"),
-        count(Rating.seq == 2).label("follow_ups"),
-        count(bad).label("bad"),
-        count(valid).label("valid_bad"),
-        count(and_(valid, Rectification.rectified_at.is_not(None))).label("valid_bad_rectified"),
-        count(real_name).label("real_name_bad"),
-        count(and_(real_name, Rectification.called_back_at.is_not(None))).label("real_name_bad_called_back"),
-    ]
-    keys: list[Any] = []
-    if grouped_by_period:
-        keys = [_period(ctx, f.period).label("period"), _dimension(by).label("key")]
-    query = (select(*keys, *measures).select_from(Rating)
-             .outerjoin(Rectification, Rectification.rating_id == Rating.id)
-             .where(Rating.rated_at >= day_start(f.since), Rating.rated_at < day_start(f.until + timedelta(days=1))))
+    query = query.where(Rating.rated_at >= day_start(f.since), Rating.rated_at < day_start(f.until + timedelta(days=1)))
     for column, value in ((Rating.department_id, found.department_id), (Rating.item_id, found.item_id),
                           (Rating.officer_id, found.officer_id), (Rating.window_id, found.window_id),
                           (Rating.channel, f.channel)):
         if value is not None:
             query = query.where(column == value)
-    if keys:
-        query = query.group_by(*keys).order_by(*keys)
     return query
 
 
@@ -159,11 +159,16 @@ def day_start(day: date) -> datetime:
 
 
 def _period(ctx: ServiceContext, period: str) -> ColumnElement[Any]:
+    """The China day, month or year of `rated_at`: its first instant on PostgreSQL (date_trunc costs a
+    third of to_char per row), text on SQLite."""
     if ctx.db.is_postgres:
-        day = cast(func.date(func.timezone("Asia/Shanghai", Rating.rated_at)), String)
-    else:
-        day = func.date(Rating.rated_at, "+8 hours")
-    return func.substr(day, 1, PERIOD_LENGTH[period])
+        return func.date_trunc(period, func.timezone("Asia/Shanghai", Rating.rated_at))
+    return func.strftime(SQLITE_FORMAT[period], Rating.rated_at, "+8 hours")
+
+
+def _period_text(value: Any, period: str) -> str:
+    """'2026-11-23', '2026-11' or '2026'."""
+    return value.strftime(SQLITE_FORMAT[period]) if isinstance(value, datetime) else str(value)
 
 
 def _dimension(by: str | None) -> ColumnElement[Any]:
