@@ -14,7 +14,7 @@ DATA = json.loads((ROOT / "app" / "demo" / "data.json").read_text(encoding="utf-
 def test_demo_load_reports_what_was_new_each_time(app):
     cli = app.test_cli_runner()
     first = cli.invoke(args=["demo", "load"])
-    assert (first.exit_code, first.output) == (0, "demo data: new: 6 departments, 18 users, 7 processes, 6 items\n")
+    assert (first.exit_code, first.output) == (0, "demo data: new: 6 departments, 19 users, 8 processes, 7 items\n")
     second = cli.invoke(args=["demo", "load"])
     assert (second.exit_code, second.output) == (
         0, "demo data: nothing new (0 departments, 0 users, 0 processes, 0 items)\n")

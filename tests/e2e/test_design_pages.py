@@ -163,7 +163,7 @@ def test_bad_diagrams_are_refused_readably_and_deploy_nothing(app, ctx, body, st
     assert check.status_code in (200, 400) and check.get_json()["problems"]
     assert versions_of(ctx, "food_licence") == before
     with ctx.uow() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(ProcessDefinition)) == 7  # the demo's
+        assert uow.session.scalar(select(func.count()).select_from(ProcessDefinition)) == 8  # the demo's
 
 
 def test_deploy_with_a_bad_form_names_the_form_and_deploys_nothing(app, ctx):

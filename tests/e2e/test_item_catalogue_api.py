@@ -231,7 +231,7 @@ def test_the_migration_gives_every_item_a_published_revision_and_pins_its_cases(
             "SELECT r.number FROM cases c JOIN item_revisions r ON r.id = c.item_revision_id WHERE c.case_no = :n"),
             {"n": case_no}).scalar()
     assert {(code, number, state) for code, number, state, _s in rows} >= {(FOOD, 1, "published")}
-    assert len({code for code, *_rest in rows}) == len(rows) == 6  # one per demo item
+    assert len({code for code, *_rest in rows}) == len(rows) == 7  # one per demo item (the rectification item too)
     food = next(snap for code, _n, _st, snap in rows if code == FOOD)
     food = food if isinstance(food, dict) else json.loads(food)
     assert food["promised_limit"] == 10 and food["department"] == "market" and food["materials"][0]["name"]
