@@ -40,7 +40,8 @@ def my_cases(ctx: ServiceContext, principal: Principal) -> list[dict[str, Any]]:
         notices = (select(Notice.case_id, func.count().label("n")).group_by(Notice.case_id).subquery())
         rows = s.execute(select(Case, due.c.due, func.coalesce(notices.c.n, 0))
                          .outerjoin(due, due.c.case_id == Case.id).outerjoin(notices, notices.c.case_id == Case.id)
-                         .where(Case.applicant_id == principal.id)
+                         # a rectification of their bad rating (channel internal) shows on the rated case's page
+                         .where(Case.applicant_id == principal.id, Case.channel != "internal")
                          .order_by(Case.received_at.desc(), Case.id.desc())).all()
         return [{"case_no": c.case_no, "item_code": c.item.code, "item_name": c.item.name, "status": c.status,
                  "stage": c.stage, "received_at": c.received_at, "deadline": due_at, "notices": n}
