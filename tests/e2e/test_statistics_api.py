@@ -54,10 +54,15 @@ def test_workload_and_times_match_the_hand_count(api, app, clock):
     days = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "period": "day"}).get_json()
     by_day = {r["period"]: (r["received"], r["finished"], r["refused"], r["withdrawn"]) for r in days["rows"]}
     assert by_day == {"2026-11-23": (4, 0, 0, 1), "2026-11-24": (1 - 1, 1, 1, 0), "2026-11-25": (0, 1, 0, 0)}
+    # In progress at each period's end: received less finished and withdrawn, from before the range on.
+    assert [r["open_at_end"] for r in days["rows"]] == [3, 2, 1] and row["open_at_end"] == 1
+    later = api.get("/statistics/workload", "supervisor",
+                    query_string={"from": "2026-11-24", "to": "2027-01-31", "period": "day"}).get_json()
+    assert [r["open_at_end"] for r in later["rows"]] == [2, 1] and later["totals"]["open_at_end"] == 1
 
     channels = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "by": "channel"}).get_json()
-    assert {r["key"]: (r["received"], r["corrections"]) for r in channels["rows"]} == {"online": (3, 0),
-                                                                                       "window": (1, 1)}
+    assert {r["key"]: (r["received"], r["corrections"], r["open_at_end"]) for r in channels["rows"]} == {
+        "online": (3, 0, 0), "window": (1, 1, 1)}
     officers = api.get("/statistics/workload", "supervisor", query_string={**NOVEMBER, "by": "officer"}).get_json()
     clerk = next(r for r in officers["rows"] if "market_clerk" in r["label"])
     assert (clerk["received"], clerk["accepted"], clerk["refused"], clerk["corrections"]) == (1, 1, 1, 1)

@@ -16,6 +16,7 @@ WORKLOAD_COLUMNS = (
     ("refused", "不予受理或不予许可 / refused"), ("withdrawn", "撤回 / withdrawn"),
     ("corrections", "补正告知 / correction notices"), ("on_time", "按时办结 / on time"), ("late", "超期 / late"),
     ("on_time_rate", "按时办结率 / on-time rate"), ("corrections_per_case", "件均补正 / corrections per case"),
+    ("open_at_end", "期末在办 / in progress at the end"),
 )
 TIMES_COLUMNS = (("cases", "件数 / cases"), ("avg_workdays", "平均工作日 / average working days"),
                  ("p90_workdays", "90% 工作日 / 90th percentile working days"))

@@ -48,7 +48,8 @@ OFFICER_DURATIONS: tuple[Any, Any] = (StatOfficerDuration, StatOfficerDurationMo
 
 def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
     """Received, accepted, finished, refused, withdrawn, corrections, on time / late per period (and
-    dimension), with the on-time rate and corrections per case; `in_progress` is the open cases now.
+    dimension), with the on-time rate and corrections per case and, by case (not per officer or window),
+    the cases in progress at the period's end (`open_at_end`); `in_progress` is the open cases now.
 
     :raises Forbidden, InvalidInput:"""
     filters = authorize(principal, filters)
@@ -63,13 +64,42 @@ def workload(ctx: ServiceContext, principal: Principal, filters: Filters) -> dic
         rows = [{"period": r.period, "key": r.key, **{m: int(getattr(r, m) or 0) for m in MEASURES}}
                 for r in s.execute(query)]
         labels = _labels(s, filters.by, {r["key"] for r in rows})
+        opening = None if filters.per_officer else _opening(s, found)
         in_progress = s.scalar(_open_cases(select(func.count()).select_from(Case), found)) or 0
     for row in rows:
         row["label"] = labels.get(row["key"], str(row["key"]))
         row.update(_rates(row))
-    totals = {m: sum(r[m] for r in rows) for m in MEASURES}
+    totals: dict[str, Any] = {m: sum(r[m] for r in rows) for m in MEASURES}
+    totals["open_at_end"] = _running_stock(rows, opening)
     return {"filters": _echo(found.filters), "measures": list(MEASURES), "rows": rows,
             "totals": {**totals, **_rates(totals)}, "in_progress": in_progress}
+
+
+def _opening(s: Session, found: Resolved) -> dict[Any, int]:
+    """Per key, the cases received before the range and not finished or withdrawn before it: the whole
+    months before from the monthly table, the days of the range's first month before it from the daily."""
+    f = found.filters
+    first = f.since.replace(day=1)
+    parts = [_rows(StatMonthly, found, date(1900, 1, 1), first - timedelta(days=1))]
+    if f.since > first:
+        parts.append(_rows(StatDaily, found, first, f.since - timedelta(days=1)))
+    rows_of = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    key = _key(rows_of, f.by)
+    stock = func.sum(rows_of.c.received - rows_of.c.finished - rows_of.c.withdrawn)
+    return {r[0]: int(r[1] or 0) for r in s.execute(select(key, stock).group_by(key))}
+
+
+def _running_stock(rows: list[dict[str, Any]], opening: dict[Any, int] | None) -> int | None:
+    """Set each row's `open_at_end` (None per officer); returns the stock at the range's end."""
+    if opening is None:
+        for row in rows:
+            row["open_at_end"] = None
+        return None
+    stock = dict(opening)
+    for row in rows:  # in period order
+        stock[row["key"]] = stock.get(row["key"], 0) + row["received"] - row["finished"] - row["withdrawn"]
+        row["open_at_end"] = stock[row["key"]]
+    return sum(stock.values())
 
 
 def times(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[str, Any]:
