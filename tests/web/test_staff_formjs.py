@@ -19,7 +19,11 @@ FORMS = Path(__file__).resolve().parents[2] / "forms"
 OUTCOMES = {"preview.form": "preview_result", "acceptance.form": "accept_result", "review.form": "review_result",
             "dept-approval.form": "approval_result", "decision.form": "decision",
             "instant-handling.form": "instant_result", "extension_approval.form": "extension_decision",
-            "licence-lifecycle-handling.form": "handling_result"}
+            "licence-lifecycle-handling.form": "handling_result",
+            # 差评整改 (rating_rectification.bpmn); its callback form records an outcome, not a decision
+            "rectification-classify.form": "classification", "rectification-review.form": "review_result",
+            "rectification-rectify.form": "rectify_result", "rectification-appeal.form": "appeal_result",
+            "rectification-feedback.form": "feedback_result"}
 
 KITCHEN_SINK = {
     "type": "default", "id": "Form_sink", "components": [
