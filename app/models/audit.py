@@ -12,7 +12,7 @@ from .base import Base
 
 # What an entry is about; the pages filter by these.
 AUDIT_OBJECTS = ("process", "form", "migration", "item", "user", "department", "group", "calendar", "template",
-                 "licence", "rating", "window", "performance")
+                 "licence", "rating", "window", "performance", "rectification")
 
 
 class AuditEntry(Base):

@@ -22,7 +22,7 @@ OBJECT_NAMES = {"process": _l("Process"), "form": _l("Form"), "migration": _l("M
                 "user": _l("User"), "department": _l("Department"), "group": _l("Group"),
                 "calendar": _l("Calendar"), "template": _l("Message template"), "licence": _l("E-licence"),
                 "rating": _l("Rating rules"), "window": _l("Service window"),
-                "performance": _l("Performance weights")}
+                "performance": _l("Performance weights"), "rectification": _l("Rectification of bad ratings")}
 # Field names as the pages label them; fields other entries carry are shown as recorded.
 FIELD_NAMES = {"username": _l("User name"), "full_name": _l("Full name"), "role": _l("Role"),
                "department": _l("Staff department"), "groups": _l("Groups"), "staff_no": _l("Staff number"),
