@@ -81,7 +81,11 @@ class Rating(Base):
 
     __tablename__ = "ratings"
     __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_ratings_request_seq"),
-                      Index("ix_ratings_rated_at", "rated_at"))
+                      Index("ix_ratings_rated_at", "rated_at"),
+                      # Covers what the indicators count (app/services/statistics/indicators.py): a year's
+                      # aggregate reads the index alone, not the rows with their comments.
+                      Index("ix_ratings_indicators", "rated_at", "seq", "kind", "level", "department_id", "item_id",
+                            "window_id", "officer_id", "channel", "rated_by_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("rating_requests.id", ondelete="CASCADE"))
