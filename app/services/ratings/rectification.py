@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.runtime import EngineFailure
-from app.models import Case, Department, Item, Rating, User, WindowVisit
+from app.models import Case, Department, Item, MessagePreference, Rating, User, WindowVisit
 from app.models.rectification import Rectification
 from app.services import audit
 from app.services.casework.cases import _next_case_no
@@ -202,9 +202,12 @@ def _tell_rater(ctx: ServiceContext, s: Session, row: Rectification, now: dateti
     body = f"您的评价已整改：{row.feedback}"
     if link:
         body += f"\n欢迎再次评价（追加评价）：{public_link(ctx, link)}"
+    chosen = s.get(MessagePreference, rater_id)  # the channels the rater kept on (both until they choose)
+    channels = ("sms", "email") if chosen is None else tuple(c for c, on in (("sms", chosen.sms),
+                                                                              ("email", chosen.email)) if on)
     notifications.notify(s, now, [rater_id], "milestone", f"差评整改反馈{'：' + rated.case_no if rated else ''}",
                          body, case_id=rated.id if rated else None, link=link or "/notifications",
-                         channels=("app", "sms", "email"), dedupe_key=f"rectification:{row.id}:feedback")
+                         channels=("app", *channels), dedupe_key=f"rectification:{row.id}:feedback")
 
 
 def _audit(s: Session, actor: User | None, now: datetime, action: str, row: Rectification,
