@@ -34,10 +34,9 @@ def ratings() -> Any:
         year, month = today.year, today.month
     since = date(year, month or 1, 1)
     until = min(date(year, month or 12, monthrange(year, month or 12)[1]), today)
-    tables = {}
-    for by, group in (("department", "部门 / department"), ("item", "事项 / item")):
-        result = indicators.public_results(ctx(), since, until, by)
-        tables[by] = (result, indicator_sheets.public_sheet(result, group))
+    results = indicators.public_results(ctx(), since, until)
+    tables = {by: (results[by], indicator_sheets.public_sheet(results[by], group))
+              for by, group in (("department", "部门 / department"), ("item", "事项 / item"))}
     departments = tables["department"][0]["rows"]
     chart = {"type": "bar", "title": _("Good-rating rate by department"), "categories": [r["label"] for r in departments],
              "series": [{"name": label, "data": [percent(r[key]) for r in departments]}

@@ -14,6 +14,7 @@ What is counted, and when (the page and the API state the same, from `DEFINITION
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -21,7 +22,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.clock import CHINA_TZ
-from app.errors import InvalidInput
 from app.models import Department, Item, Rating, Rectification, ServiceWindow, User
 from app.services.context import ServiceContext
 from app.services.identity.principal import Principal
@@ -81,28 +81,52 @@ def ratings(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict
         return _answer(ctx, s, found)
 
 
-def public_results(ctx: ServiceContext, since: date, until: date, by: str) -> dict[str, Any]:
-    """The centre's results for anyone (§10 公开): per department or item only, no names of people.
+def public_results(ctx: ServiceContext, since: date, until: date) -> dict[str, dict[str, Any]]:
+    """The centre's results for anyone (§10 公开), per department and per item over the range (one
+    aggregate, folded both ways): rates and counts only, no names of people.
 
-    :raises InvalidInput: another dimension, a range ending before it starts."""
-    if by not in PUBLIC_DIMENSIONS:
-        raise InvalidInput("只能按部门或事项公开 / by department or item only", [{"field": "by", "message": by}])
-    filters = Filters(since=since, until=until, period="year", by=by)
+    :raises InvalidInput: a range ending before it starts."""
+    filters = Filters(since=since, until=until, period="year")
     with ctx.uow() as uow:
         s = uow.session
-        return _answer(ctx, s, resolve(s, filters))
+        found = resolve(s, filters)
+        groups = _groups(ctx, s, found, {"department": Rating.department_id, "item": Rating.item_id})
+        return {by: _finish(s, replace(filters, by=by), _fold(groups, by)) for by in PUBLIC_DIMENSIONS}
 
 
 def _answer(ctx: ServiceContext, s: Session, found: Resolved) -> dict[str, Any]:
     f = found.filters
-    keys = [_period(ctx, f.period).label("period"), _dimension(f.by).label("key")]
-    groups: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for query in (_all_ratings(keys), _bad_ratings(keys)):  # the second only reads the (few) bad ratings
-        for r in s.execute(_where(query, found).group_by(*keys)):
+    return _finish(s, f, _groups(ctx, s, found, {"key": _dimension(f.by)}))
+
+
+def _groups(ctx: ServiceContext, s: Session, found: Resolved, keys: dict[str, Any]) -> list[dict[str, Any]]:
+    """The counts per period and `keys` (name -> column)."""
+    f = found.filters
+    columns = [_period(ctx, f.period).label("period"), *(c.label(n) for n, c in keys.items())]
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for query in (_all_ratings(columns), _bad_ratings(columns)):  # the second only reads the (few) bad ratings
+        for r in s.execute(_where(query, found).group_by(*columns)):
+            found_keys = {n: r._mapping[n] for n in keys}
             period = _period_text(r.period, f.period)
-            row = groups.setdefault((period, r.key), {"period": period, "key": r.key, **dict.fromkeys(COUNTS, 0)})
+            row = groups.setdefault((period, *found_keys.values()),
+                                    {"period": period, **found_keys, **dict.fromkeys(COUNTS, 0)})
             row.update({c: int(v or 0) for c, v in r._mapping.items() if c in COUNTS})
-    rows = [groups[k] for k in sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] if k[1] is not None else 0))]
+    return list(groups.values())
+
+
+def _fold(groups: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """The groups summed per period and `by` alone."""
+    out: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for g in groups:
+        row = out.setdefault((g["period"], g[by]), {"period": g["period"], "key": g[by], **dict.fromkeys(COUNTS, 0)})
+        for c in COUNTS:
+            row[c] += g[c]
+    return list(out.values())
+
+
+def _finish(s: Session, f: Filters, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows in order with their labels and rates, and the totals."""
+    rows = sorted(groups, key=lambda r: (r["period"], r["key"] is None, r["key"] if r["key"] is not None else 0))
     labels = labels_of(s, f.by, {r["key"] for r in rows})
     for row in rows:
         row["label"] = labels.get(row["key"], str(row["key"]))
