@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,19 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
-from app.cli.db import upgrade_database
+from app.cli.db import alembic_config, upgrade_database
 from app.clock import ManualClock
-from app.models import Base
+from app.db import Database
 from app.services.admin import calendar_admin
 from app.services.context import ServiceContext
 from app.services.demo import load_demo
 from app.web.i18n import compile_catalogs
 from config import TestConfig
+
+from . import snapshots
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
@@ -81,23 +85,105 @@ def clock() -> ManualClock:
 
 
 def build_app(url: str, clock: ManualClock, **overrides: Any) -> Flask:
+    """An app on a migrated database, empty but for the calendar. The first build in a worker runs the
+    migrations and the calendar seed; later ones start from a copy of what they made (tests/snapshots.py),
+    which is much quicker. Tests that test the migrations call `upgrade_database` themselves."""
     app = create_app(make_config(url, **overrides), clock=clock)
-    with app.app_context():
-        upgrade_database()
+    ctx: ServiceContext = app.extensions["banjian"]
+    key = _base_key(ctx)
+    if snapshots.sqlite_restore(ctx.db, key, only_into_empty=True):
+        _as_if_seeded(ctx)
+    elif not _at_heads(app):
+        with app.app_context():
+            upgrade_database()
+        snapshots.sqlite_save(ctx.db, key)
     truncate(app)  # whatever an interrupted earlier run left behind
+    if key is not None:
+        _BUILT[ctx.db] = (snapshots.sqlite_changes(ctx.db), key)
     return app
 
 
+# Each test database's snapshot key when built and, for in-memory SQLite, its count of changed rows then.
+_BUILT: weakref.WeakKeyDictionary[Database, tuple[int | None, tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+_HEADS: list[set[str]] = []  # the migrations' heads, read once per worker
+
+
+def _base_key(ctx: ServiceContext) -> tuple[Any, ...] | None:
+    """What a freshly built database holds depends on: on SQLite the clock, which stamps the calendar
+    seeded by `upgrade_database`; on PostgreSQL nothing (`truncate` seeds at START). None: no copy can
+    stand in, for a clock that moves by itself."""
+    if ctx.db.is_postgres:
+        return ("base", ctx.db.url)
+    if type(ctx.clock) is not ManualClock:
+        return None
+    return ("base", ctx.db.is_sqlite, ctx.clock.now())
+
+
+def _as_if_seeded(ctx: ServiceContext) -> None:
+    """Leave the process's calendar as seeding it does (loaded, then marked for a recheck): a copy
+    skipped the seed, and an in-memory database cannot load it later inside a caller's transaction."""
+    ctx.calendar.get()
+    ctx.calendar.invalidate()
+
+
+def _at_heads(app: Flask) -> bool:
+    """Whether a PostgreSQL schema (which outlives a test) is already migrated to every head: then
+    `upgrade_database` would change nothing, and reading its scripts costs a tenth of a second a test."""
+    ctx: ServiceContext = app.extensions["banjian"]
+    if not ctx.db.is_postgres:
+        return False
+    if not _HEADS:
+        with app.app_context():
+            _HEADS.append(set(ScriptDirectory.from_config(alembic_config()).get_heads()))
+    with ctx.db.engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+            return False
+        return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) == _HEADS[0]
+
+
+def with_demo(ctx: ServiceContext, just_built: bool = False) -> ServiceContext:
+    """The demo data loaded into a test database: copied from the worker's snapshot when the database
+    still holds what `build_app` made (the caller may know it was `just_built`), else loaded. The key
+    names what load_demo's rows depend on, so an app with other BPMN, forms or clock gets its own."""
+    changes, base = _BUILT.get(ctx.db, (None, None))
+    key = None
+    if base is not None and type(ctx.clock) is ManualClock:
+        key = (base, "demo", ctx.clock.now(), ctx.bpmn_dir, ctx.forms.forms_dir, ctx.password_method,
+               ctx.max_bpmn_bytes)
+    if ctx.db.is_postgres:
+        with ctx.db.engine.begin() as conn:
+            untouched = key is not None and (just_built or snapshots.pg_matches(conn, base))
+            if untouched and snapshots.pg_restore(conn, key):
+                return ctx
+        load_demo(ctx)
+        if untouched:
+            with ctx.db.engine.begin() as conn:
+                snapshots.pg_save(conn, key)
+        return ctx
+    untouched = just_built or (changes is not None and changes == snapshots.sqlite_changes(ctx.db))
+    if not (untouched and snapshots.sqlite_restore(ctx.db, key)):
+        load_demo(ctx)
+        snapshots.sqlite_save(ctx.db, key if untouched else None)
+    return ctx
+
+
 def truncate(app: Flask, reseed: bool = True) -> None:
-    """Empty every table: PostgreSQL schemas outlive a test (in-memory SQLite does not)."""
+    """Empty every table, then seed the calendar (`reseed`): PostgreSQL schemas outlive a test (in-memory
+    SQLite does not). Restores the worker's snapshot of this state once there is one."""
     ctx: ServiceContext = app.extensions["banjian"]
     if not ctx.db.is_postgres:
         return
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    key = _base_key(ctx)
     with ctx.db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    if reseed:  # the calendar is reference data every test counts on
+        restored = reseed and snapshots.pg_restore(conn, key)
+        if not restored:
+            snapshots.pg_empty(conn)
+    if restored:
+        _as_if_seeded(ctx)
+    elif reseed:  # the calendar is reference data every test counts on
         calendar_admin.seed(ctx, START)
+        with ctx.db.engine.begin() as conn:
+            snapshots.pg_save(conn, key)
 
 
 def wipe(app: Flask) -> None:
@@ -109,7 +195,7 @@ def wipe(app: Flask) -> None:
 def demo_app(url: str, clock: ManualClock) -> Iterator[Flask]:
     """An app on `url` with the demo data, wiped afterwards."""
     app = build_app(url, clock)
-    load_demo(app.extensions["banjian"])
+    with_demo(app.extensions["banjian"], just_built=True)
     try:
         yield app
     finally:
@@ -139,8 +225,7 @@ def ctx(app: Flask) -> ServiceContext:
 
 @pytest.fixture
 def demo(ctx: ServiceContext) -> ServiceContext:
-    load_demo(ctx)
-    return ctx
+    return with_demo(ctx)
 
 
 class Api:
