@@ -15,6 +15,7 @@ from app.models import Alarm, AuditEntry, CaseClock, Rectification
 from app.services.timelimits.clock_sweep import sweep_clocks
 from tests.e2e.flows import case, complete, open_keys, task_id
 from tests.e2e.test_ratings_api import ONLINE, finished_case
+from tests.web.signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -71,6 +72,11 @@ def test_a_bad_rating_is_called_back_on_the_clock_rectified_fed_back_and_rated_a
     rect = rectification_of(api)
     assert rect["called_back_at"] and rect["classification"] == "valid" and rect["stage"] == "rectification"
     assert rect["level"] == "green"  # the 15 working days of the rectification run now
+    # an order may go to the rated department too, as its limit now runs; not to one with nothing to do here
+    to = {"case_no": no, "reason": "请按期整改", "reply_by": "2026-12-31"}
+    assert api.post("/supervision-orders", "supervisor", json={**to, "department": "market"}).status_code == 201
+    wrong = api.post("/supervision-orders", "supervisor", json={**to, "department": "housing"})
+    assert wrong.status_code == 400 and [e["field"] for e in wrong.get_json()["errors"]] == ["department"]
     # the rated department rectifies; another department cannot
     tid = task_id(api, no, "rectify")
     assert api.post(f"/tasks/{tid}/complete", "housing_approver", json={"data": RECTIFIED}).status_code in (403, 404)
@@ -194,3 +200,27 @@ def test_who_may_see_and_act_and_bad_input(api):
     assert wrong.status_code == 422
     assert {e["field"] for e in wrong.get_json()["errors"]} >= {"classification", "classification_reason"}
     assert api.get("/rectifications?state=open", "center_clerk").get_json()["items"][0]["stage"] == "classification"
+
+
+def test_an_anonymous_bad_rating_of_a_consultation_is_kept_with_a_rectification_not_started(api):
+    api.put("/windows/W09", "admin", json={"name": "综合咨询窗口", "department": "market", "clerks": ["market_clerk"]})
+    token = api.post("/visits", "market_clerk").get_json()["token"]
+    bad = {"level": 2, "dimensions": {"efficiency": 2, "competence": 3, "attitude": 2}, "reasons": ["attitude"]}
+    assert api.post(f"/visits/{token}/ratings", json=bad).status_code == 201
+    [rect] = api.get("/rectifications", "supervisor").get_json()["items"]
+    assert rect["case_no"] is None and rect["state"] == "open"  # nobody to call back, the rating is kept
+
+
+def test_the_pages_refuse_applicants_and_name_unreadable_filters(app, api):
+    case_no = finished_case(api)
+    assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    applicant = sign_in(app.test_client(), "company")
+    assert applicant.get("/ratings/rectifications").status_code == 403
+    page = applicant.get(f"/my/cases/{case_no}").get_data(as_text=True)
+    assert "您的差评处理情况" in page and "我们将在 1 个工作日内回访您。" in page
+    assert "HCP" not in applicant.get("/my/cases").get_data(as_text=True)  # not among their applications
+    clerk = sign_in(app.test_client(), "center_clerk")
+    listed = clerk.get("/ratings/rectifications")
+    assert listed.status_code == 200 and "等了很久没人处理" in listed.get_data(as_text=True)
+    odd = clerk.get("/ratings/rectifications?state=half&page=x")
+    assert odd.status_code == 400 and "state" in odd.get_data(as_text=True)
