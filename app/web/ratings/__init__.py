@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import segno
@@ -23,6 +23,7 @@ from app.services.ratings.windows import latest_unrated
 from ..formjs import localized
 from ..i18n import select_locale
 from ..params import date_arg, page_arg
+from ..portal.common import china_time
 from ..session import STAFF, ctx, principal, roles_required
 from ..staff.common import LIGHT_TEXT
 
@@ -206,7 +207,8 @@ def rectification_list() -> Any:
     page = rectifications.list_rectifications(ctx(), principal(), flt, page_arg(args), 20)
     kept = {k: v for k, v in args.items() if k != "page" and v}
     return render_template("ratings/rectifications.html", page=page, flt=flt, args=kept, errors=errors,
-                           light_text=lambda c: str(LIGHT_TEXT.get(c, ""))), 400 if errors else 200
+                           light_text=lambda c: str(LIGHT_TEXT.get(c, "")),
+                           at=lambda iso: china_time(datetime.fromisoformat(iso)) if iso else ""), 400 if errors else 200
 
 
 def _filter(args: Any) -> tuple[listing.RatingFilter, list[str]]:
