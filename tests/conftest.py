@@ -203,8 +203,9 @@ def demo_app(url: str, clock: ManualClock) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def app(db_url: str, clock: ManualClock) -> Iterator[Flask]:
-    app = build_app(db_url, clock)
+def app(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Flask]:
+    """Licence signing keys in a folder of the test's own: a test that lists or counts keys sees only its own."""
+    app = build_app(db_url, clock, KEYS_DIR=tmp_path / "keys")
     try:
         yield app
     finally:

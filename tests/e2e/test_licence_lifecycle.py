@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from app.services.demo import load_demo
 
@@ -40,15 +37,7 @@ CHANGE_APPLY = {"existing_licence_no": NUMBER, "business_address": "武汉市江
 GRANTED = {"handling_result": "grant"}
 
 
-@pytest.fixture
-def app(db_url: str, clock, tmp_path: Path) -> Iterator[Flask]:
-    """The demo app with its signing keys in a folder of this test's own."""
-    app = build_app(db_url, clock, KEYS_DIR=tmp_path / "keys")
-    load_demo(app.extensions["banjian"])
-    try:
-        yield app
-    finally:
-        wipe(app)
+pytestmark = pytest.mark.usefixtures("demo")  # the app fixture keeps its signing keys in a folder of its own
 
 
 def _food_licence(api: Api) -> str:

@@ -6,15 +6,11 @@ they may."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from app.services.demo import load_demo
-
-from ..conftest import Api, build_app, wipe
+from ..conftest import Api
 from ..e2e.flows import APPROVE, GRANT, ISSUE, apply, complete, food_to_review
 from .signin import csrf_token, sign_in
 
@@ -22,14 +18,7 @@ NUMBER = ISSUE["licence_no"]
 ZH = {"Accept-Language": "zh-CN"}
 
 
-@pytest.fixture
-def app(db_url: str, clock, tmp_path: Path) -> Iterator[Flask]:
-    app = build_app(db_url, clock, KEYS_DIR=tmp_path / "keys")
-    load_demo(app.extensions["banjian"])
-    try:
-        yield app
-    finally:
-        wipe(app)
+pytestmark = pytest.mark.usefixtures("demo")  # the app fixture keeps its signing keys in a folder of its own
 
 
 def changed_licence(app: Flask) -> tuple[str, str]:
