@@ -224,3 +224,16 @@ def test_the_pages_refuse_applicants_and_name_unreadable_filters(app, api):
     assert listed.status_code == 200 and "等了很久没人处理" in listed.get_data(as_text=True)
     odd = clerk.get("/ratings/rectifications?state=half&page=x")
     assert odd.status_code == 400 and "state" in odd.get_data(as_text=True)
+
+
+def test_a_rater_who_already_followed_up_hears_the_feedback_without_an_invitation_to_rate_again(api):
+    case_no = finished_case(api)
+    assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    assert api.post(f"/cases/{case_no}/ratings", "company", json={"level": 3, "dimensions": ONLINE}).status_code == 201
+    no = rectification_of(api)["case_no"]
+    for key, user, data in (("callback", "center_clerk", CALLBACK), ("classify", "center_clerk", VALID),
+                            ("rectify", "market_approver", RECTIFIED), ("feedback", "center_clerk", FEEDBACK)):
+        complete(api, no, key, user, data)
+    [note] = [n for n in api.get("/notifications", "company").get_json()["items"] if "差评整改反馈" in n["title"]]
+    assert FEEDBACK["feedback"] in note["body"] and "追加评价" not in note["body"] and note["link"] == "/notifications"
+    assert api.get(f"/cases/{case_no}/ratings", "company").get_json()["can_rate"] is False

@@ -197,7 +197,9 @@ def _tell_rater(ctx: ServiceContext, s: Session, row: Rectification, now: dateti
     rating = s.get_one(Rating, row.rating_id)
     rater_id = rating.rated_by_id or s.scalar(select(Case.applicant_id).where(Case.id == row.case_id))
     rated = s.get(Case, rating.case_id) if rating.case_id else None
-    can_follow_up = rated is not None and rating.seq == 1 and rating.rated_by_id is not None
+    # the one follow-up (追加评价) is the rating again; a rater who already followed up has said it
+    followed = s.scalar(select(Rating.id).where(Rating.request_id == rating.request_id, Rating.seq == 2))
+    can_follow_up = rated is not None and rating.seq == 1 and rating.rated_by_id is not None and followed is None
     link = rate_link(rated.case_no) if can_follow_up and rated else None
     body = f"您的评价已整改：{row.feedback}"
     if link:
