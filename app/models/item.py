@@ -20,7 +20,7 @@ CASE_KINDS = {"instant": "即办件", "promised": "承诺件"}
 LIMIT_UNITS = {"wd": "工作日", "d": "自然日"}
 GUIDE_FIELDS = (
     "implementing_agency", "accepting_agency", "acceptance_conditions", "result_name", "result_sample",
-    "office_hours", "location", "phone", "complaint_channel",
+    "office_hours", "location", "phone", "complaint_channel", "pickup_place", "pickup_hours",
 )
 
 

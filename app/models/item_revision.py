@@ -27,7 +27,7 @@ SNAPSHOT_FIELDS = (
     "limit_unit", "joint", "departments", "materials", "fees", "process_key", "form_key", "case_prefix",
     "yellow_ratio", "yellow_days", "implementing_agency", "accepting_agency", "acceptance_conditions",
     "result_name", "result_sample", "result_sample_file", "office_hours", "location", "phone",
-    "complaint_channel", "licence",
+    "complaint_channel", "pickup_place", "pickup_hours", "licence",
 )
 
 

@@ -18,7 +18,7 @@ from app.services.messaging.outbox import dispatch_outbox, make_sender
 
 from ..conftest import Api, build_app, wipe
 from ..web.signin import sign_in
-from .flows import APPROVE, GRANT, case, complete, food_to_review
+from .flows import APPROVE, FOOD, GRANT, case, complete, food_to_review
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -118,6 +118,27 @@ def test_pickup_tells_the_applicant_once_and_records_the_collection(app, api, ct
 
 
 @pytest.mark.usefixtures("numbered")
+def test_an_items_own_pickup_place_comes_before_the_centres(app, api, ctx):
+    """The administrator names where this item's licences are collected; the guide shows it, the item form
+    keeps it, and the licence issued for pickup (and its message) names it instead of the centre's default."""
+    from .licence_flows import ITEM_FIELDS
+
+    item = api.get(f"/items/{FOOD}", "admin").get_json()
+    place, hours = "市民之家二楼食品许可专窗（21号）", "工作日 9:00—12:00"
+    body = {**{k: item[k] for k in ITEM_FIELDS}, "pickup_place": place, "pickup_hours": hours}
+    assert api.put(f"/items/{FOOD}", "admin", json=body).status_code == 200
+    guide = app.test_client().get(f"/items/{FOOD}").get_data(as_text=True)
+    assert f"{place}（{hours}）" in guide and "证照领取地点" in guide
+    form = sign_in(app.test_client(), "admin").get(f"/admin/items/{FOOD}").get_data(as_text=True)
+    assert f'value="{place}"' in form and f'value="{hours}"' in form
+
+    case_no = issue(api, delivery_method="pickup")
+    shown = case(api, case_no, "company")["delivery"]
+    assert (shown["pickup_place"], shown["pickup_hours"]) == (place, hours)
+    in_app, _ = messages(ctx, case_no, "licence_ready")
+    assert len(in_app) == 1 and place in in_app[0] and PLACE not in in_app[0]
+
+
 def test_mail_with_tracking_number_sends_it_by_sms(api, ctx):
     case_no = issue(api, delivery_method="mail", mail_address="武汉市江岸区沿江大道100号", mail_tracking_no="EMS1234567890")
     shown = case(api, case_no, "company")["delivery"]

@@ -33,6 +33,7 @@ FIELD_LABELS = {
     "result_sample": _l("Result sample (description)"), "result_sample_file": _l("Result sample file"),
     "office_hours": _l("Office hours"), "location": _l("Address"), "phone": _l("Telephone"),
     "complaint_channel": _l("Supervision and complaints"),
+    "pickup_place": _l("Where licences are collected"), "pickup_hours": _l("When licences are collected"),
 }
 ACTIVE_FILTER = {"1": True, "0": False}
 
