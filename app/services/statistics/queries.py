@@ -118,8 +118,8 @@ def times(ctx: ServiceContext, principal: Principal, filters: Filters) -> dict[s
                                   func.sum(rows_of.c.cases).label("n")).select_from(rows_of), rows_of, found)
         query = query.group_by(period, key, rows_of.c.stage, rows_of.c.workdays)
         histograms: dict[tuple[str, Any, str], dict[int, int]] = {}
-        for r in s.execute(query):
-            histograms.setdefault((r.period, r.key, r.stage), {})[int(r.workdays)] = int(r.n)
+        for period_of, key_of, stage, workdays, n in s.execute(query):
+            histograms.setdefault((period_of, key_of, stage), {})[int(workdays)] = int(n)
         labels = _labels(s, filters.by, {k for _, k, _ in histograms})
     order = sorted(histograms, key=lambda pks: (pks[0], str(pks[1]), STAGES.index(pks[2])))
     rows = [{"period": p, "key": k, "label": labels.get(k, str(k)), "stage": stage,

@@ -77,9 +77,10 @@ class Tally:
                             (self.officer_durations, (*key, officer, stage, max(workdays, 0)))):
             table[full] = table.get(full, 0) + 1
 
-    def by_month(self) -> Tally:
-        """The same increments keyed by the first day of their month (the monthly tables)."""
-        out = Tally()
+    def by_month(self, into: Tally | None = None) -> Tally:
+        """The same increments keyed by the first day of their month (the monthly tables), added to
+        `into` (a new tally when None)."""
+        out = into if into is not None else Tally()
         for name in ("daily", "officers"):
             target: dict[tuple[Any, ...], list[int]] = getattr(out, name)
             for key, counts in getattr(self, name).items():
@@ -163,12 +164,15 @@ def rebuild(ctx: ServiceContext, since: date | None = None, now: datetime | None
                           else (lambda _event_id, _day: True))
         low, high = s.execute(select(func.min(Case.id), func.max(Case.id))).one()
         read = 0
+        months = Tally()  # written once at the end: each chunk of cases would update most monthly rows again
         for first in range(low or 0, (high or -1) + 1, REBUILD_CASES):
             last = first + REBUILD_CASES
             tally = Tally()
             read += _fold(s, cal, CaseEvent.case_id.between(first, last - 1), Case.id.between(first, last - 1),
                           end, counts, tally)
-            write(ctx, s, tally)
+            write(ctx, s, tally, monthly=False)
+            tally.by_month(into=months)
+        _write_tables(ctx, s, MONTHLY, months)
         mark.last_event_id, mark.updated_at = end, now
         uow.commit()
         return read
@@ -259,19 +263,25 @@ DAILY = (StatDaily, StatOfficerDaily, StatDuration, StatOfficerDuration)
 MONTHLY = (StatMonthly, StatOfficerMonthly, StatDurationMonthly, StatOfficerDurationMonthly)
 
 
-def write(ctx: ServiceContext, s: Session, tally: Tally) -> None:
-    """Add the tally to the daily and the monthly tables (insert, or add to the row already there)."""
-    for tables, part in ((DAILY, tally), (MONTHLY, tally.by_month())):
-        counts, officer_counts, durations, officer_durations = (t.__table__ for t in tables)
-        officer = (*KEYS, "officer_id")
-        for table, keys, rows in ((counts, KEYS, part.daily), (officer_counts, officer, part.officers)):
-            _upsert(ctx, s, table, keys, MEASURES,  # type: ignore[arg-type]
-                    ({**dict(zip(keys, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
-                     for k, v in rows.items()))
-        for table, keys, hist in ((durations, (*KEYS, "stage", "workdays"), part.durations),
-                                  (officer_durations, (*officer, "stage", "workdays"), part.officer_durations)):
-            _upsert(ctx, s, table, keys, ("cases",),  # type: ignore[arg-type]
-                    ({**dict(zip(keys, k, strict=True)), "cases": n} for k, n in hist.items()))
+def write(ctx: ServiceContext, s: Session, tally: Tally, monthly: bool = True) -> None:
+    """Add the tally to the daily and (unless told not to) the monthly tables."""
+    _write_tables(ctx, s, DAILY, tally)
+    if monthly:
+        _write_tables(ctx, s, MONTHLY, tally.by_month())
+
+
+def _write_tables(ctx: ServiceContext, s: Session, tables: tuple[Any, ...], part: Tally) -> None:
+    """Add `part` to the four tables (insert, or add to the row already there)."""
+    counts, officer_counts, durations, officer_durations = (t.__table__ for t in tables)
+    officer = (*KEYS, "officer_id")
+    for table, keys, rows in ((counts, KEYS, part.daily), (officer_counts, officer, part.officers)):
+        _upsert(ctx, s, table, keys, MEASURES,  # type: ignore[arg-type]
+                ({**dict(zip(keys, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
+                 for k, v in rows.items()))
+    for table, keys, hist in ((durations, (*KEYS, "stage", "workdays"), part.durations),
+                              (officer_durations, (*officer, "stage", "workdays"), part.officer_durations)):
+        _upsert(ctx, s, table, keys, ("cases",),  # type: ignore[arg-type]
+                ({**dict(zip(keys, k, strict=True)), "cases": n} for k, n in hist.items()))
 
 
 def _upsert(ctx: ServiceContext, s: Session, table: Table, keys: tuple[str, ...], sums: tuple[str, ...],
