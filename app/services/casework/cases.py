@@ -47,7 +47,7 @@ def create_case(ctx: ServiceContext, principal: Principal, item_code: str, data:
         definition = latest_definition(s, item.process_key)
         bundle = bundle_for(ctx, s, definition.id)
         now = ctx.clock.now()
-        case_no = _next_case_no(ctx, s, item.case_prefix, now)
+        case_no = next_case_no(ctx, s, item.case_prefix, now)
         initial = {
             **form_data, "case_no": case_no, "item_code": item.code, "item_name": item.name,
             "applicant": owner.username, "applicant_name": owner.full_name, "received_at": now.isoformat(),
@@ -229,7 +229,7 @@ def _window_group(clerk: Principal) -> str:
     return next((g for g in sorted(clerk.groups) if g.endswith(".clerk")), "")
 
 
-def _next_case_no(ctx: ServiceContext, s: Session, prefix: str, now: datetime) -> str:
+def next_case_no(ctx: ServiceContext, s: Session, prefix: str, now: datetime) -> str:
     """受理编号: prefix + yyyymmdd (China time) + a six-digit daily sequence, e.g. SP20261123000042."""
     day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
     insert = pg_insert if ctx.db.is_postgres else sqlite_insert

@@ -30,7 +30,7 @@ from app.engine.runtime import EngineFailure
 from app.models import Case, Department, Item, MessagePreference, Rating, User, WindowVisit
 from app.models.rectification import Rectification
 from app.services import audit
-from app.services.casework.cases import _next_case_no
+from app.services.casework.cases import next_case_no
 from app.services.casework.processes import bundle_for, latest_definition
 from app.services.casework.steps import add_event, save_step
 from app.services.context import ServiceContext
@@ -74,7 +74,7 @@ def _start_case(ctx: ServiceContext, s: Session, rating: Rating, row: Rectificat
         raise LookupError("an anonymous rating of a visit without a case has nobody to call back")
     definition = latest_definition(s, item.process_key)
     bundle = bundle_for(ctx, s, definition.id)
-    case_no = _next_case_no(ctx, s, item.case_prefix, now)
+    case_no = next_case_no(ctx, s, item.case_prefix, now)
     workflow, result = ctx.engine.start(bundle, _initial(s, rating, row, item, case_no, applicant), ctx.clock.now)
     case = Case(case_no=case_no, item_id=item.id, process_definition_id=definition.id, application={},
                 applicant_id=applicant.id, status="submitted", received_at=now, created_at=now, updated_at=now,
