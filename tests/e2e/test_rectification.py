@@ -237,3 +237,19 @@ def test_a_rater_who_already_followed_up_hears_the_feedback_without_an_invitatio
     [note] = [n for n in api.get("/notifications", "company").get_json()["items"] if "差评整改反馈" in n["title"]]
     assert FEEDBACK["feedback"] in note["body"] and "追加评价" not in note["body"] and note["link"] == "/notifications"
     assert api.get(f"/cases/{case_no}/ratings", "company").get_json()["can_rate"] is False
+
+
+def test_rectification_cases_are_not_counted_as_services_in_the_statistics(api, app, clock):
+    """差评整改 is the centre's own work, not a service to the public: the workload and the backlog count
+    the rated case, not the rectification case opened for it."""
+    case_no = finished_case(api)
+    assert api.post(f"/cases/{case_no}/ratings", "company", json=BAD).status_code == 201
+    assert rectification_of(api)["case_no"]
+    clock.advance(timedelta(minutes=5))  # past the rollups' lag
+    assert app.test_cli_runner().invoke(args=["statistics", "rebuild"]).exit_code == 0
+    day = clock.now().date().isoformat()
+    totals = api.get("/statistics/workload", "supervisor",
+                     query_string={"from": "2026-11-01", "to": day}).get_json()["totals"]
+    assert (totals["received"], totals["finished"]) == (1, 1)  # the rated case alone
+    backlog = api.get("/statistics/backlog", "supervisor").get_json()
+    assert sum(r.get("total", r.get("open", 0)) for r in backlog["rows"]) == 0, backlog

@@ -200,7 +200,7 @@ def _backlog_rows(ctx: ServiceContext, s: Session, found: Resolved) -> list[dict
 def _open_cases(query: Select[Any], found: Resolved, by_department: bool = False) -> Select[Any]:
     """The cases received and not yet closed, with the filters; items are joined only to group by
     department, so a count is read from ix_cases_open alone."""
-    query = query.where(Case.closed_at.is_(None), Case.received_at.is_not(None))
+    query = query.where(Case.closed_at.is_(None), Case.received_at.is_not(None), Case.channel != "internal")
     if by_department:
         query = query.join(Item, Item.id == Case.item_id)
     if found.department_id is not None:

@@ -201,9 +201,10 @@ def _fold(s: Session, cal: WorkCalendar, events_of: ColumnElement[bool], cases_o
           counts: Counts, tally: Tally) -> int:
     """Add to `tally` the facts of the selected cases (their events up to id `end`) that `counts`
     accepts; returns the number of cases read."""
+    # The centre's own cases (差评整改, channel 'internal') are not services to the public: not counted.
     cases = {row.id: _Case(row.item_id, row.department_id, row.channel) for row in s.execute(
         select(Case.id, Case.item_id, Item.department_id, Case.channel)
-        .join(Item, Item.id == Case.item_id).where(cases_of))}
+        .join(Item, Item.id == Case.item_id).where(cases_of, Case.channel != "internal"))}
     late = set(s.scalars(select(CaseClock.case_id).where(
         CaseClock.case_id.in_(select(Case.id).where(cases_of)), CaseClock.kind.in_(LEGAL_CLOCKS),
         CaseClock.on_time.is_(False))))
