@@ -36,7 +36,7 @@ def test_bpmn_deploy_deploys_changed_files_only(cli, tmp_path):
     lines = first.output.strip().splitlines()
     keys = [line.split()[0] for line in lines]
     assert sorted(keys) == ["construction_permit", "food_licence", "food_licence_cancellation", "food_licence_change",
-                            "food_licence_reissue", "food_licence_renewal", "issuance"]
+                            "food_licence_reissue", "food_licence_renewal", "issuance", "rating_rectification"]
     assert keys.index("issuance") < min(keys.index("food_licence"), keys.index("construction_permit"))
     assert all(" v1 deployed " in line for line in lines)
     second = cli.invoke(args=["bpmn", "deploy", str(ROOT / "bpmn")])
@@ -65,7 +65,7 @@ def test_bpmn_lint_reports_elements_and_exit_status(cli, tmp_path):
 def test_demo_load_is_idempotent(cli, api):
     first = cli.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
-    assert "18 users" in first.output and "6 items" in first.output
+    assert "19 users" in first.output and "7 items" in first.output
     second = cli.invoke(args=["demo", "load"])
     assert "0 users" in second.output and "0 processes" in second.output and "0 items" in second.output
     assert len(api.get("/items").get_json()["items"]) == 6
